@@ -1,0 +1,146 @@
+# ctrbox - one multicall binary for node-level containers (README.md, DESIGN.md)
+#
+#   make            build ./ctrbox
+#   make test       install what the tests need (Debian, as root), build, run every test
+#   make check      clang-tidy, cppcheck, and the whole suite under ASan/UBSan
+#   make demo       the offline tour of what exists
+#   make bench      the benchmarks under bench/
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make format     clang-format the tree
+
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DESTDIR  ?=
+
+CC       ?= gcc
+BUILD    ?= build
+VERSION  := $(shell cat VERSION 2>/dev/null)$(shell git describe --always --dirty 2>/dev/null | sed 's/^/+g/')
+PKGS     := json-c yaml-0.1 libcrypto
+
+# Hardened by default (issue 2): fortify, stack protector, PIE, full RELRO. -Werror in CI.
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+            -Wno-unused-parameter -Wvla
+ifeq ($(CI),true)
+WARN     += -Werror
+endif
+ifeq ($(WERROR),1)
+WARN     += -Werror
+endif
+OPT      ?= -O2 -g
+CFLAGS_ALL = -std=gnu11 $(OPT) $(WARN) -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
+             -fno-strict-aliasing -I. -DCTRBOX_VERSION='"$(VERSION)"' \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(SAN) $(CFLAGS)
+LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN) $(LDFLAGS)
+LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+ifeq ($(SANITIZE),1)
+BUILD    := build-asan
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT      := -O1 -g
+endif
+
+COMMON_SRC := $(sort $(shell find common -name '*.c'))
+CMD_SRC    := $(sort $(wildcard cmd/*.c))
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+BENCH_SRC  := $(sort $(wildcard bench/*.c))
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ    := $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+LIB        := $(BUILD)/libctrbox.a
+BIN        := $(if $(filter 1,$(SANITIZE)),$(BUILD)/ctrbox,ctrbox)
+
+.PHONY: all test check demo bench install format deps deps-check unit-tests tidy cppcheck \
+        test-run clean man-lint
+.DELETE_ON_ERROR:
+
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB): $(COMMON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CMD_OBJ) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJ) $(LIB) $(LIBS)
+
+# The version is baked in at build time; rebuild main.o when it changes.
+$(BUILD)/cmd/main.o: $(BUILD)/version.stamp
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+FORCE:
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka
+
+$(BUILD)/bench/%: bench/%.c bench/bench.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LIBS)
+
+unit-tests: $(UNIT_BIN)
+
+# make test: the README's test command. Dependencies first (a fresh machine has no compiler),
+# then a build in a second make so pkg-config runs after the packages exist.
+test: deps
+	$(MAKE) --no-print-directory all unit-tests
+	tests/run.sh $(BUILD) $(abspath $(BIN))
+
+test-run: all unit-tests
+	tests/run.sh $(BUILD) $(abspath $(BIN))
+
+deps:
+	scripts/deps.sh test
+
+deps-check:
+	scripts/deps.sh check
+
+check: deps-check
+	$(MAKE) --no-print-directory tidy cppcheck
+	$(MAKE) --no-print-directory SANITIZE=1 all unit-tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		tests/run.sh build-asan $(abspath build-asan/ctrbox)
+
+tidy:
+	clang-tidy --quiet $(COMMON_SRC) $(CMD_SRC) -- -std=gnu11 -I. \
+		$(shell pkg-config --cflags $(PKGS)) -DCTRBOX_VERSION='"tidy"'
+
+cppcheck:
+	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
+		--inline-suppr --suppress=missingIncludeSystem -I. $(COMMON_SRC) $(CMD_SRC)
+
+man-lint:
+	mandoc -Tlint -Wwarning man/*.1
+
+demo: deps
+	$(MAKE) --no-print-directory all
+	scripts/demo.sh $(abspath $(BIN))
+
+bench: deps
+	$(MAKE) --no-print-directory $(BENCH_BIN) all
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/ctrbox
+	$(DESTDIR)$(BINDIR)/ctrbox --install $(DESTDIR)$(BINDIR) --relative
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 completions/ctrbox.bash $(DESTDIR)$(BASHCOMPDIR)/ctrbox
+	@for l in $$(cd $(DESTDIR)$(BINDIR) && find . -maxdepth 1 -lname ctrbox -printf '%f\n'); do \
+		ln -sf ctrbox $(DESTDIR)$(BASHCOMPDIR)/$$l; done
+
+format:
+	clang-format -i $(COMMON_SRC) $(CMD_SRC) $(UNIT_SRC) $(BENCH_SRC) \
+		$(shell find common cmd tests/unit bench -name '*.h')
+
+clean:
+	rm -rf build build-asan ctrbox
+
+-include $(COMMON_OBJ:.o=.d) $(CMD_OBJ:.o=.d)

@@ -1,0 +1,43 @@
+/* common/util/config.h - the YAML config file (/etc/ctrbox/config.yaml, --config, CTRBOX_CONFIG):
+ * a typed struct loaded through a schema table, with file:line:column in every error. The schema
+ * is documented in ctrbox(1) "CONFIGURATION"; a key added here is added there in the same commit. */
+#ifndef CTRBOX_UTIL_CONFIG_H
+#define CTRBOX_UTIL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/util/ctx.h"
+#include "common/util/err.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/ctrbox/config.yaml"
+#define CONFIG_MAX_BYTES    (1 << 20)
+
+struct config {
+	char *path;  /* the file loaded, or NULL when built-in defaults only */
+	char *root;  /* root: NULL = not set in the file */
+	char *state; /* state */
+	bool log_level_set;
+	enum log_level log_level; /* log_level: error|warn|info|debug */
+	struct {
+		char *proc, *sys, *dev, *cgroup; /* host.*: NULL = not set */
+	} host;
+	struct {
+		int64_t rotate_bytes; /* events.rotate_size: rotate the journal past this (8MiB) */
+		int64_t max_bytes;    /* events.max_size: all journal files together (256MiB) */
+		int64_t max_age_ns;   /* events.max_age: drop rotated files older than this (30d) */
+	} events;
+};
+
+/* Fills c with the built-in defaults (no file). */
+void config_defaults(struct config *c);
+
+/* Loads path over the defaults into a new config the caller frees with config_free(). When
+ * must_exist is false a missing file yields the defaults. Errors (E_INVALID, E_NOTFOUND, E_IO)
+ * read "<path>:<line>:<column>: <reason>" for anything wrong inside the file: YAML syntax, an
+ * unknown key, a wrong type, a bad value. Reads at most CONFIG_MAX_BYTES. No locking. */
+int config_load(const char *path, bool must_exist, struct config **out, struct err *e);
+
+void config_free(struct config *c);
+
+#endif

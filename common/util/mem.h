@@ -1,0 +1,47 @@
+/* common/util/mem.h - allocation that aborts on exhaustion, and scope-bound cleanup (STYLE.md
+ * "Memory and cleanup"). Out of memory is the one fatal error below cmd/. */
+#ifndef CTRBOX_UTIL_MEM_H
+#define CTRBOX_UTIL_MEM_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+void *xmalloc(size_t n) __attribute__((malloc, returns_nonnull));
+void *xcalloc(size_t n, size_t size) __attribute__((malloc, returns_nonnull));
+void *xrealloc(void *p, size_t n) __attribute__((returns_nonnull));
+/* xreallocarray: p grown to n*size bytes, aborting on overflow as on exhaustion. */
+void *xreallocarray(void *p, size_t n, size_t size) __attribute__((returns_nonnull));
+char *xstrdup(const char *s) __attribute__((malloc, returns_nonnull));
+char *xstrndup(const char *s, size_t n) __attribute__((malloc, returns_nonnull));
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2), malloc, returns_nonnull));
+
+/* Frees *p and sets it to NULL; for arrays of strings, frees each until NULL then the array. */
+void freep(void *p);
+void strv_free(char **v);
+void strvp_free(char ***v);
+/* Closes *fd if it is >= 0, keeping errno. */
+void closep(int *fd);
+void fclosep(FILE **f);
+
+#define cleanup_free   __attribute__((cleanup(freep)))
+#define cleanup_strv   __attribute__((cleanup(strvp_free)))
+#define cleanup_close  __attribute__((cleanup(closep)))
+#define cleanup_fclose __attribute__((cleanup(fclosep)))
+
+/* Ownership leaves the variable; the cleanup then sees NULL / -1. */
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) take_ptr_ = (p);                                                     \
+		(p) = NULL;                                                                        \
+		take_ptr_;                                                                         \
+	})
+#define TAKE_FD(fd)                                                                                \
+	({                                                                                         \
+		int take_fd_ = (fd);                                                               \
+		(fd) = -1;                                                                         \
+		take_fd_;                                                                          \
+	})
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -70,6 +70,8 @@ const struct applet *applet_find(const char *name);
 
 /* The options every applet with AP_OUTPUT accepts, appended to its own in help and parsing. */
 extern const struct opt output_opts[];
+/* The global options, before the applet (cmd/main.c). */
+extern const struct opt global_opts[];
 
 struct optparse {
 	struct ctx *ctx;
@@ -93,6 +95,10 @@ void opt_begin(struct optparse *op, struct ctx *ctx, const struct applet *ap, in
  * arguments), or -1 when parsing must stop: --help was printed (op->rc 0) or a usage error
  * was printed (op->rc 2). --format/-q/--no-trunc are handled here for AP_OUTPUT applets. */
 int opt_next(struct optparse *op);
+/* The applet's option (its own, the output options, --help) by long name (len bytes of name)
+ * or by short letter; NULL when it has none. */
+const struct opt *opt_find_long(const struct applet *ap, const char *name, size_t len);
+const struct opt *opt_find_short(const struct applet *ap, int c);
 /* Converters for the current option's value; on a bad value they print a usage error naming
  * the option, set op->rc to 2 and return -1. */
 int opt_duration(struct optparse *op, int64_t *out_ns);
@@ -104,6 +110,12 @@ int opt_usage_error(struct optparse *op, const char *fmt, ...)
 
 /* Prints the applet's --help (usage, summary, options) to f. */
 void applet_help(const struct applet *ap, FILE *f);
+/* Prints ctrbox's own help: usage, the applets, the global options. */
+void help_general(FILE *f);
+/* Prints an option table's lines ("  -t, --time DURATION   help") to f. */
+void help_options(const struct opt *opts, const char *formats, FILE *f);
+/* Prints 'unknown applet' with a suggestion to f; returns EXIT_USAGE. */
+int help_unknown_applet(const char *name, FILE *f);
 /* Prints "ctrbox <applet>: <message>" on ctx->err once and returns EXIT_FAIL. */
 int applet_fail(struct ctx *ctx, const struct err *e);
 /* Creates the store roots (store_init) or prints why not; 0 or EXIT_FAIL. */

@@ -31,6 +31,10 @@ struct ctx {
 		const char *dev;    /* host /dev */
 		const char *cgroup; /* the cgroup mount root (/sys/fs/cgroup) */
 	} path;
+	struct {
+		/* Where each setting came from: "flag", "env", "config" or "default". */
+		const char *root, *state, *config, *log_level, *proc, *sys, *dev, *cgroup;
+	} origin;
 	const char *config_path;  /* the config file in effect (may not exist) */
 	const struct config *cfg; /* never NULL once main.c has built the context */
 	const char *applet;       /* the running applet's name, for messages */

@@ -30,7 +30,7 @@ WARN     += -Werror
 endif
 OPT      ?= -O2 -g
 CFLAGS_ALL = -std=gnu11 $(OPT) $(WARN) -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
-             -fno-strict-aliasing -I. -DCTRBOX_VERSION='"$(VERSION)"' \
+             -fno-strict-aliasing -I. $(VERSION_DEF) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(SAN) $(CFLAGS)
 LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN) $(LDFLAGS)
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
@@ -72,6 +72,7 @@ $(BIN): $(CMD_OBJ) $(LIB)
 
 # The version is baked in at build time; rebuild main.o when it changes.
 $(BUILD)/cmd/main.o: $(BUILD)/version.stamp
+$(BUILD)/cmd/main.o: VERSION_DEF = -DCTRBOX_VERSION='"$(VERSION)"'
 $(BUILD)/version.stamp: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
@@ -130,7 +131,7 @@ bench: deps
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/ctrbox
-	$(DESTDIR)$(BINDIR)/ctrbox --install $(DESTDIR)$(BINDIR) --relative
+	$(DESTDIR)$(BINDIR)/ctrbox --install $(DESTDIR)$(BINDIR)
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 completions/ctrbox.bash $(DESTDIR)$(BASHCOMPDIR)/ctrbox
 	@for l in $$(cd $(DESTDIR)$(BINDIR) && find . -maxdepth 1 -lname ctrbox -printf '%f\n'); do \

@@ -64,6 +64,9 @@ struct applet {
 	const char *formats; /* for AP_OUTPUT: the accepted --format words, "table|json" */
 };
 
+/* The version baked in at build time (cmd/main.c). */
+extern const char ctrbox_version[];
+
 /* The applet table (cmd/main.c), sorted by name, NULL-terminated. */
 extern const struct applet *const applets[];
 const struct applet *applet_find(const char *name);

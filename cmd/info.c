@@ -13,10 +13,6 @@
 #include "common/util/out.h"
 #include "common/util/units.h"
 
-#ifndef CTRBOX_VERSION
-#define CTRBOX_VERSION "unknown"
-#endif
-
 const struct applet applet_info = {
 	.name = "info",
 	.main = ctrbox_info,
@@ -70,7 +66,7 @@ int ctrbox_info(struct ctx *ctx, int argc, char **argv)
 		snprintf(u.release, sizeof(u.release), "unknown");
 
 	o = out_begin(ctx, info_cols);
-	out_row(o, "version", CTRBOX_VERSION, "build");
+	out_row(o, "version", ctrbox_version, "build");
 	out_row(o, "config", ctx->config_path, ctx->origin.config);
 	out_row(o, "config_loaded", cfg->path ? "yes" : "no (built-in defaults)", "");
 	out_row(o, "root", ctx->path.root, ctx->origin.root);

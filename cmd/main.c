@@ -24,6 +24,9 @@
 #define CTRBOX_VERSION "unknown"
 #endif
 
+/* Baked in at build time (Makefile: VERSION file plus git describe). */
+const char ctrbox_version[] = CTRBOX_VERSION;
+
 #define DEFAULT_ROOT  "/var/lib/ctrbox"
 #define DEFAULT_STATE "/run/ctrbox"
 
@@ -422,7 +425,7 @@ int main(int argc, char **argv)
 		return rc;
 	if (!ap) {
 		if (g.version) {
-			printf("ctrbox %s\n", CTRBOX_VERSION);
+			printf("ctrbox %s\n", ctrbox_version);
 			return finish(EXIT_OK);
 		}
 		if (g.list) {

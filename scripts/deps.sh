@@ -5,7 +5,7 @@
 # says what is missing.
 set -eu
 want="gcc libc6-dev make pkg-config git ca-certificates procps util-linux
-      libjson-c-dev libyaml-dev libssl-dev libcmocka-dev bats bats-support bats-assert mandoc"
+      libjson-c-dev libyaml-dev libssl-dev libcmocka-dev bats bats-support bats-assert mandoc jq"
 case "${1:-test}" in
 test | demo) ;;
 check) want="$want clang-tidy cppcheck" ;;

@@ -1,11 +1,13 @@
-/* cmd/opt.c - option parsing for every applet, from the same tables that --help and completion
- * read (STYLE.md "Options"): --long, --long=VALUE, --long VALUE, -abc, -tVALUE, -t VALUE, and
- * "--" to end options. Options and arguments may be mixed unless the applet sets AP_ARGS_STOP. */
+/* cmd/applet.c - what every applet shares: option parsing and --help from the same tables that
+ * completion reads (STYLE.md "Options", "Help"), and the one place an applet prints an error.
+ * Options: --long, --long=VALUE, --long VALUE, -abc, -tVALUE, -t VALUE, and "--" to end them;
+ * options and arguments may be mixed unless the applet sets AP_ARGS_STOP. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/applet.h"
+#include "common/store/layout.h"
 #include "common/util/mem.h"
 #include "common/util/strutil.h"
 #include "common/util/units.h"
@@ -312,4 +314,90 @@ int opt_uint(struct optparse *op, uint64_t max, uint64_t *out)
 	}
 	*out = v;
 	return 0;
+}
+
+static void help_option_line(const struct opt *o, const char *formats, FILE *f)
+{
+	char left[96];
+	int n;
+
+	if (o->id < OPT_LONG && o->id != 0)
+		n = snprintf(left, sizeof(left), "  -%c, --%s", o->id, o->name);
+	else
+		n = snprintf(left, sizeof(left), "      --%s", o->name);
+	if (o->arg && n > 0 && (size_t)n < sizeof(left))
+		snprintf(left + n, sizeof(left) - (size_t)n, " %s", o->arg);
+	if (o->comp == COMP_WORDS && (o->words || formats))
+		fprintf(f, "%-30s %s: %s\n", left, o->help, o->words ? o->words : formats);
+	else
+		fprintf(f, "%-30s %s\n", left, o->help);
+}
+
+void help_options(const struct opt *opts, const char *formats, FILE *f)
+{
+	for (const struct opt *o = opts; o && o->id; o++)
+		if (!(o->flags & OPT_HIDDEN))
+			help_option_line(o, formats, f);
+}
+
+void applet_help(const struct applet *ap, FILE *f)
+{
+	fprintf(f, "Usage: ctrbox %s\n\n%s\n", ap->usage, ap->summary);
+	if (ap->description)
+		fprintf(f, "\n%s\n", ap->description);
+	fprintf(f, "\nOptions:\n");
+	help_options(ap->opts, NULL, f);
+	if (ap->flags & AP_OUTPUT)
+		help_options(output_opts, ap->formats ? ap->formats : "table|json", f);
+	fprintf(f, "%-30s %s\n", "  -h, --help", "print this help");
+	fprintf(f, "\nSee ctrbox-%s(1).\n", ap->name);
+}
+
+void help_general(FILE *f)
+{
+	fprintf(f, "Usage: ctrbox [GLOBAL OPTIONS] APPLET [ARGS...]\n"
+		   "       ctrbox-APPLET [ARGS...]\n\n"
+		   "A node-level container toolkit: one binary for pulling, unpacking, running,\n"
+		   "listing and diagnosing containers on a node.\n\nApplets:\n");
+	for (const struct applet *const *a = applets; *a; a++)
+		if (!((*a)->flags & AP_HIDDEN))
+			fprintf(f, "  %-12s %s\n", (*a)->name, (*a)->summary);
+	fprintf(f, "\nGlobal options:\n");
+	help_options(global_opts, NULL, f);
+	fprintf(f, "\nRun 'ctrbox help APPLET' or 'ctrbox APPLET --help' for an applet's options.\n"
+		   "See ctrbox(1).\n");
+}
+
+int help_unknown_applet(const char *name, FILE *f)
+{
+	const char *cands[64];
+	const char *s;
+	size_t n = 0;
+
+	for (const struct applet *const *a = applets; *a && n + 1 < ARRAY_SIZE(cands); a++)
+		if (!((*a)->flags & AP_HIDDEN))
+			cands[n++] = (*a)->name;
+	cands[n] = NULL;
+	s = str_suggest(name, cands);
+	if (s)
+		fprintf(f, "ctrbox: %s: unknown applet (did you mean \"%s\"?)\n", name, s);
+	else
+		fprintf(f, "ctrbox: %s: unknown applet\n", name);
+	fprintf(f, "Try 'ctrbox --list'.\n");
+	return EXIT_USAGE;
+}
+
+int applet_fail(struct ctx *ctx, const struct err *e)
+{
+	fprintf(ctx->err, "ctrbox %s: %s\n", ctx->applet ? ctx->applet : "", e->msg);
+	return EXIT_FAIL;
+}
+
+int applet_need_store(struct ctx *ctx)
+{
+	struct err e = ERR_INIT;
+
+	if (store_init(ctx, &e) < 0)
+		return applet_fail(ctx, &e);
+	return EXIT_OK;
 }

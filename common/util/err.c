@@ -6,19 +6,19 @@
 #include "common/util/err.h"
 
 static const char *const code_names[] = {
-	[E_OK] = "ok",
-	[E_NOTFOUND] = "not found",
-	[E_EXISTS] = "exists",
-	[E_BUSY] = "busy",
-	[E_PERM] = "permission denied",
-	[E_INVALID] = "invalid",
-	[E_IO] = "i/o error",
-	[E_NET] = "network error",
-	[E_AUTH] = "authentication failed",
-	[E_CORRUPT] = "corrupt",
-	[E_UNSUPPORTED] = "unsupported",
-	[E_NOSPACE] = "no space",
-	[E_TIMEOUT] = "timed out",
+    [E_OK] = "ok",
+    [E_NOTFOUND] = "not found",
+    [E_EXISTS] = "exists",
+    [E_BUSY] = "busy",
+    [E_PERM] = "permission denied",
+    [E_INVALID] = "invalid",
+    [E_IO] = "i/o error",
+    [E_NET] = "network error",
+    [E_AUTH] = "authentication failed",
+    [E_CORRUPT] = "corrupt",
+    [E_UNSUPPORTED] = "unsupported",
+    [E_NOSPACE] = "no space",
+    [E_TIMEOUT] = "timed out",
 };
 
 const char *err_code_name(enum err_code code)

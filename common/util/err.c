@@ -125,10 +125,22 @@ int err_wrap(struct err *e, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	if (old[0])
-		snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
-	else
-		snprintf(e->msg, sizeof(e->msg), "%s", prefix);
+	/* "<prefix>: <old>", cut to fit: the context matters more than the tail. */
+	{
+		size_t lp = strlen(prefix), lo = strlen(old), room = sizeof(e->msg) - 1, n = 0;
+
+		memcpy(e->msg, prefix, lp);
+		n = lp;
+		if (lo && n + 2 <= room) {
+			memcpy(e->msg + n, ": ", 2);
+			n += 2;
+			if (lo > room - n)
+				lo = room - n;
+			memcpy(e->msg + n, old, lo);
+			n += lo;
+		}
+		e->msg[n] = '\0';
+	}
 	if (e->code == E_OK)
 		e->code = E_IO;
 	return -1;

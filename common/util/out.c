@@ -202,7 +202,9 @@ int out_end(struct out *o, struct err *e)
 	FILE *f = o->ctx->out;
 	int rc = 0;
 
-	if (o->rows) {
+	if (o->rows && json_object_array_length(o->rows) == 0) {
+		buf_adds(&o->text, "[]\n");
+	} else if (o->rows) {
 		buf_adds(&o->text, json_object_to_json_string_ext(
 		                       o->rows, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 		                                    JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -63,7 +63,7 @@ size_t str_distance(const char *a, const char *b, size_t cap)
 
 const char *str_suggest(const char *word, const char *const *candidates)
 {
-	size_t len = strlen(word), cap = len / 3, best_d;
+	size_t len = strlen(word), cap = (len + 2) / 3, best_d;
 	const char *best = NULL, *prefixed = NULL;
 	int n_prefixed = 0;
 

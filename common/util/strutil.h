@@ -12,7 +12,7 @@ bool str_ends_with(const char *s, const char *suffix);
 bool str_is_hex(const char *s);
 /* Levenshtein distance, capped: returns cap+1 once the distance exceeds cap. */
 size_t str_distance(const char *a, const char *b, size_t cap);
-/* The candidate closest to word within a small distance (about a third of its length, at least
+/* The candidate closest to word within a small distance (a third of its length rounded up, at least
  * 1, at most 3), or a unique candidate word is a prefix of; NULL when none is close.
  * candidates ends with NULL. */
 const char *str_suggest(const char *word, const char *const *candidates);

@@ -26,9 +26,9 @@ struct unit_env {
 	struct ctx ctx;
 };
 
-static int64_t unit_fixed_now(void)
+static inline int64_t unit_fixed_now(void)
 {
-	return 1795000000LL * 1000000000LL; /* 2026-11-19T09:46:40Z */
+	return 1795000000LL * 1000000000LL; /* 2026-11-18T11:06:40Z */
 }
 
 /* A fresh scratch directory and a context over it. */

@@ -137,18 +137,19 @@ static int opt_builtin(struct optparse *op, const struct opt *o)
 			enum out_format fmt;
 		} fmts[] = {{"table", OUT_TABLE}, {"json", OUT_JSON}, {"jsonl", OUT_JSONL}};
 		const char *allowed = applet_formats(op->ap);
-		size_t len = strlen(op->arg);
+		const char *arg = op->arg ? op->arg : "";
+		size_t len = strlen(arg);
 
 		for (size_t i = 0; i < ARRAY_SIZE(fmts); i++) {
 			const char *p = strstr(allowed, fmts[i].name);
 
-			if (strcmp(op->arg, fmts[i].name) == 0 && p &&
+			if (strcmp(arg, fmts[i].name) == 0 && p &&
 			    (p == allowed || p[-1] == '|') && (p[len] == '\0' || p[len] == '|')) {
 				op->ctx->fmt = fmts[i].fmt;
 				return 1;
 			}
 		}
-		opt_usage_error(op, "--format %s: expected one of %s", op->arg, allowed);
+		opt_usage_error(op, "--format %s: expected one of %s", arg, allowed);
 		return -1;
 	}
 	return 1;

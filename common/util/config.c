@@ -138,7 +138,7 @@ static const char *show(const char *v, char *buf, size_t n)
 {
 	size_t i, max = n - 4;
 
-	for (i = 0; v[i] && i < max; i++)
+	for (i = 0; i < max && v[i]; i++)
 		buf[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
 	if (v[i]) {
 		memcpy(buf + i, "...", 3);
@@ -436,7 +436,7 @@ static int parse_mapping(struct config_parse *p, const struct config_map *m, voi
 		key_mark = p->ev.start_mark;
 		if (strlen(key) != p->ev.data.scalar.length)
 			return fail_at(p, key_mark, e, "key contains a NUL character");
-		for (i = 0; i < n && strcmp(m->keys[i].name, key); i++)
+		for (i = 0; i < n && strcmp(m->keys[i].name, key) != 0; i++)
 			;
 		if (i == n)
 			return unknown_key(p, m, key, key_mark, e);

@@ -331,7 +331,7 @@ int units_parse_rfc3339(const char *s, int64_t *out_ns, struct err *e)
 
 int units_parse_time(const char *s, int64_t now_ns, int64_t *out_ns, struct err *e)
 {
-	int64_t d;
+	int64_t d = 0;
 	size_t len = strlen(s);
 	bool all_digits = len > 0 && strspn(s, "0123456789") == len;
 

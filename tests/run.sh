@@ -55,6 +55,12 @@ else
 fi
 
 rm -rf "$log"
-[ "$skipped" -gt 0 ] && echo "($skipped of the passed were skipped with a reason)"
+if [ "$skipped" -gt 0 ] && [ "${CTRBOX_TEST_STRICT:-}" = 1 ]; then
+	# Under CI nothing is silently untested: a skip is a failure.
+	echo "not ok - $skipped test(s) skipped under CTRBOX_TEST_STRICT"
+	passed=$((passed - skipped)); failed=$((failed + skipped))
+elif [ "$skipped" -gt 0 ]; then
+	echo "($skipped of the passed were skipped with a reason)"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

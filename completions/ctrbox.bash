@@ -5,8 +5,8 @@
 
 _ctrbox()
 {
-	local cur words line cmd applet out directive
-	local -a argv cands
+	local cur line cmd applet out directive
+	local -a argv words cands
 	COMPREPLY=()
 	# Split the line ourselves so that "--format=js" stays one word for ctrbox.
 	line=${COMP_LINE:0:COMP_POINT}
@@ -18,15 +18,16 @@ _ctrbox()
 	applet=
 	case ${cmd##*/} in
 	ctrbox) ;;
-	ctrbox-*) applet=${cmd##*/ctrbox-}; applet=${applet#ctrbox-} ;;
+	ctrbox-*) applet=${cmd##*/}; applet=${applet#ctrbox-} ;;
 	*) applet=${cmd##*/} ;;
 	esac
+	words=("${argv[@]:1}")
 	if [[ -n $applet ]]; then
-		argv=("$applet" "${argv[@]:1}")
-		cmd=ctrbox
-		command -v ctrbox >/dev/null 2>&1 || cmd=${argv[0]}
+		# A link runs one applet: ask ctrbox as if it had been named.
+		words=("$applet" "${words[@]}")
+		command -v ctrbox >/dev/null 2>&1 && cmd=ctrbox
 	fi
-	out=$("$cmd" __complete "${argv[@]:1}" 2>/dev/null) || return
+	out=$("$cmd" __complete "${words[@]}" 2>/dev/null) || return
 	directive=${out##*:}
 	out=${out%:*}
 	[[ $directive =~ ^[0-9]+$ ]] || return

@@ -2,6 +2,7 @@
 # sandbox per test (ROOT, STATE and config under $BATS_TEST_TMPDIR), `requires` and `retry`.
 # shellcheck shell=bash
 
+bats_require_minimum_version 1.5.0
 bats_load_library bats-support
 bats_load_library bats-assert
 

@@ -30,7 +30,7 @@ WARN     += -Werror
 endif
 OPT      ?= -O2 -g
 CFLAGS_ALL = -std=gnu11 $(OPT) $(WARN) -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
-             -fno-strict-aliasing -I. $(VERSION_DEF) \
+             -fno-strict-aliasing -D_GNU_SOURCE -I. $(VERSION_DEF) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(SAN) $(CFLAGS)
 LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN) $(LDFLAGS)
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
@@ -110,7 +110,7 @@ check: deps-check
 		tests/run.sh build-asan $(abspath build-asan/ctrbox)
 
 tidy:
-	clang-tidy --quiet $(COMMON_SRC) $(CMD_SRC) -- -std=gnu11 -I. \
+	clang-tidy --quiet $(COMMON_SRC) $(CMD_SRC) -- -std=gnu11 -D_GNU_SOURCE -I. \
 		$(shell pkg-config --cflags $(PKGS)) -DCTRBOX_VERSION='"tidy"'
 
 cppcheck:

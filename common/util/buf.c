@@ -1,5 +1,6 @@
 /* common/util/buf.c - a growable, always NUL-terminated byte buffer */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/util/buf.h"

@@ -42,8 +42,7 @@ int digest_parse(const char *s, struct digest *out, struct err *e)
 
 void digest_format(const struct digest *d, char *buf)
 {
-	memcpy(buf, "sha256:", 7);
-	memcpy(buf + 7, d->hex, DIGEST_HEX_LEN + 1);
+	snprintf(buf, DIGEST_STR_LEN, "sha256:%s", d->hex);
 }
 
 bool digest_equal(const struct digest *a, const struct digest *b)

@@ -113,7 +113,7 @@ int image_record_load(const struct ctx *ctx, const char *name, struct image_reco
                       struct err *e)
 {
 	cleanup_free char *path = store_image_path(ctx, name);
-	struct image_record r;
+	struct image_record r = {0};
 
 	if (image_load_path(path, &r, e) < 0) {
 		if (e->code == E_NOTFOUND)
@@ -179,7 +179,7 @@ int image_record_list(const struct ctx *ctx, struct image_record **out, size_t *
 			size_t len = strlen(de->d_name);
 			cleanup_free char *enc = NULL, *name = NULL, *path = NULL;
 			struct err ignored = ERR_INIT;
-			struct image_record r;
+			struct image_record r = {0};
 
 			if (len <= 5 || strcmp(de->d_name + len - 5, ".json") != 0)
 				continue;
@@ -190,7 +190,7 @@ int image_record_list(const struct ctx *ctx, struct image_record **out, size_t *
 				bad++;
 				continue;
 			}
-			if (strcmp(r.name, name) != 0) {
+			if (!r.name || strcmp(r.name, name) != 0) {
 				image_record_release(&r);
 				bad++;
 				continue;

@@ -91,7 +91,8 @@ static int rotated_list(const char *dir, struct rotated **out, size_t *n, struct
 		cnt++;
 	}
 	closedir(d);
-	qsort(v, cnt, sizeof(*v), rotated_cmp);
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), rotated_cmp);
 	*out = v;
 	*n = cnt;
 	return 0;
@@ -217,7 +218,7 @@ int journal_reader_open(const struct ctx *ctx, struct journal_reader **out, stru
 	cleanup_free char *dir = store_events_dir(ctx);
 	cleanup_free char *active = path_join(dir, ACTIVE_NAME);
 	struct journal_reader *r = xcalloc(1, sizeof(*r));
-	struct stat ast;
+	struct stat ast = {0};
 	size_t keep = 0;
 
 	/* The active file first, then the list: a rotation in between shows up in the list as

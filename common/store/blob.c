@@ -209,7 +209,7 @@ void ingest_abort(struct ingest *ing)
 int blob_put(const struct ctx *ctx, const struct digest *d, const void *data, size_t len,
              struct err *e)
 {
-	struct ingest ing;
+	struct ingest ing = {.fd = -1, .lock_fd = -1};
 
 	if (ingest_open(ctx, d, (int64_t)len, -1, &ing, e) < 0)
 		return e->code == E_EXISTS ? 0 : -1;

@@ -4,7 +4,7 @@
 # at most once, and only when something is missing. Needs root to install; without root it only
 # says what is missing.
 set -eu
-want="gcc libc6-dev make pkg-config git ca-certificates procps util-linux
+want="gcc libc6-dev make pkg-config git ca-certificates procps util-linux binutils
       libjson-c-dev libyaml-dev libssl-dev libcmocka-dev bats bats-support bats-assert mandoc jq"
 case "${1:-test}" in
 test | demo) ;;

@@ -73,8 +73,9 @@ const struct applet *applet_find(const char *name);
 
 /* The options every applet with AP_OUTPUT accepts, appended to its own in help and parsing. */
 extern const struct opt output_opts[];
-/* The global options, before the applet (cmd/main.c). */
+/* The global options, before the applet (cmd/main.c), and one by long name (len bytes). */
 extern const struct opt global_opts[];
+const struct opt *global_opt_find(const char *name, size_t len);
 
 struct optparse {
 	struct ctx *ctx;

@@ -157,14 +157,6 @@ static void comp_option_names(struct comp_out *c, const struct opt *opts)
 	}
 }
 
-static const struct opt *global_find_opt(const char *name, size_t len)
-{
-	for (const struct opt *o = global_opts; o->id; o++)
-		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
-			return o;
-	return NULL;
-}
-
 /* Completes "--opt=VAL" in one word: candidates carry the "--opt=" prefix. */
 static int comp_inline_value(struct ctx *ctx, struct comp_out *c, const struct applet *ap,
 			     const struct opt *o, const char *cur)
@@ -196,7 +188,7 @@ static int comp_globals(struct ctx *ctx, char **w, int nprev, int *k, const stru
 		if (word[0] == '-' && word[1] == '-') {
 			const char *eq = strchr(word + 2, '=');
 			size_t len = eq ? (size_t)(eq - word - 2) : strlen(word + 2);
-			const struct opt *o = global_find_opt(word + 2, len);
+			const struct opt *o = global_opt_find(word + 2, len);
 
 			if (o && o->arg && !eq)
 				*pending = o;
@@ -232,7 +224,7 @@ int ctrbox_complete(struct ctx *ctx, int argc, char **argv)
 	}
 	if (!ap) {
 		const char *eq = str_starts_with(cur, "--") ? strchr(cur, '=') : NULL;
-		const struct opt *o = eq ? global_find_opt(cur + 2, (size_t)(eq - cur - 2)) : NULL;
+		const struct opt *o = eq ? global_opt_find(cur + 2, (size_t)(eq - cur - 2)) : NULL;
 
 		if (pending)
 			directive = comp_kind(ctx, &c, pending->comp, pending->words);

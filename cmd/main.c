@@ -88,7 +88,7 @@ struct owned {
 	struct config *cfg;
 };
 
-static const struct opt *global_find(const char *name, size_t len)
+const struct opt *global_opt_find(const char *name, size_t len)
 {
 	for (const struct opt *o = global_opts; o->id; o++)
 		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
@@ -144,7 +144,7 @@ static int globals_parse(int argc, char **argv, int *i, bool link, struct global
 		name = w + 2;
 		eq = strchr(name, '=');
 		len = eq ? (size_t)(eq - name) : strlen(name);
-		o = global_find(name, len);
+		o = global_opt_find(name, len);
 		if (link && (!o || o->id >= G_LIST))
 			return 0; /* the applet's own option */
 		if (!o) {

@@ -108,6 +108,7 @@ int ingest_open(const struct ctx *ctx, const struct digest *d, int64_t want_size
 	    .ctx = ctx, .want = *d, .want_size = want_size, .fd = -1, .lock_fd = -1};
 	cleanup_free char *lockpath = NULL;
 	struct lock lk = LOCK_INIT;
+	struct err se = ERR_INIT;
 	int64_t have;
 
 	in.path = store_ingest_path(ctx, d->hex);
@@ -118,7 +119,7 @@ int ingest_open(const struct ctx *ctx, const struct digest *d, int64_t want_size
 	}
 	in.lock_fd = lk.fd;
 	/* Checked under the lock: a concurrent puller may just have committed it. */
-	if (blob_stat(ctx, d, &have, e) == 0) {
+	if (blob_stat(ctx, d, &have, &se) == 0) {
 		ingest_release(&in);
 		return err_set(e, E_EXISTS, "sha256:%s: already committed", d->hex);
 	}
@@ -211,8 +212,15 @@ int blob_put(const struct ctx *ctx, const struct digest *d, const void *data, si
 {
 	struct ingest ing = {.fd = -1, .lock_fd = -1};
 
-	if (ingest_open(ctx, d, (int64_t)len, -1, &ing, e) < 0)
-		return e->code == E_EXISTS ? 0 : -1;
+	struct err oe = ERR_INIT;
+
+	if (ingest_open(ctx, d, (int64_t)len, -1, &ing, &oe) < 0) {
+		if (oe.code == E_EXISTS)
+			return 0; /* committing present content is success */
+		if (e)
+			*e = oe;
+		return -1;
+	}
 	if (ing.offset > 0 && ingest_restart(&ing, e) < 0) {
 		ingest_abort(&ing);
 		return -1;

@@ -21,21 +21,21 @@ int digest_parse(const char *s, struct digest *out, struct err *e)
 
 	for (size_t i = 0; i < ARRAY_SIZE(other); i++)
 		if (strncmp(s, other[i], strlen(other[i])) == 0)
-			return err_set(e, E_UNSUPPORTED, "digest \"%.80s\": only sha256 is supported",
-				       s);
+			return err_set(e, E_UNSUPPORTED,
+			               "digest \"%.80s\": only sha256 is supported", s);
 	if (strncmp(s, "sha256:", 7) != 0)
-		return err_set(e, E_INVALID, "digest \"%.80s\": expected sha256:<64 hex characters>",
-			       s);
+		return err_set(e, E_INVALID,
+		               "digest \"%.80s\": expected sha256:<64 hex characters>", s);
 	hex = s + 7;
 	n = strlen(hex);
 	if (n != DIGEST_HEX_LEN)
-		return err_set(e, E_INVALID, "digest \"%.80s\": expected 64 hex characters, got %zu",
-			       s, n);
+		return err_set(e, E_INVALID,
+		               "digest \"%.80s\": expected 64 hex characters, got %zu", s, n);
 	for (size_t i = 0; i < n; i++)
 		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
 			return err_set(e, E_INVALID,
-				       "digest \"%.80s\": '%c' is not a lowercase hex digit", s,
-				       hex[i]);
+			               "digest \"%.80s\": '%c' is not a lowercase hex digit", s,
+			               hex[i]);
 	memcpy(out->hex, hex, DIGEST_HEX_LEN + 1);
 	return 0;
 }

@@ -85,41 +85,64 @@ static struct json_object *event_json(const struct event *ev, const char *messag
 	return o;
 }
 
+/* The event as one JSON line (no '\n') with its message cut to keep bytes plus "..." when
+ * keep is shorter than it; the caller frees. */
+static char *event_line(const struct event *ev, const char *msg, size_t keep, size_t *len)
+{
+	cleanup_free char *cut = NULL;
+	struct json_object *o;
+	char *s;
+
+	if (keep < strlen(msg))
+		cut = xasprintf("%.*s...", (int)keep, msg);
+	o = event_json(ev, cut ? cut : msg);
+	s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	*len = strlen(s);
+	return s;
+}
+
 int event_format(const struct event *ev, struct buf *b, struct err *e)
 {
 	const char *msg = ev->message ? ev->message : "";
-	size_t keep = strlen(msg);
+	size_t lo = 0, hi = strlen(msg), len;
+	cleanup_free char *best = NULL;
 
 	if (!event_reason_valid(ev->reason))
 		return err_set(e, E_INVALID, "event reason \"%.80s\": expected CamelCase letters",
 		               ev->reason ? ev->reason : "");
-	for (;;) {
-		cleanup_free char *cut = NULL;
-		struct json_object *o;
-		const char *s;
-		size_t len;
-
-		if (keep < strlen(msg))
-			cut = xasprintf("%.*s...", (int)keep, msg);
-		o = event_json(ev, cut ? cut : msg);
-		s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-		                                          JSON_C_TO_STRING_NOSLASHESCAPE);
-		len = strlen(s);
-		if (len + 1 <= EVENT_LINE_MAX) {
-			buf_add(b, s, len);
-			buf_addc(b, '\n');
-			json_object_put(o);
-			return 0;
-		}
-		json_object_put(o);
-		if (keep == 0)
+	best = event_line(ev, msg, hi, &len);
+	if (len + 1 > EVENT_LINE_MAX) {
+		/* Escaping grows a message by up to six times, so search for the longest cut that
+		 * fits: the line at lo fits, the line at hi does not. */
+		free(best);
+		best = event_line(ev, msg, 0, &len);
+		if (len + 1 > EVENT_LINE_MAX)
 			return err_set(e, E_INVALID, "event: too large even without its message");
-		/* Escaping can grow a message up to six times: cut by what is over, and then some.
-		 */
-		keep = keep > (len + 1 - EVENT_LINE_MAX) + 16
-		           ? keep - (len + 1 - EVENT_LINE_MAX) - 16
-		           : 0;
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2, mlen;
+			char *s;
+
+			while (mid > lo && ((unsigned char)msg[mid] & 0xC0) == 0x80)
+				mid--; /* never cut inside a UTF-8 sequence */
+			if (mid == lo)
+				break;
+			s = event_line(ev, msg, mid, &mlen);
+			if (mlen + 1 <= EVENT_LINE_MAX) {
+				free(best);
+				best = s;
+				len = mlen;
+				lo = mid;
+			} else {
+				free(s);
+				hi = mid;
+			}
+		}
 	}
+	buf_add(b, best, len);
+	buf_addc(b, '\n');
+	return 0;
 }
 
 static int dup_str(struct json_object *o, const char *key, bool required, char **out, struct err *e)
@@ -143,8 +166,9 @@ int event_parse(const char *line, size_t len, struct event *ev, struct err *e)
 		len--;
 	if (jsonio_parse(line, len, &o, e) < 0 || !json_object_is_type(o, json_type_object)) {
 		if (o)
-			err_set(e, E_CORRUPT, "event: not a JSON object");
-		e->code = E_CORRUPT;
+			return err_set(e, E_CORRUPT, "event: not a JSON object");
+		if (e)
+			e->code = E_CORRUPT;
 		return -1;
 	}
 	if (jsonio_get_time(o, "time", true, &out.time_ns, e) < 0 ||
@@ -175,7 +199,8 @@ int event_parse(const char *line, size_t len, struct event *ev, struct err *e)
 	return 0;
 bad:
 	event_release(&out);
-	e->code = E_CORRUPT;
+	if (e)
+		e->code = E_CORRUPT;
 	return -1;
 }
 

@@ -1,11 +1,13 @@
 /* common/util/config.c - the YAML config file read through schema tables with libyaml's event
  * parser, every error at file:line:column (DESIGN.md "The metadata layer on disk": the config
  * file; STYLE.md "JSON and YAML at the edges"; ctrbox(1) "CONFIGURATION") */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <yaml.h>
 
@@ -18,10 +20,11 @@
 
 /*
  * The schema: one table of keys per mapping level; a key names its type and where its value
- * lives in struct config (offsetof). Adding a setting is adding a row. A new kind of value
- * (a list of strings, a map keyed by arbitrary names such as registry hosts) is a new type:
- * a case in parse_value() and, if it owns memory, one in free_fields(); a named map would
- * carry an element size and its own key table, parsed with parse_mapping() over each element.
+ * lives in struct config (offsetof). Adding a setting is adding a row. A new kind of value is a
+ * new type: a case in parse_value() and expected(), and, if it owns memory, one in
+ * free_fields(). A named map (registries) is an array of elements keyed by arbitrary names:
+ * its key carries the element size, where the count and each element's name live, and the
+ * element's own table, parsed with parse_mapping() over each element in turn.
  */
 enum config_type {
 	CT_STRING,   /* char *, owned */
@@ -30,7 +33,11 @@ enum config_type {
 	CT_SIZE,     /* int64_t bytes: "8MiB", or a number of bytes */
 	CT_DURATION, /* int64_t ns: "30d", "10m", or a number of seconds */
 	CT_LOGLEVEL, /* enum log_level */
+	CT_UINT,     /* int64_t: a whole number from min to max */
+	CT_ENUM,     /* an int-sized enum: value i for words[i] */
+	CT_STRLIST,  /* char **, owned, NULL-terminated: a sequence of strings */
 	CT_MAP,      /* a nested mapping with its own table, stored in the same struct */
+	CT_NAMEDMAP, /* an owned array of elements keyed by name, each parsed with map */
 };
 
 struct config_map;
@@ -40,9 +47,16 @@ struct config_key {
 	enum config_type type;
 	size_t at;                    /* offsetof the value (unused for CT_MAP) */
 	size_t set_at;                /* offsetof a bool set when the key is given; 0 = none */
-	int64_t min;                  /* CT_SIZE, CT_DURATION: the smallest value allowed */
-	const char *min_text;         /* ... as the error puts it: "at least 4KiB" */
-	const struct config_map *map; /* CT_MAP */
+	int64_t min;                  /* CT_SIZE, CT_DURATION, CT_UINT: the smallest value allowed */
+	int64_t max;                  /* CT_UINT: the largest */
+	const char *min_text;         /* CT_SIZE, CT_DURATION: as the error puts it: "at least 4KiB" */
+	const struct config_map *map; /* CT_MAP; CT_NAMEDMAP: each element's table */
+	const char *const *words;     /* CT_ENUM: NULL-terminated, compared case-insensitively */
+	bool (*accept)(const char *v); /* CT_STRING, CT_STRLIST items, CT_NAMEDMAP names */
+	const char *what;             /* what accept wants, for errors: "a registry host[:port]" */
+	size_t count_at;              /* CT_NAMEDMAP: offsetof the size_t count of elements */
+	size_t elem_size;             /* CT_NAMEDMAP: sizeof one element */
+	size_t name_at;               /* CT_NAMEDMAP: offsetof the element's owned char *name */
 };
 
 /* Where each key of one mapping was seen, for duplicates and for cross-key checks. */
@@ -54,11 +68,13 @@ struct config_seen {
 struct config_parse;
 
 struct config_map {
-	const char *name;              /* the dotted path of this mapping, NULL at the top */
 	const struct config_key *keys; /* ends with {0} */
-	/* Checks that span keys, once the mapping has been read; seen is indexed like keys. */
-	int (*check)(const struct config_parse *p, const struct config_map *m, struct config *c,
-	             const struct config_seen *seen, struct err *e);
+	/* CT_NAMEDMAP elements: fills a zeroed element with its defaults; NULL = all zero. */
+	void (*defaults)(void *elem);
+	/* Checks that span keys, once the mapping has been read; seen is indexed like keys, name
+	 * is the mapping's dotted path for messages. */
+	int (*check)(const struct config_parse *p, const struct config_map *m, const char *name,
+	             void *base, const struct config_seen *seen, struct err *e);
 };
 
 #define AT(f) offsetof(struct config, f)
@@ -70,9 +86,20 @@ struct config_map {
 	{                                                                                          \
 		.name = (n), .type = CT_MAP, .map = (m)                                            \
 	}
+#define RAT(f) offsetof(struct config_registry, f)
+#define RKEY(n, t, f, ...)                                                                         \
+	{                                                                                          \
+		.name = (n), .type = (t), .at = RAT(f), __VA_ARGS__                                \
+	}
 
-static int events_check(const struct config_parse *p, const struct config_map *m, struct config *c,
-                        const struct config_seen *seen, struct err *e);
+static int events_check(const struct config_parse *p, const struct config_map *m,
+                        const char *name, void *base, const struct config_seen *seen,
+                        struct err *e);
+static int registry_check(const struct config_parse *p, const struct config_map *m,
+                          const char *name, void *base, const struct config_seen *seen,
+                          struct err *e);
+static void registry_defaults(void *elem);
+static bool host_ok(const char *v);
 
 static const struct config_key host_keys[] = {
     KEY("proc", CT_PATH, host.proc),
@@ -81,7 +108,7 @@ static const struct config_key host_keys[] = {
     KEY("cgroup", CT_PATH, host.cgroup),
     {0},
 };
-static const struct config_map host_map = {"host", host_keys, NULL};
+static const struct config_map host_map = {host_keys, NULL, NULL};
 
 static const struct config_key events_keys[] = {
     KEY("rotate_size", CT_SIZE, events.rotate_bytes, .min = 4096, .min_text = "at least 4KiB"),
@@ -89,7 +116,39 @@ static const struct config_key events_keys[] = {
     KEY("max_age", CT_DURATION, events.max_age_ns, .min = 1, .min_text = "more than 0"),
     {0},
 };
-static const struct config_map events_map = {"events", events_keys, events_check};
+static const struct config_map events_map = {events_keys, NULL, events_check};
+
+static const struct config_key pull_keys[] = {
+    KEY("max_concurrent_downloads", CT_UINT, pull.max_concurrent_downloads, .min = 1, .max = 64),
+    KEY("max_concurrent_pulls", CT_UINT, pull.max_concurrent_pulls, .min = 1, .max = 64),
+    KEY("unpack", CT_BOOL, pull.unpack),
+    KEY("retries", CT_UINT, pull.retries, .min = 0, .max = 20),
+    KEY("connect_timeout", CT_DURATION, pull.connect_timeout_ns, .min = 1,
+        .min_text = "more than 0"),
+    KEY("low_speed_time", CT_DURATION, pull.low_speed_time_ns), /* 0: never abort */
+    {0},
+};
+static const struct config_map pull_map = {pull_keys, NULL, NULL};
+
+static const struct config_key registry_keys[] = {
+    RKEY("mirrors", CT_STRLIST, mirrors, .accept = host_ok, .what = "a registry host[:port]"),
+    RKEY("plain_http", CT_BOOL, plain_http),
+    RKEY("tls_verify", CT_BOOL, tls_verify),
+    RKEY("ca_file", CT_PATH, ca_file),
+    RKEY("cert_file", CT_PATH, cert_file), /* with key_file: registry_check() */
+    RKEY("key_file", CT_PATH, key_file),
+    {0},
+};
+static const struct config_map registry_map = {registry_keys, registry_defaults, registry_check};
+
+static const char *const volatile_words[] = {
+    [VOLATILE_AUTO] = "auto", [VOLATILE_ON] = "true", [VOLATILE_OFF] = "false", NULL};
+
+static const struct config_key snapshots_keys[] = {
+    KEY("volatile", CT_ENUM, snapshot_volatile, .words = volatile_words),
+    {0},
+};
+static const struct config_map snapshots_map = {snapshots_keys, NULL, NULL};
 
 static const struct config_key top_keys[] = {
     KEY("root", CT_PATH, root),
@@ -97,13 +156,19 @@ static const struct config_key top_keys[] = {
     KEY("log_level", CT_LOGLEVEL, log_level, .set_at = AT(log_level_set)),
     MAP("host", &host_map),
     MAP("events", &events_map),
+    MAP("pull", &pull_map),
+    KEY("registries", CT_NAMEDMAP, registries, .map = &registry_map, .accept = host_ok,
+        .what = "a registry host[:port]", .count_at = AT(n_registries),
+        .elem_size = sizeof(struct config_registry), .name_at = RAT(host)),
+    MAP("snapshots", &snapshots_map),
     {0},
 };
-static const struct config_map top_map = {NULL, top_keys, NULL};
+static const struct config_map top_map = {top_keys, NULL, NULL};
 
 #define EVENTS_ROTATE_DEFAULT (8LL << 20)
 #define EVENTS_MAX_DEFAULT    (256LL << 20)
 #define EVENTS_AGE_DEFAULT    (30LL * 86400 * NSEC_PER_SEC)
+#define PULL_TIMEOUT_DEFAULT  (30LL * NSEC_PER_SEC)
 
 /* One parse: the text (for positions of reader errors) and the one event held at a time. */
 struct config_parse {
@@ -262,11 +327,14 @@ static bool is_null(const yaml_event_t *ev)
 	       !strcmp(v, "NULL");
 }
 
-static const char *expected(enum config_type t)
+/* What key k wants, as an error says it; buf holds what is built (enum words, ranges). */
+static const char *expected(const struct config_key *k, char *buf, size_t n)
 {
-	switch (t) {
+	size_t i, len = 0;
+
+	switch (k->type) {
 	case CT_STRING:
-		return "a string";
+		return k->what ? k->what : "a string";
 	case CT_PATH:
 		return "an absolute path";
 	case CT_BOOL:
@@ -277,7 +345,22 @@ static const char *expected(enum config_type t)
 		return "a duration like 30d";
 	case CT_LOGLEVEL:
 		return "error, warn, info or debug";
+	case CT_UINT:
+		snprintf(buf, n, "a whole number from %lld to %lld", (long long)k->min,
+		         (long long)k->max);
+		return buf;
+	case CT_ENUM:
+		/* "auto, true or false" */
+		buf[0] = '\0';
+		for (i = 0; k->words[i] && len < n; i++)
+			len += (size_t)snprintf(buf + len, n - len, "%s%s",
+			                        i == 0 ? "" : k->words[i + 1] ? ", " : " or ",
+			                        k->words[i]);
+		return buf;
+	case CT_STRLIST:
+		return "a list";
 	case CT_MAP:
+	case CT_NAMEDMAP:
 		return "a mapping";
 	}
 	return "a value";
@@ -301,8 +384,163 @@ static const char *size_text(int64_t v, char *buf, size_t n)
 	return buf;
 }
 
-static int parse_mapping(struct config_parse *p, const struct config_map *m, void *base,
-                         struct err *e);
+static int parse_mapping(struct config_parse *p, const struct config_map *m, const char *name,
+                         void *base, struct err *e);
+
+/* A registry host as a key or a mirror: "host", "host:port", "[v6]:port"; no scheme, no path,
+ * no spaces. */
+static bool host_ok(const char *v)
+{
+	size_t i, n = strlen(v);
+
+	if (n == 0 || n > 261)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && !strchr(".-_:[]", v[i]))
+			return false;
+	return true;
+}
+
+/* A scalar's value, or NULL after an error: NUL characters are refused. */
+static const char *scalar_text(const struct config_parse *p, const char *name, struct err *e)
+{
+	const yaml_event_t *ev = &p->ev;
+	const char *v = (const char *)ev->data.scalar.value;
+
+	if (strlen(v) != ev->data.scalar.length) {
+		fail_at(p, ev->start_mark, e, "\"%s\": contains a NUL character", name);
+		return NULL;
+	}
+	return v;
+}
+
+/* A whole number of at most 18 digits (no sign, no exponent): fits int64_t. */
+static bool parse_uint(const char *v, int64_t *out)
+{
+	size_t i;
+	int64_t n = 0;
+
+	if (!v[0] || strlen(v) > 18)
+		return false;
+	for (i = 0; v[i]; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+		n = n * 10 + (v[i] - '0');
+	}
+	*out = n;
+	return true;
+}
+
+/* A CT_STRLIST sequence whose SEQUENCE-START is in p->ev, up to its SEQUENCE-END. */
+static int parse_strlist(struct config_parse *p, const struct config_key *k, const char *name,
+                         void *base, struct err *e)
+{
+	cleanup_strv char **list = xcalloc(1, sizeof(*list));
+	char ***slot = field(base, k->at);
+	size_t n = 0;
+
+	for (;;) {
+		const char *what = k->what ? k->what : "a string";
+		char shown[64];
+		const char *v;
+
+		if (next_event(p, e) < 0)
+			return -1;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		if (check_node(p, e) < 0)
+			return -1;
+		if (p->ev.type != YAML_SCALAR_EVENT)
+			return fail_at(p, p->ev.start_mark, e, "\"%s[%zu]\": expected %s, got %s",
+			               name, n, what, node_kind(&p->ev));
+		if (is_null(&p->ev))
+			return fail_at(p, p->ev.start_mark, e, "\"%s[%zu]\": expected %s, got null",
+			               name, n, what);
+		v = scalar_text(p, name, e);
+		if (!v)
+			return -1;
+		if (k->accept && !k->accept(v))
+			return fail_at(p, p->ev.start_mark, e, "\"%s[%zu]\": expected %s, got \"%s\"",
+			               name, n, what, show(v, shown, sizeof(shown)));
+		list = xreallocarray(list, n + 2, sizeof(*list));
+		list[n++] = xstrdup(v);
+		list[n] = NULL;
+	}
+	strv_free(*slot);
+	*slot = TAKE_PTR(list);
+	return 0;
+}
+
+/* A CT_NAMEDMAP mapping whose MAPPING-START is in p->ev: one element per key, in file order,
+ * each kept in the array as soon as it exists so that config_free() frees a half-read one. */
+static int parse_namedmap(struct config_parse *p, const struct config_key *k, const char *name,
+                          void *base, struct err *e)
+{
+	size_t *count = field(base, k->count_at);
+	cleanup_free yaml_mark_t *marks = NULL;
+	const char *what = k->what ? k->what : "a name";
+	size_t i, first = *count; /* the key appears once, so 0; marks[i - first] is element i */
+	char *arr;
+
+	memcpy(&arr, field(base, k->at), sizeof(arr));
+	for (;;) {
+		cleanup_free char *elem_name = NULL;
+		yaml_mark_t key_mark;
+		char shown[64];
+		const char *v;
+		char *elem;
+
+		if (next_event(p, e) < 0)
+			return -1;
+		if (p->ev.type == YAML_MAPPING_END_EVENT)
+			break;
+		if (check_node(p, e) < 0)
+			return -1;
+		key_mark = p->ev.start_mark;
+		if (p->ev.type != YAML_SCALAR_EVENT)
+			return fail_at(p, key_mark, e, "expected %s in \"%s\", got %s", what, name,
+			               node_kind(&p->ev));
+		v = (const char *)p->ev.data.scalar.value;
+		if (strlen(v) != p->ev.data.scalar.length)
+			return fail_at(p, key_mark, e, "key contains a NUL character");
+		if (k->accept && !k->accept(v))
+			return fail_at(p, key_mark, e, "expected %s in \"%s\", got \"%s\"", what, name,
+			               show(v, shown, sizeof(shown)));
+		for (i = first; i < *count; i++) {
+			const char *seen_name;
+
+			memcpy(&seen_name, arr + i * k->elem_size + k->name_at, sizeof(seen_name));
+			if (!strcasecmp(seen_name, v))
+				return fail_at(p, key_mark, e,
+				               "duplicate key \"%s\" in \"%s\" (first at line %zu)",
+				               show(v, shown, sizeof(shown)), name,
+				               marks[i - first].line + 1);
+		}
+		elem_name = xasprintf("%s[%s]", name, v);
+
+		arr = xreallocarray(arr, *count + 1, k->elem_size);
+		memcpy(field(base, k->at), &arr, sizeof(arr));
+		marks = xreallocarray(marks, *count - first + 1, sizeof(*marks));
+		marks[*count - first] = key_mark;
+		elem = arr + *count * k->elem_size;
+		memset(elem, 0, k->elem_size);
+		if (k->map->defaults)
+			k->map->defaults(elem);
+		*(char **)field(elem, k->name_at) = xstrdup(v);
+		(*count)++;
+
+		if (next_event(p, e) < 0 || check_node(p, e) < 0)
+			return -1;
+		if (p->ev.type == YAML_MAPPING_START_EVENT) {
+			if (parse_mapping(p, k->map, elem_name, elem, e) < 0)
+				return -1;
+		} else if (!is_null(&p->ev)) {
+			return fail_at(p, p->ev.start_mark, e, "\"%s\": expected a mapping, got %s",
+			               elem_name, node_kind(&p->ev));
+		}
+	}
+	return 0;
+}
 
 /* The value of key k, in p->ev; name is its dotted path for messages. */
 static int parse_value(struct config_parse *p, const struct config_key *k, const char *name,
@@ -310,26 +548,30 @@ static int parse_value(struct config_parse *p, const struct config_key *k, const
 {
 	const yaml_event_t *ev = &p->ev;
 	struct err ue = ERR_INIT;
-	char shown[64];
+	char shown[64], want[96];
 	const char *v;
 	int64_t n;
+	size_t i;
 
-	if (k->type == CT_MAP) {
-		if (ev->type == YAML_MAPPING_START_EVENT)
-			return parse_mapping(p, k->map, base, e);
+	if (k->type == CT_MAP || k->type == CT_NAMEDMAP || k->type == CT_STRLIST) {
+		if (k->type != CT_STRLIST && ev->type == YAML_MAPPING_START_EVENT)
+			return k->type == CT_MAP ? parse_mapping(p, k->map, name, base, e)
+			                         : parse_namedmap(p, k, name, base, e);
+		if (k->type == CT_STRLIST && ev->type == YAML_SEQUENCE_START_EVENT)
+			return parse_strlist(p, k, name, base, e);
 		if (is_null(ev))
 			return 0;
-		return fail_at(p, ev->start_mark, e, "\"%s\": expected a mapping, got %s", name,
-		               node_kind(ev));
+		return fail_at(p, ev->start_mark, e, "\"%s\": expected %s, got %s", name,
+		               expected(k, want, sizeof(want)), node_kind(ev));
 	}
 	if (ev->type != YAML_SCALAR_EVENT)
 		return fail_at(p, ev->start_mark, e, "\"%s\": expected %s, got %s", name,
-		               expected(k->type), node_kind(ev));
+		               expected(k, want, sizeof(want)), node_kind(ev));
 	if (is_null(ev))
 		return 0;
-	v = (const char *)ev->data.scalar.value;
-	if (strlen(v) != ev->data.scalar.length)
-		return fail_at(p, ev->start_mark, e, "\"%s\": contains a NUL character", name);
+	v = scalar_text(p, name, e);
+	if (!v)
+		return -1;
 
 	switch (k->type) {
 	case CT_PATH:
@@ -339,6 +581,8 @@ static int parse_value(struct config_parse *p, const struct config_key *k, const
 	case CT_STRING: {
 		char **s = field(base, k->at);
 
+		if (k->type == CT_STRING && k->accept && !k->accept(v))
+			goto bad;
 		free(*s);
 		*s = xstrdup(v);
 		break;
@@ -364,6 +608,18 @@ static int parse_value(struct config_parse *p, const struct config_key *k, const
 			               k->min_text, show(v, shown, sizeof(shown)));
 		*(int64_t *)field(base, k->at) = n;
 		break;
+	case CT_UINT:
+		if (!parse_uint(v, &n) || n < k->min || n > k->max)
+			goto bad;
+		*(int64_t *)field(base, k->at) = n;
+		break;
+	case CT_ENUM:
+		for (i = 0; k->words[i] && strcasecmp(k->words[i], v) != 0; i++)
+			;
+		if (!k->words[i])
+			goto bad;
+		*(int *)field(base, k->at) = (int)i;
+		break;
 	case CT_LOGLEVEL: {
 		enum log_level lv;
 
@@ -372,7 +628,9 @@ static int parse_value(struct config_parse *p, const struct config_key *k, const
 		*(enum log_level *)field(base, k->at) = lv;
 		break;
 	}
+	case CT_STRLIST:
 	case CT_MAP:
+	case CT_NAMEDMAP:
 		break;
 	}
 	if (k->set_at)
@@ -380,11 +638,11 @@ static int parse_value(struct config_parse *p, const struct config_key *k, const
 	return 0;
 bad:
 	return fail_at(p, ev->start_mark, e, "\"%s\": expected %s, got \"%s\"", name,
-	               expected(k->type), show(v, shown, sizeof(shown)));
+	               expected(k, want, sizeof(want)), show(v, shown, sizeof(shown)));
 }
 
-static int unknown_key(const struct config_parse *p, const struct config_map *m, const char *key,
-                       yaml_mark_t at, struct err *e)
+static int unknown_key(const struct config_parse *p, const struct config_map *m, const char *mname,
+                       const char *key, yaml_mark_t at, struct err *e)
 {
 	cleanup_free const char **names = NULL;
 	const char *hint;
@@ -397,17 +655,18 @@ static int unknown_key(const struct config_parse *p, const struct config_map *m,
 	for (i = 0; i < n; i++)
 		names[i] = m->keys[i].name;
 	hint = str_suggest(key, names);
-	if (m->name)
-		snprintf(in, sizeof(in), " in \"%s\"", m->name);
+	if (mname)
+		snprintf(in, sizeof(in), " in \"%s\"", mname);
 	if (hint)
 		snprintf(mean, sizeof(mean), " (did you mean \"%s\"?)", hint);
 	return fail_at(p, at, e, "unknown key \"%s\"%s%s", show(key, shown, sizeof(shown)), in,
 	               mean);
 }
 
-/* A mapping whose MAPPING-START is in p->ev, up to and including its MAPPING-END. */
-static int parse_mapping(struct config_parse *p, const struct config_map *m, void *base,
-                         struct err *e)
+/* A mapping whose MAPPING-START is in p->ev, up to and including its MAPPING-END; mname is its
+ * dotted path for messages, NULL at the top. */
+static int parse_mapping(struct config_parse *p, const struct config_map *m, const char *mname,
+                         void *base, struct err *e)
 {
 	cleanup_free struct config_seen *seen = NULL;
 	size_t i, n;
@@ -427,8 +686,8 @@ static int parse_mapping(struct config_parse *p, const struct config_map *m, voi
 			break;
 		if (check_node(p, e) < 0)
 			return -1;
-		if (m->name)
-			snprintf(in, sizeof(in), " in \"%s\"", m->name);
+		if (mname)
+			snprintf(in, sizeof(in), " in \"%s\"", mname);
 		if (p->ev.type != YAML_SCALAR_EVENT)
 			return fail_at(p, p->ev.start_mark, e, "expected a key name%s, got %s", in,
 			               node_kind(&p->ev));
@@ -439,11 +698,11 @@ static int parse_mapping(struct config_parse *p, const struct config_map *m, voi
 		for (i = 0; i < n && strcmp(m->keys[i].name, key) != 0; i++)
 			;
 		if (i == n)
-			return unknown_key(p, m, key, key_mark, e);
+			return unknown_key(p, m, mname, key, key_mark, e);
 		if (seen[i].set)
 			return fail_at(p, key_mark, e, "duplicate key \"%s\"%s (first at line %zu)",
 			               show(key, shown, sizeof(shown)), in, seen[i].key.line + 1);
-		name = m->name ? xasprintf("%s.%s", m->name, key) : xstrdup(key);
+		name = mname ? xasprintf("%s.%s", mname, key) : xstrdup(key);
 
 		if (next_event(p, e) < 0 || check_node(p, e) < 0)
 			return -1;
@@ -453,7 +712,7 @@ static int parse_mapping(struct config_parse *p, const struct config_map *m, voi
 		if (parse_value(p, &m->keys[i], name, base, e) < 0)
 			return -1;
 	}
-	if (m->check && m->check(p, m, base, seen, e) < 0)
+	if (m->check && m->check(p, m, mname, base, seen, e) < 0)
 		return -1;
 	return 0;
 }
@@ -469,9 +728,11 @@ static const struct config_seen *seen_find(const struct config_map *m,
 	return NULL;
 }
 
-static int events_check(const struct config_parse *p, const struct config_map *m, struct config *c,
-                        const struct config_seen *seen, struct err *e)
+static int events_check(const struct config_parse *p, const struct config_map *m,
+                        const char *name, void *base, const struct config_seen *seen,
+                        struct err *e)
 {
+	const struct config *c = base;
 	const struct config_seen *max = seen_find(m, seen, "max_size");
 	const struct config_seen *rot = seen_find(m, seen, "rotate_size");
 	char a[32], b[32];
@@ -491,9 +752,34 @@ static int events_check(const struct config_parse *p, const struct config_map *m
 	               b);
 }
 
+/* A client certificate needs its key and the other way round; blame the one given alone. */
+static int registry_check(const struct config_parse *p, const struct config_map *m,
+                          const char *name, void *base, const struct config_seen *seen,
+                          struct err *e)
+{
+	const struct config_registry *r = base;
+
+	if (!r->cert_file == !r->key_file)
+		return 0;
+	if (r->cert_file)
+		return fail_at(p, seen_find(m, seen, "cert_file")->value, e,
+		               "\"%s.cert_file\": needs key_file too", name);
+	return fail_at(p, seen_find(m, seen, "key_file")->value, e,
+	               "\"%s.key_file\": needs cert_file too", name);
+}
+
+static void registry_defaults(void *elem)
+{
+	struct config_registry *r = elem;
+
+	r->tls_verify = true;
+}
+
 static void free_fields(const struct config_map *m, void *base)
 {
 	const struct config_key *k;
+	char *arr;
+	size_t i, *count;
 
 	for (k = m->keys; k->name; k++) {
 		switch (k->type) {
@@ -501,8 +787,22 @@ static void free_fields(const struct config_map *m, void *base)
 		case CT_PATH:
 			freep(field(base, k->at));
 			break;
+		case CT_STRLIST:
+			strvp_free(field(base, k->at));
+			break;
 		case CT_MAP:
 			free_fields(k->map, base);
+			break;
+		case CT_NAMEDMAP:
+			memcpy(&arr, field(base, k->at), sizeof(arr));
+			count = field(base, k->count_at);
+			for (i = 0; i < *count; i++) {
+				free_fields(k->map, arr + i * k->elem_size);
+				freep(field(arr + i * k->elem_size, k->name_at));
+			}
+			free(arr);
+			memset(field(base, k->at), 0, sizeof(arr));
+			*count = 0;
 			break;
 		default:
 			break;
@@ -522,7 +822,7 @@ static int parse_stream(struct config_parse *p, struct config *c, struct err *e)
 	if (next_event(p, e) < 0 || check_node(p, e) < 0)
 		return -1;
 	if (p->ev.type == YAML_MAPPING_START_EVENT) {
-		if (parse_mapping(p, &top_map, c, e) < 0)
+		if (parse_mapping(p, &top_map, NULL, c, e) < 0)
 			return -1;
 	} else if (!is_null(&p->ev)) {
 		return fail_at(p, p->ev.start_mark, e, "top level: expected a mapping, got %s",
@@ -544,6 +844,13 @@ void config_defaults(struct config *c)
 	c->events.rotate_bytes = EVENTS_ROTATE_DEFAULT;
 	c->events.max_bytes = EVENTS_MAX_DEFAULT;
 	c->events.max_age_ns = EVENTS_AGE_DEFAULT;
+	c->pull.max_concurrent_downloads = 3;
+	c->pull.max_concurrent_pulls = 4;
+	c->pull.retries = 4;
+	c->pull.connect_timeout_ns = PULL_TIMEOUT_DEFAULT;
+	c->pull.low_speed_time_ns = PULL_TIMEOUT_DEFAULT;
+	c->pull.unpack = true;
+	c->snapshot_volatile = VOLATILE_AUTO;
 }
 
 int config_load(const char *path, bool must_exist, struct config **out, struct err *e)
@@ -596,4 +903,14 @@ void config_free(struct config *c)
 	free_fields(&top_map, c);
 	free(c->path);
 	free(c);
+}
+
+const struct config_registry *config_registry_find(const struct config *c, const char *host)
+{
+	size_t i;
+
+	for (i = 0; c && host && i < c->n_registries; i++)
+		if (!strcasecmp(c->registries[i].host, host))
+			return &c->registries[i];
+	return NULL;
 }

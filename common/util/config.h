@@ -27,6 +27,27 @@ struct config {
 		int64_t max_bytes;    /* events.max_size: all journal files together (256MiB) */
 		int64_t max_age_ns;   /* events.max_age: drop rotated files older than this (30d) */
 	} events;
+	struct {
+		int64_t max_concurrent_downloads; /* pull.*: layers at once per image (3, 1..64) */
+		int64_t max_concurrent_pulls;     /* images at once per `pull` (4, 1..64) */
+		int64_t retries;                  /* attempts after the first (4, 0..20) */
+		int64_t connect_timeout_ns;       /* (30s, more than 0) */
+		int64_t low_speed_time_ns;        /* abort below 1kB/s for this long (30s, 0 = never) */
+		bool unpack;                      /* unpack after pull by default (true) */
+	} pull;
+	/* registries: per-host settings in file order, hosts unique (case-insensitive). */
+	struct config_registry {
+		char *host;        /* the key: "registry.example.com:5000", "docker.io" */
+		char **mirrors;    /* host[:port] tried in order before host; NULL-terminated or NULL */
+		bool plain_http;   /* speak http:// to host and its mirrors (false) */
+		bool tls_verify;   /* verify certificates (true) */
+		char *ca_file;     /* absolute paths, NULL = not set; cert_file and key_file go */
+		char *cert_file;   /* together (a client certificate) */
+		char *key_file;
+	} *registries;
+	size_t n_registries;
+	/* snapshots.volatile: mount container overlays with "volatile" (auto: when supported). */
+	enum config_volatile { VOLATILE_AUTO, VOLATILE_ON, VOLATILE_OFF } snapshot_volatile;
 };
 
 /* Fills c with the built-in defaults (no file). */
@@ -39,5 +60,10 @@ void config_defaults(struct config *c);
 int config_load(const char *path, bool must_exist, struct config **out, struct err *e);
 
 void config_free(struct config *c);
+
+/* The registries entry for host ("registry.example.com:5000", compared case-insensitively), or
+ * NULL when the file has none: the caller then uses HTTPS with verification and no mirrors. The
+ * result points into c. */
+const struct config_registry *config_registry_find(const struct config *c, const char *host);
 
 #endif

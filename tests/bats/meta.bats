@@ -44,7 +44,7 @@ setup() {
 
 @test "meta: every config key is documented in ctrbox(1)" {
 	page=$(mandoc -Tascii "$TOP/man/ctrbox.1" | sed "s/.\x08//g")
-	for k in root state log_level host proc sys dev cgroup events rotate_size max_size max_age; do
+	for k in root state log_level host proc sys dev cgroup events rotate_size max_size max_age pull max_concurrent_downloads max_concurrent_pulls unpack retries connect_timeout low_speed_time registries mirrors plain_http tls_verify ca_file cert_file key_file snapshots volatile; do
 		[[ $page == *"$k"* ]] || fail "ctrbox(1) does not document config key $k"
 	done
 }

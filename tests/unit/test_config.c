@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "common/util/buf.h"
 #include "common/util/config.h"
 #include "common/util/err.h"
 #include "common/util/units.h"
@@ -14,12 +15,29 @@
 #define MiB (1LL << 20)
 #define DAY (86400LL * NSEC_PER_SEC)
 
+/* pull.*, registries and snapshots as a load should leave them. */
+struct want_pull {
+	int64_t downloads, pulls, retries, connect_ns, low_speed_ns;
+	bool unpack;
+	/* Each registry as "host mirrors=a,b plain_http=0 tls_verify=1 ca=- cert=- key=-",
+	 * joined by "; " in file order; NULL = none. */
+	const char *registries;
+	enum config_volatile vol;
+};
+
 /* What a successful load holds; strings NULL = not set, log_level -1 = not set. */
 struct want {
 	const char *root, *state, *proc, *sys, *dev, *cgroup;
 	int log_level;
 	int64_t rotate, max, age;
+	const struct want_pull *pull; /* NULL = the defaults */
 };
+
+static const struct want_pull pull_defaults = {3, 4, 4, 30 * NSEC_PER_SEC, 30 * NSEC_PER_SEC,
+                                               true, NULL, VOLATILE_AUTO};
+
+#define PULL(...) (&(const struct want_pull){__VA_ARGS__})
+#define REG_DEFAULTS "mirrors= plain_http=0 tls_verify=1 ca=- cert=- key=-"
 
 #define DEFAULTS .log_level = -1, .rotate = 8 * MiB, .max = 256 * MiB, .age = 30 * DAY
 
@@ -103,6 +121,54 @@ static const struct load_case load_cases[] = {
      NULL,
      {.root = "/var/lib/my ctrbox", DEFAULTS}},
     {"utf-8 byte order mark", Y("\xef\xbb\xbfroot: /x\n"), NULL, {.root = "/x", DEFAULTS}},
+    {"pull, registries and snapshots",
+     Y("pull:\n"
+       "  max_concurrent_downloads: 8   # per image\n"
+       "  max_concurrent_pulls: 1\n"
+       "  unpack: false\n"
+       "  retries: 0\n"
+       "  connect_timeout: 5s\n"
+       "  low_speed_time: 2m\n"
+       "registries:\n"
+       "  \"registry.example.com:5000\":\n"
+       "    mirrors: [\"mirror-a.local:5000\", \"mirror-b.local\"]\n"
+       "    plain_http: false\n"
+       "    tls_verify: true\n"
+       "    ca_file: /etc/ctrbox/certs/ca.pem\n"
+       "    cert_file: /etc/ctrbox/certs/client.pem\n"
+       "    key_file: /etc/ctrbox/certs/client-key.pem\n"
+       "  localhost:5000:\n"
+       "    plain_http: true\n"
+       "    mirrors:\n"
+       "      - '[::1]:5001'\n"
+       "  docker.io:\n"
+       "    tls_verify: false\n"
+       "snapshots:\n"
+       "  volatile: false\n"),
+     NULL,
+     {DEFAULTS,
+      .pull = PULL(8, 1, 0, 5 * NSEC_PER_SEC, 120 * NSEC_PER_SEC, false,
+                   "registry.example.com:5000 mirrors=mirror-a.local:5000,mirror-b.local "
+                   "plain_http=0 tls_verify=1 ca=/etc/ctrbox/certs/ca.pem "
+                   "cert=/etc/ctrbox/certs/client.pem key=/etc/ctrbox/certs/client-key.pem; "
+                   "localhost:5000 mirrors=[::1]:5001 plain_http=1 tls_verify=1 ca=- cert=- "
+                   "key=-; "
+                   "docker.io mirrors= plain_http=0 tls_verify=0 ca=- cert=- key=-",
+                   VOLATILE_OFF)}},
+    {"pull bounds are inclusive",
+     Y("pull: {max_concurrent_downloads: 64, max_concurrent_pulls: \"1\", retries: 20, "
+       "low_speed_time: 0}\n"),
+     NULL,
+     {DEFAULTS, .pull = PULL(64, 1, 20, 30 * NSEC_PER_SEC, 0, true, NULL, VOLATILE_AUTO)}},
+    {"a registry with no settings, an empty mirror list",
+     Y("registries:\n  a.example:\n  B.example: {mirrors: []}\nsnapshots: {volatile: true}\n"),
+     NULL,
+     {DEFAULTS, .pull = PULL(3, 4, 4, 30 * NSEC_PER_SEC, 30 * NSEC_PER_SEC, true,
+                             "a.example " REG_DEFAULTS "; B.example " REG_DEFAULTS,
+                             VOLATILE_ON)}},
+    {"null pull, registries and snapshots keep the defaults",
+     Y("pull:\nregistries: ~\nsnapshots:\n  volatile:\n"), NULL, {DEFAULTS}},
+    {"volatile auto, any case", Y("snapshots:\n  volatile: Auto\n"), NULL, {DEFAULTS}},
 
     /* Unknown keys, with and without a suggestion. */
     {"unknown key with a suggestion", Y("root: /a\nroo: /b\n"),
@@ -154,6 +220,79 @@ static const struct load_case load_cases[] = {
      ":1:7: \"root\": expected an absolute path, got "
      "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\""},
     {"NUL in a value", Y("root: \"/a\\0b\"\n"), ":1:7: \"root\": contains a NUL character"},
+    {"max_concurrent_downloads zero", Y("pull:\n  max_concurrent_downloads: 0\n"),
+     ":2:29: \"pull.max_concurrent_downloads\": expected a whole number from 1 to 64, got \"0\""},
+    {"max_concurrent_pulls too large", Y("pull:\n  max_concurrent_pulls: 65\n"),
+     ":2:25: \"pull.max_concurrent_pulls\": expected a whole number from 1 to 64, got \"65\""},
+    {"retries negative", Y("pull: {retries: -1}\n"),
+     ":1:17: \"pull.retries\": expected a whole number from 0 to 20, got \"-1\""},
+    {"retries not a number", Y("pull: {retries: 3x}\n"),
+     ":1:17: \"pull.retries\": expected a whole number from 0 to 20, got \"3x\""},
+    {"retries huge", Y("pull: {retries: 99999999999999999999999}\n"),
+     ":1:17: \"pull.retries\": expected a whole number from 0 to 20, got "
+     "\"99999999999999999999999\""},
+    {"retries as a list", Y("pull: {retries: [1]}\n"),
+     ":1:17: \"pull.retries\": expected a whole number from 0 to 20, got a sequence"},
+    {"zero connect_timeout", Y("pull:\n  connect_timeout: 0s\n"),
+     ":2:20: \"pull.connect_timeout\": must be more than 0, got \"0s\""},
+    {"unpack not a bool", Y("pull:\n  unpack: yes\n"),
+     ":2:11: \"pull.unpack\": expected true or false, got \"yes\""},
+    {"unknown key in pull", Y("pull:\n  max_concurrent_download: 3\n"),
+     ":2:3: unknown key \"max_concurrent_download\" in \"pull\" (did you mean "
+     "\"max_concurrent_downloads\"?)"},
+    {"volatile maybe", Y("snapshots:\n  volatile: maybe\n"),
+     ":2:13: \"snapshots.volatile\": expected auto, true or false, got \"maybe\""},
+    {"volatile as a mapping", Y("snapshots: {volatile: {a: b}}\n"),
+     ":1:23: \"snapshots.volatile\": expected auto, true or false, got a mapping"},
+    {"registries as a list", Y("registries:\n  - docker.io\n"),
+     ":2:3: \"registries\": expected a mapping, got a sequence"},
+    {"a registry that is a scalar", Y("registries:\n  docker.io: yes\n"),
+     ":2:14: \"registries[docker.io]\": expected a mapping, got a scalar"},
+    {"duplicate registry host",
+     Y("registries:\n  a.example:5000:\n    plain_http: true\n  b.example: {}\n"
+       "  A.example:5000:\n    tls_verify: false\n"),
+     ":5:3: duplicate key \"A.example:5000\" in \"registries\" (first at line 2)"},
+    {"a registry host with a scheme", Y("registries:\n  https://a.example: {}\n"),
+     ":2:3: expected a registry host[:port] in \"registries\", got \"https://a.example\""},
+    {"an empty registry host", Y("registries:\n  '': {}\n"),
+     ":2:3: expected a registry host[:port] in \"registries\", got \"\""},
+    {"a registry host that is a list", Y("registries:\n  ? [a]\n  : {}\n"),
+     ":2:5: expected a registry host[:port] in \"registries\", got a sequence"},
+    {"unknown key in a registry", Y("registries:\n  a.example:\n    insecure: true\n"),
+     ":3:5: unknown key \"insecure\" in \"registries[a.example]\""},
+    {"duplicate key in a registry",
+     Y("registries:\n  a.example:\n    plain_http: true\n    plain_http: false\n"),
+     ":4:5: duplicate key \"plain_http\" in \"registries[a.example]\" (first at line 3)"},
+    {"a mirror that is not a string",
+     Y("registries:\n  a.example:\n    mirrors: [m.local, [n.local]]\n"),
+     ":3:24: \"registries[a.example].mirrors[1]\": expected a registry host[:port], got a "
+     "sequence"},
+    {"a mirror that is a mapping",
+     Y("registries:\n  a.example:\n    mirrors:\n      - host: m.local\n"),
+     ":4:9: \"registries[a.example].mirrors[0]\": expected a registry host[:port], got a "
+     "mapping"},
+    {"a null mirror", Y("registries:\n  a.example:\n    mirrors: [m.local, ~]\n"),
+     ":3:24: \"registries[a.example].mirrors[1]\": expected a registry host[:port], got null"},
+    {"a mirror with a path",
+     Y("registries:\n  a.example:\n    mirrors: [\"m.local/v2\"]\n"),
+     ":3:15: \"registries[a.example].mirrors[0]\": expected a registry host[:port], got "
+     "\"m.local/v2\""},
+    {"mirrors as a scalar", Y("registries:\n  a.example:\n    mirrors: m.local\n"),
+     ":3:14: \"registries[a.example].mirrors\": expected a list, got a scalar"},
+    {"a relative ca_file", Y("registries:\n  a.example:\n    ca_file: ca.pem\n"),
+     ":3:14: \"registries[a.example].ca_file\": expected an absolute path, got \"ca.pem\""},
+    {"cert_file without key_file",
+     Y("registries:\n  a.example:\n    ca_file: /ca.pem\n    cert_file: /c.pem\n"),
+     ":4:16: \"registries[a.example].cert_file\": needs key_file too"},
+    {"key_file without cert_file", Y("registries:\n  a.example: {key_file: /k.pem}\n"),
+     ":2:25: \"registries[a.example].key_file\": needs cert_file too"},
+    {"an error after registries is freed",
+     Y("registries:\n  a.example:\n    mirrors: [m.local]\n    ca_file: /ca.pem\n"
+       "  b.example:\n    mirrors: [n.local, 'bad host']\n"),
+     ":6:24: \"registries[b.example].mirrors[1]\": expected a registry host[:port], got "
+     "\"bad host\""},
+    {"an anchor on a mirror", Y("registries:\n  a.example:\n    mirrors: [&m m.local]\n"),
+     ":3:15: anchor \"&m\": anchors are not supported"},
 
     /* Wrong node types. */
     {"scalar where a mapping belongs", Y("host: /proc\n"),
@@ -236,6 +375,38 @@ static void assert_str_or_null(const char *got, const char *want)
 	}
 }
 
+static void assert_pull(const struct config *c, const struct want_pull *w)
+{
+	struct buf b = BUF_INIT;
+	size_t i, j;
+
+	assert_int_equal(c->pull.max_concurrent_downloads, w->downloads);
+	assert_int_equal(c->pull.max_concurrent_pulls, w->pulls);
+	assert_int_equal(c->pull.retries, w->retries);
+	assert_int_equal(c->pull.connect_timeout_ns, w->connect_ns);
+	assert_int_equal(c->pull.low_speed_time_ns, w->low_speed_ns);
+	assert_int_equal(c->pull.unpack, w->unpack);
+	assert_int_equal(c->snapshot_volatile, w->vol);
+	if (!w->registries) {
+		assert_int_equal(c->n_registries, 0);
+		assert_null(c->registries);
+		return;
+	}
+	for (i = 0; i < c->n_registries; i++) {
+		const struct config_registry *r = &c->registries[i];
+
+		buf_printf(&b, "%s%s mirrors=", i ? "; " : "", r->host);
+		for (j = 0; r->mirrors && r->mirrors[j]; j++)
+			buf_printf(&b, "%s%s", j ? "," : "", r->mirrors[j]);
+		buf_printf(&b, " plain_http=%d tls_verify=%d ca=%s cert=%s key=%s", r->plain_http,
+		           r->tls_verify, r->ca_file ? r->ca_file : "-",
+		           r->cert_file ? r->cert_file : "-", r->key_file ? r->key_file : "-");
+		assert_ptr_equal(config_registry_find(c, r->host), r);
+	}
+	assert_string_equal(buf_str(&b), w->registries);
+	buf_release(&b);
+}
+
 static void test_load_case(void **state)
 {
 	const struct load_case *t = *state;
@@ -277,6 +448,7 @@ static void test_load_case(void **state)
 		assert_int_equal(c->events.rotate_bytes, t->want.rotate);
 		assert_int_equal(c->events.max_bytes, t->want.max);
 		assert_int_equal(c->events.max_age_ns, t->want.age);
+		assert_pull(c, t->want.pull ? t->want.pull : &pull_defaults);
 		config_free(c);
 	}
 	unit_env_free(u);
@@ -299,6 +471,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c.events.rotate_bytes, 8 * MiB);
 	assert_int_equal(c.events.max_bytes, 256 * MiB);
 	assert_int_equal(c.events.max_age_ns, 30 * DAY);
+	assert_pull(&c, &pull_defaults);
+	assert_null(config_registry_find(&c, "docker.io"));
 	config_free(NULL);
 }
 
@@ -425,12 +599,42 @@ static void test_load_twice(void **state)
 	unit_env_free(u);
 }
 
+/* config_registry_find: exact host and port, any case; NULL when absent. */
+static void test_registry_find(void **state)
+{
+	static const char yaml[] = "registries:\n  Registry.Example.com:5000: {plain_http: true}\n"
+	                           "  registry.example.com: {tls_verify: false}\n";
+	struct unit_env *u = unit_env_new();
+	cleanup_free char *path = xasprintf("%s/config.yaml", u->dir);
+	const struct config_registry *r;
+	struct config *c = NULL;
+	struct err e = ERR_INIT;
+
+	write_file(path, yaml, sizeof(yaml) - 1);
+	assert_int_equal(config_load(path, true, &c, &e), 0);
+	r = config_registry_find(c, "registry.example.com:5000");
+	assert_non_null(r);
+	assert_true(r->plain_http);
+	assert_true(r->tls_verify);
+	r = config_registry_find(c, "REGISTRY.example.com");
+	assert_non_null(r);
+	assert_false(r->plain_http);
+	assert_false(r->tls_verify);
+	assert_null(config_registry_find(c, "registry.example.com:5001"));
+	assert_null(config_registry_find(c, "example.com"));
+	assert_null(config_registry_find(c, NULL));
+	assert_null(config_registry_find(NULL, "registry.example.com"));
+	config_free(c);
+	unit_env_free(u);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
 	    cmocka_unit_test(test_defaults),   cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_size_bound), cmocka_unit_test(test_not_a_file),
 	    cmocka_unit_test(test_unreadable), cmocka_unit_test(test_load_twice),
+	    cmocka_unit_test(test_registry_find),
 	};
 	struct CMUnitTest tests[ARRAY_SIZE(fixed) + ARRAY_SIZE(load_cases)];
 	size_t i, n = 0;

@@ -128,10 +128,18 @@ int applet_need_store(struct ctx *ctx);
 /* The applets. */
 int ctrbox_complete(struct ctx *ctx, int argc, char **argv);
 int ctrbox_help(struct ctx *ctx, int argc, char **argv);
+int ctrbox_images(struct ctx *ctx, int argc, char **argv);
 int ctrbox_info(struct ctx *ctx, int argc, char **argv);
+int ctrbox_prune(struct ctx *ctx, int argc, char **argv);
+int ctrbox_pull(struct ctx *ctx, int argc, char **argv);
+int ctrbox_rmi(struct ctx *ctx, int argc, char **argv);
 
 extern const struct applet applet_complete;
 extern const struct applet applet_help_;
+extern const struct applet applet_images;
 extern const struct applet applet_info;
+extern const struct applet applet_prune;
+extern const struct applet applet_pull;
+extern const struct applet applet_rmi;
 
 #endif

@@ -60,7 +60,12 @@ static char *cell_text(const struct out *o, const struct col *c, va_list *ap)
 		s = va_arg(*ap, const char *);
 		if (!s)
 			return xstrdup("");
-		return o->ctx->no_trunc ? xstrdup(s) : xstrndup(s, 12);
+		if (o->ctx->no_trunc)
+			return xstrdup(s);
+		/* A digest reads like docker's IMAGE ID: 12 hex digits without "sha256:". */
+		if (strncmp(s, "sha256:", 7) == 0)
+			s += 7;
+		return xstrndup(s, 12);
 	case COL_INT:
 		return xasprintf("%lld", (long long)va_arg(*ap, int64_t));
 	case COL_SIZE:
@@ -171,13 +176,19 @@ static void table_render(struct out *o)
 {
 	cleanup_free size_t *w = xcalloc(o->ncols, sizeof(*w));
 
+	size_t last = 0;
+
+	/* A column without a title is JSON-only. */
 	for (size_t i = 0; i < o->ncols; i++)
-		w[i] = strlen(o->cols[i].title);
+		if (o->cols[i].title) {
+			w[i] = strlen(o->cols[i].title);
+			last = i;
+		}
 	for (size_t r = 0; r < o->nrows; r++)
 		for (size_t i = 0; i < o->ncols; i++) {
 			size_t l = strlen(o->cells[r * o->ncols + i]);
 
-			if (l > w[i])
+			if (o->cols[i].title && l > w[i])
 				w[i] = l;
 		}
 	for (size_t r = 0; r <= o->nrows; r++) {
@@ -185,7 +196,9 @@ static void table_render(struct out *o)
 			const char *s =
 			    r == 0 ? o->cols[i].title : o->cells[(r - 1) * o->ncols + i];
 
-			if (i + 1 == o->ncols)
+			if (!o->cols[i].title)
+				continue;
+			if (i == last)
 				buf_printf(&o->text, "%s", s);
 			else
 				buf_printf(&o->text, "%-*s   ", (int)w[i], s);

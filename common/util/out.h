@@ -21,7 +21,7 @@ enum col_type {
 
 struct col {
 	const char *key;   /* stable snake_case JSON key, units in the name (size_bytes) */
-	const char *title; /* table heading */
+	const char *title; /* table heading; NULL: the column is in JSON only */
 	enum col_type type;
 };
 

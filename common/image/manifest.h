@@ -18,10 +18,14 @@
 #define MT_OCI_LAYER_GZIP  "application/vnd.oci.image.layer.v1.tar+gzip"
 #define MT_OCI_LAYER_ZSTD  "application/vnd.oci.image.layer.v1.tar+zstd"
 #define MT_OCI_LAYER_NDG   "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+#define MT_OCI_LAYER_ND    "application/vnd.oci.image.layer.nondistributable.v1.tar"
+#define MT_OCI_LAYER_NDZ   "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define MT_DOCKER_LIST     "application/vnd.docker.distribution.manifest.list.v2+json"
 #define MT_DOCKER_CONFIG   "application/vnd.docker.container.image.v1+json"
 #define MT_DOCKER_LAYER    "application/vnd.docker.image.rootfs.diff.tar.gzip"
+#define MT_DOCKER_LAYER_TAR "application/vnd.docker.image.rootfs.diff.tar" /* uncompressed */
+#define MT_DOCKER_FOREIGN  "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 #define MT_DOCKER_SCHEMA1  "application/vnd.docker.distribution.manifest.v1+json"
 #define MT_DOCKER_SCHEMA1S "application/vnd.docker.distribution.manifest.v1+prettyjws"
 

@@ -36,6 +36,8 @@ const struct applet *const applets[] = {
 	&applet_help_,
 	&applet_images,
 	&applet_info,
+	&applet_prune,
+	&applet_rmi,
 	NULL,
 };
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/image/gc.h"
 #include "common/image/pull.h"
 #include "common/image/registry.h"
 #include "common/image/source.h"
@@ -165,13 +166,15 @@ struct endpoint {
 	struct registry_opts ro;
 };
 
+/* upstream is the registry's own entry: its plain_http covers its mirrors too. */
 static void endpoint_opts(const struct ctx *ctx, const struct pull_opts *o, const char *host,
-			  struct registry_opts *ro)
+			  const struct config_registry *upstream, struct registry_opts *ro)
 {
 	const struct config_registry *rc = config_registry_find(ctx->cfg, host);
 
 	*ro = (struct registry_opts){
-		.plain_http = o->plain_http || (rc && rc->plain_http),
+		.plain_http = o->plain_http || (rc && rc->plain_http) ||
+			      (upstream && upstream->plain_http),
 		.tls_verify = rc ? rc->tls_verify : true,
 		.ca_file = rc ? rc->ca_file : NULL,
 		.cert_file = rc ? rc->cert_file : NULL,
@@ -197,10 +200,10 @@ static size_t endpoints_of(const struct ctx *ctx, const struct pull_opts *o,
 	v = xcalloc(n_mirrors + 1, sizeof(*v));
 	for (i = 0; i < n_mirrors; i++, n++) {
 		v[n].host = rc->mirrors[i];
-		endpoint_opts(ctx, o, v[n].host, &v[n].ro);
+		endpoint_opts(ctx, o, v[n].host, rc, &v[n].ro);
 	}
 	v[n].host = ref_registry_host(ref->registry);
-	endpoint_opts(ctx, o, ref->registry, &v[n].ro);
+	endpoint_opts(ctx, o, ref->registry, rc, &v[n].ro);
 	n++;
 	*out = v;
 	return n;
@@ -414,8 +417,16 @@ int pull_image(const struct ctx *ctx, const struct image_ref *ref, const struct 
 	int64_t t0 = ctx_clock_monotonic();
 	char took[UNITS_BUFSZ], size[UNITS_BUFSZ];
 	struct err ev = ERR_INIT;
+	cleanup_close int lease = -1;
 	int rc;
 
+	/* Held shared for the whole pull: a collection never removes a blob committed here
+	 * before the record that references it is written. */
+	lease = gc_lease_take(ctx, e);
+	if (lease < 0) {
+		pull_result_release(&res);
+		return err_wrap(e, "%s", ref->name);
+	}
 	if (event_emit(ctx, EVENT_NORMAL, "Pulling", OBJECT_IMAGE, NULL, ref->name, NULL, &ev,
 		       "pulling image %s", ref->name) < 0)
 		log_warn(ctx, "journal: %s", ev.msg);

@@ -219,7 +219,7 @@ static void norm_of(const struct platform *p, bool fill_default, struct norm *n)
 
 bool platform_match(const struct platform *want, const struct platform *candidate)
 {
-	struct norm w, c;
+	struct norm w = {0}, c = {0};
 
 	if (!want || !candidate || !candidate->os || !candidate->arch)
 		return false;
@@ -401,16 +401,17 @@ static int manifest_fill(struct json_object *root, const char *hint, struct mani
 	}
 	{
 		struct json_object *cfg = NULL;
+		const char *cmt;
 
 		if (jsonio_get_obj(root, "config", true, &cfg, e) < 0)
 			return err_wrap(e, "manifest");
 		if (descriptor_fill(cfg, false, &m->config, e) < 0)
 			return err_wrap(e, "manifest: config");
-		if (strcmp(m->config.media_type, MT_OCI_CONFIG) != 0 &&
-		    strcmp(m->config.media_type, MT_DOCKER_CONFIG) != 0)
+		cmt = m->config.media_type ? m->config.media_type : "";
+		if (strcmp(cmt, MT_OCI_CONFIG) != 0 && strcmp(cmt, MT_DOCKER_CONFIG) != 0)
 			return err_set(e, E_UNSUPPORTED,
 			               "manifest: not a container image: config media type \"%.200s\"",
-			               m->config.media_type);
+			               cmt);
 	}
 	if (descriptor_list(root, "layers", false, &m->layers, &m->n_layers, e) < 0)
 		return err_wrap(e, "manifest");
@@ -475,7 +476,7 @@ int index_select(const struct manifest *idx, const struct platform *want,
                  const struct descriptor **out, struct err *e)
 {
 	struct platform host = {0};
-	struct norm w;
+	struct norm w = {0};
 	const char *want_variant;
 	const struct descriptor *best = NULL, *any_variant = NULL, *no_platform = NULL;
 	int best_rank = -1;
@@ -487,7 +488,7 @@ int index_select(const struct manifest *idx, const struct platform *want,
 		want_variant = w.variant;
 	} else {
 		/* no variant asked for: the host's, when it is the host's architecture */
-		struct norm h;
+		struct norm h = {0};
 
 		platform_host(&host);
 		norm_of(&host, true, &h);
@@ -500,7 +501,7 @@ int index_select(const struct manifest *idx, const struct platform *want,
 	}
 	for (size_t i = 0; i < idx->n_manifests; i++) {
 		const struct descriptor *d = &idx->manifests[i];
-		struct norm c;
+		struct norm c = {0};
 		int rank;
 
 		if (!selectable(d))

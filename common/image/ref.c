@@ -149,7 +149,6 @@ static int check_path(const char *p, struct err *e)
 			}
 			if (i == n)
 				break;
-			run = i;
 			if (start[i] == '.') {
 				i++;
 			} else if (start[i] == '_') {
@@ -285,7 +284,7 @@ static const char *offline_split(enum ref_kind kind, const char *rest)
 		/* REF is a reference ("busybox:1.36"), so it may hold a ':' itself: the first ':'
 		 * followed by a valid reference without '/' or digest splits. */
 		for (const char *p = strchr(rest, ':'); p; p = strchr(p + 1, ':')) {
-			struct image_ref tmp;
+			struct image_ref tmp = {0};
 			struct err scratch = ERR_INIT;
 
 			if (p == rest || !p[1] || strchr(p + 1, '/') || strchr(p + 1, '@'))

@@ -187,6 +187,8 @@ static const char *variant_default(const char *arch)
 		return "v8";
 	if (strcmp(arch, "arm") == 0)
 		return "v7";
+	if (strcmp(arch, "amd64") == 0)
+		return "v1";
 	return NULL;
 }
 
@@ -460,14 +462,23 @@ static bool selectable(const struct descriptor *d)
 	return !(d->platform.os && strcmp(d->platform.os, "unknown") == 0);
 }
 
-/* The arm variants an image of want's variant may fall back to, best first. */
-static int arm_fallback_rank(const char *want_variant, const char *cand_variant)
+/* How far below want's variant a candidate's is, for architectures whose older variants run on
+ * newer CPUs (arm v5..v7, amd64 v1..v4, as containerd's platforms.Only): 0 is the same, -1 not
+ * usable. */
+static int variant_fallback_rank(const char *arch, const char *want_variant,
+                                 const char *cand_variant)
 {
-	int w, c;
+	int w, c, min;
 
+	if (strcmp(arch, "arm") == 0)
+		min = 5;
+	else if (strcmp(arch, "amd64") == 0)
+		min = 1;
+	else
+		return -1;
 	if (sscanf(want_variant, "v%d", &w) != 1 || sscanf(cand_variant, "v%d", &c) != 1)
 		return -1;
-	if (c > w || c < 5)
+	if (c > w || c < min)
 		return -1;
 	return w - c;
 }
@@ -520,8 +531,7 @@ int index_select(const struct manifest *idx, const struct platform *want,
 		}
 		if (!any_variant)
 			any_variant = d;
-		if (strcmp(c.arch, "arm") == 0 &&
-		    (rank = arm_fallback_rank(want_variant, c.variant)) >= 0 &&
+		if ((rank = variant_fallback_rank(c.arch, want_variant, c.variant)) >= 0 &&
 		    (best_rank < 0 || rank < best_rank)) {
 			best = d;
 			best_rank = rank;

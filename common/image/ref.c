@@ -350,11 +350,19 @@ int ref_parse(const char *s, struct image_ref *out, struct err *e)
 			return parse_offline(s, offline[i].kind, offline[i].prefix, s + pn + 1, out,
 			                     e);
 	}
+	/* skopeo's transport prefix for a registry, which operators type out of habit */
+	if (strncmp(s, "docker://", 9) == 0) {
+		s += 9;
+		n -= 9;
+		if (!*s)
+			return err_set(e, E_INVALID, BAD "empty reference");
+	}
 	for (size_t i = 0; i < n; i++)
 		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || (unsigned char)s[i] < 0x20 ||
 		    (unsigned char)s[i] >= 0x7f)
 			return err_set(e, E_INVALID,
-			               BAD "reference contains whitespace or a control character");
+			               BAD "reference contains a space, a control or a non-ASCII "
+			                   "character");
 	return parse_registry(s, out, e);
 }
 

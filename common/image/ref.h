@@ -44,7 +44,8 @@ struct image_ref {
  * other than sha256. Normalises like docker: "busybox" -> docker.io/library/busybox:latest,
  * "index.docker.io" and "registry-1.docker.io" -> docker.io. The first path component is a
  * registry host when it contains '.' or ':' or is "localhost" (or is a bracketed IPv6
- * address). Writes *out only on success; the caller releases it. */
+ * address). A leading "docker://" (skopeo's transport) is accepted and dropped. Writes *out
+ * only on success; the caller releases it. */
 int ref_parse(const char *s, struct image_ref *out, struct err *e);
 
 void ref_release(struct image_ref *r);

@@ -407,6 +407,18 @@ static void test_index_select_more(void **state)
 	            "no manifest for unknown/unknown in the index (it has none)");
 	/* an entry without a platform is the last resort */
 	select_from(no_plat, "linux/riscv64", H4, NULL);
+	/* amd64 microarchitecture levels: v3 runs v2 before v1 (an entry without a variant) */
+	{
+		const char *amd = "{\"schemaVersion\":2,\"manifests\":["
+		                  ENTRY(H1, PLAT("linux", "amd64")) ","
+		                  ENTRY(H2, PLATV("linux", "amd64", "v2")) ","
+		                  ENTRY(H3, PLATV("linux", "amd64", "v4")) "]}";
+
+		select_from(amd, "linux/amd64/v3", H2, NULL);
+		select_from(amd, "linux/amd64/v4", H3, NULL);
+		select_from(amd, "linux/amd64", H1, NULL);
+		select_from(amd, "linux/amd64/v1", H1, NULL);
+	}
 	/* an older variant never satisfies a newer want... and a newer never an older */
 	select_from(arm, "linux/arm/v5", H1, NULL);
 	{

@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""tests/fakereg.py - a small misbehaving registry (OCI distribution API v2 subset) for the
+registry client's unit tests. Python 3 standard library only, loopback only, exits by itself
+after --lifetime seconds. Prints the port it listens on as stdout's first line.
+
+Content:
+  --blob FILE                 served at /v2/<any repo>/blobs/sha256:<digest of FILE>
+  --manifest REF=FILE[:TYPE]  served at /v2/<any repo>/manifests/REF and .../manifests/<digest>
+                              with Content-Type TYPE (default the OCI manifest type)
+Auth:
+  --auth none|basic|bearer    bearer: a token endpoint at /token on the same listener
+  --user USER:PASS            the accepted credentials (basic: required; bearer: the token
+                              endpoint requires them when given, else issues tokens to anyone)
+  --token-expires N           expires_in in token responses (omitted when not given; the
+                              server then treats tokens as valid for 60 s)
+  --token-key token|access_token
+Faults (--fault [KIND/]NAME[=ARG][@TIMES], TIMES a number or "always", default once; KIND
+"blobs" or "manifests" limits it to those GETs, else it applies to both, on the main listener):
+  429=SECS, 503=SECS          that status with Retry-After: SECS; 503=date:SECS sends an HTTP date
+  500                         a bare 500
+  break=N                     send the headers and N bytes of the body, then close the connection
+  norange                     ignore Range: answer 200 with the whole body
+  badrange                    answer 206 with a Content-Range that starts one byte late
+  redirect                    307 to the same path on a second listener reached as localhost:PORT2
+  redirect-self               307 to the same path on this listener (with ?hop=1)
+  corrupt                     flip the first byte of the body
+  nolength                    no Content-Length: the body ends when the connection closes
+Debug (never authenticated, never logged):
+  GET /_debug/requests        the request log: [{listener, method, path, range, auth, status}]
+  GET /_debug/auth-leaks      {"requests": N, "leaks": N}: requests the second listener got, and
+                              how many carried an Authorization header
+"""
+import argparse
+import base64
+import email.utils
+import hashlib
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+PATH_RE = re.compile(r"^/v2/(.+)/(manifests|blobs)/([^/]+)$")
+
+
+class State:
+    def __init__(self, args):
+        self.lock = threading.Lock()
+        self.args = args
+        self.requests = []
+        self.tokens = {}  # token -> expiry (time.monotonic)
+        self.n_tokens = 0
+        self.other_requests = 0
+        self.leaks = 0
+        self.other_port = 0
+        self.blobs = {}
+        self.manifests = {}
+        self.faults = {}
+        for path in args.blob:
+            with open(path, "rb") as f:
+                data = f.read()
+            self.blobs["sha256:" + hashlib.sha256(data).hexdigest()] = data
+        for spec in args.manifest:
+            ref, rest = spec.split("=", 1)
+            path, _, mt = rest.partition(":")
+            with open(path, "rb") as f:
+                data = f.read()
+            entry = (data, mt or OCI_MANIFEST)
+            self.manifests[ref] = entry
+            self.manifests["sha256:" + hashlib.sha256(data).hexdigest()] = entry
+        for spec in args.fault:
+            times = 1
+            if "@" in spec:
+                spec, t = spec.rsplit("@", 1)
+                times = -1 if t == "always" else int(t)
+            kind = None
+            if "/" in spec.split("=", 1)[0]:
+                kind, spec = spec.split("/", 1)
+            name, _, arg = spec.partition("=")
+            self.faults[name] = [arg, times, kind]
+
+    def take(self, name, kind):
+        """The fault's argument (or "") when it applies to this request, else None."""
+        with self.lock:
+            f = self.faults.get(name)
+            if f is None or f[1] == 0 or (f[2] is not None and f[2] != kind):
+                return None
+            if f[1] > 0:
+                f[1] -= 1
+            return f[0]
+
+
+def error_body(code, message):
+    return json.dumps({"errors": [{"code": code, "message": message, "detail": None}]}).encode()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fakereg/1"
+    st = None  # State
+    listener = "main"
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    def send_response(self, code, message=None):
+        if getattr(self, "entry", None) is not None:
+            self.entry["status"] = code
+        super().send_response(code, message)
+
+    def reply(self, code, body=b"", ctype="application/json", headers=None, length=True):
+        self.send_response(code)
+        if body or code >= 400 or code == 200:
+            self.send_header("Content-Type", ctype)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if length:
+            self.send_header("Content-Length", str(len(body)))
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def do_GET(self):
+        try:
+            self.handle_get()
+        except (ConnectionError, BrokenPipeError, socket.timeout):
+            self.close_connection = True
+
+    def handle_get(self):
+        st = self.st
+        url = urlsplit(self.path)
+        self.entry = None
+        if url.path.startswith("/_debug/"):
+            return self.debug(url.path)
+        auth = self.headers.get("Authorization")
+        self.entry = {
+            "listener": self.listener,
+            "method": "GET",
+            "path": self.path,
+            "range": self.headers.get("Range"),
+            "auth": auth.split(" ", 1)[0] if auth else None,
+            "status": None,
+        }
+        with st.lock:
+            st.requests.append(self.entry)
+        if self.listener == "other":
+            with st.lock:
+                st.other_requests += 1
+                if auth:
+                    st.leaks += 1
+            m = PATH_RE.match(url.path)
+            if not m or m.group(2) != "blobs" or m.group(3) not in st.blobs:
+                return self.reply(404, error_body("BLOB_UNKNOWN", "blob unknown to registry"))
+            return self.serve(st.blobs[m.group(3)], "application/octet-stream", None)
+        if url.path == "/token":
+            return self.token(parse_qs(url.query))
+        if not self.authorized(auth):
+            return
+        if url.path in ("/v2/", "/v2"):
+            return self.reply(200, b"{}")
+        m = PATH_RE.match(url.path)
+        if not m:
+            return self.reply(404, error_body("NOT_FOUND", "not found"))
+        kind, ref = m.group(2), m.group(3)
+        if url.query != "hop=1" and self.fault_status(kind):
+            return
+        if kind == "manifests":
+            if ref not in st.manifests:
+                return self.reply(404, error_body("MANIFEST_UNKNOWN", "manifest unknown"))
+            data, mt = st.manifests[ref]
+            return self.serve(data, mt, kind)
+        if ref not in st.blobs:
+            return self.reply(404, error_body("BLOB_UNKNOWN", "blob unknown to registry"))
+        if url.query != "hop=1":
+            if st.take("redirect", kind) is not None:
+                loc = "http://localhost:%d%s" % (st.other_port, url.path)
+                return self.reply(307, b"", headers={"Location": loc})
+            if st.take("redirect-self", kind) is not None:
+                return self.reply(307, b"", headers={"Location": url.path + "?hop=1"})
+        return self.serve(st.blobs[ref], "application/octet-stream", kind)
+
+    def fault_status(self, kind):
+        st = self.st
+        for code in ("429", "503"):
+            arg = st.take(code, kind)
+            if arg is not None:
+                if arg.startswith("date:"):
+                    ra = email.utils.formatdate(time.time() + int(arg[5:]), usegmt=True)
+                else:
+                    ra = arg
+                self.reply(int(code), error_body("TOOMANYREQUESTS" if code == "429" else
+                                                 "UNAVAILABLE", "slow down"),
+                           headers={"Retry-After": ra} if ra else None)
+                return True
+        if st.take("500", kind) is not None:
+            self.reply(500, error_body("INTERNAL", "internal error"))
+            return True
+        return False
+
+    def authorized(self, auth):
+        st = self.st
+        mode = st.args.auth
+        if mode == "none":
+            return True
+        if mode == "basic":
+            want = "Basic " + base64.b64encode(st.args.user.encode()).decode()
+            if auth == want:
+                return True
+            msg = "invalid username or password" if auth else "authentication required"
+            self.reply(401, error_body("UNAUTHORIZED", msg),
+                       headers={"WWW-Authenticate": 'Basic realm="fakereg"'})
+            return False
+        if auth and auth.startswith("Bearer "):
+            with st.lock:
+                exp = st.tokens.get(auth[7:])
+            if exp is not None and exp > time.monotonic():
+                return True
+        host = self.headers.get("Host", "127.0.0.1")
+        chal = 'Bearer realm="http://%s/token",service="fakereg",scope="repository:x:pull"' % host
+        self.reply(401, error_body("UNAUTHORIZED", "authentication required"),
+                   headers={"WWW-Authenticate": chal})
+        return False
+
+    def token(self, q):
+        st = self.st
+        if st.args.user:
+            want = "Basic " + base64.b64encode(st.args.user.encode()).decode()
+            if self.headers.get("Authorization") != want:
+                return self.reply(401, json.dumps(
+                    {"details": "incorrect username or password"}).encode())
+        with st.lock:
+            st.n_tokens += 1
+            tok = "tok-%d-%s" % (st.n_tokens, q.get("scope", [""])[0])
+            life = st.args.token_expires if st.args.token_expires is not None else 60
+            st.tokens[tok] = time.monotonic() + life
+        doc = {st.args.token_key: tok}
+        if st.args.token_expires is not None:
+            doc["expires_in"] = st.args.token_expires
+        return self.reply(200, json.dumps(doc).encode())
+
+    def serve(self, data, ctype, kind):
+        """kind is "blobs" or "manifests" on the main listener (faults apply), else None."""
+        faults = kind is not None
+        st = self.st
+        size = len(data)
+        start = 0
+        rng = self.headers.get("Range")
+        brk = st.take("break", kind) if faults else None
+        if faults and st.take("corrupt", kind) is not None and data:
+            data = bytes([data[0] ^ 0xFF]) + data[1:]
+        nolength = faults and st.take("nolength", kind) is not None
+        headers = {"Docker-Content-Digest": "sha256:" + hashlib.sha256(data).hexdigest()}
+        code = 200
+        if rng and not (faults and st.take("norange", kind) is not None):
+            m = re.match(r"^bytes=(\d+)-(\d*)$", rng)
+            if not m or int(m.group(1)) >= size:
+                return self.reply(416, error_body("RANGE", "range not satisfiable"),
+                                  headers={"Content-Range": "bytes */%d" % size})
+            start = int(m.group(1))
+            claimed = start
+            if faults and st.take("badrange", kind) is not None:
+                claimed = start + 1 if start + 1 < size else 0
+            code = 206
+            headers["Content-Range"] = "bytes %d-%d/%d" % (claimed, size - 1, size)
+            data = data[claimed:]
+        if brk is None:
+            return self.reply(code, data, ctype=ctype, headers=headers, length=not nolength)
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[:int(brk)])
+        self.wfile.flush()
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def debug(self, path):
+        st = self.st
+        with st.lock:
+            if path == "/_debug/requests":
+                doc = list(st.requests)
+            elif path == "/_debug/auth-leaks":
+                doc = {"requests": st.other_requests, "leaks": st.leaks}
+            else:
+                doc = None
+        if doc is None:
+            return self.reply(404, b"{}")
+        return self.reply(200, json.dumps(doc).encode())
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):  # a client that went away is normal
+        pass
+
+
+def main():
+    ap = argparse.ArgumentParser(description="a misbehaving registry for tests")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--lifetime", type=float, default=120)
+    ap.add_argument("--blob", action="append", default=[])
+    ap.add_argument("--manifest", action="append", default=[])
+    ap.add_argument("--auth", choices=("none", "basic", "bearer"), default="none")
+    ap.add_argument("--user")
+    ap.add_argument("--token-expires", type=int)
+    ap.add_argument("--token-key", choices=("token", "access_token"), default="token")
+    ap.add_argument("--fault", action="append", default=[])
+    args = ap.parse_args()
+    if args.auth == "basic" and not args.user:
+        ap.error("--auth basic needs --user")
+    st = State(args)
+
+    main_h = type("MainHandler", (Handler,), {"st": st, "listener": "main"})
+    other_h = type("OtherHandler", (Handler,), {"st": st, "listener": "other"})
+    srv = Server(("127.0.0.1", args.port), main_h)
+    other = Server(("127.0.0.1", 0), other_h)
+    st.other_port = other.server_address[1]
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    # Bounded life: a test that dies never leaves a server behind for long.
+    timer = threading.Timer(args.lifetime, lambda: os._exit(0))
+    timer.daemon = True
+    timer.start()
+    print(srv.server_address[1], flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

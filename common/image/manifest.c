@@ -14,8 +14,8 @@
 #include "common/util/strutil.h"
 #include "common/util/units.h"
 
-const char manifest_accept[] = MT_OCI_MANIFEST ", " MT_OCI_INDEX ", " MT_DOCKER_MANIFEST
-                               ", " MT_DOCKER_LIST;
+const char manifest_accept[] =
+    MT_OCI_MANIFEST ", " MT_OCI_INDEX ", " MT_DOCKER_MANIFEST ", " MT_DOCKER_LIST;
 
 #define ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
 #define CONFIG_LIST_MAX     65536 /* entries in one config array or map (Env, Labels...) */
@@ -29,14 +29,10 @@ int layer_compression_of(const char *media_type, enum layer_compression *out, st
 		const char *type;
 		enum layer_compression c;
 	} layers[] = {
-	    {MT_OCI_LAYER, LAYER_NONE},
-	    {MT_OCI_LAYER_GZIP, LAYER_GZIP},
-	    {MT_OCI_LAYER_ZSTD, LAYER_ZSTD},
-	    {MT_OCI_LAYER_ND, LAYER_NONE},
-	    {MT_OCI_LAYER_NDG, LAYER_GZIP},
-	    {MT_OCI_LAYER_NDZ, LAYER_ZSTD},
-	    {MT_DOCKER_LAYER, LAYER_GZIP},
-	    {MT_DOCKER_LAYER_TAR, LAYER_NONE},
+	    {MT_OCI_LAYER, LAYER_NONE},      {MT_OCI_LAYER_GZIP, LAYER_GZIP},
+	    {MT_OCI_LAYER_ZSTD, LAYER_ZSTD}, {MT_OCI_LAYER_ND, LAYER_NONE},
+	    {MT_OCI_LAYER_NDG, LAYER_GZIP},  {MT_OCI_LAYER_NDZ, LAYER_ZSTD},
+	    {MT_DOCKER_LAYER, LAYER_GZIP},   {MT_DOCKER_LAYER_TAR, LAYER_NONE},
 	    {MT_DOCKER_FOREIGN, LAYER_GZIP},
 	};
 
@@ -145,12 +141,15 @@ void platform_host(struct platform *out)
 	static const struct {
 		const char *machine, *arch, *variant;
 	} machines[] = {
-	    {"x86_64", "amd64", NULL},   {"amd64", "amd64", NULL},    {"aarch64", "arm64", "v8"},
-	    {"arm64", "arm64", "v8"},    {"armv8l", "arm", "v8"},     {"armv7l", "arm", "v7"},
-	    {"armv7", "arm", "v7"},      {"armv6l", "arm", "v6"},     {"armv5tel", "arm", "v5"},
-	    {"i386", "386", NULL},       {"i486", "386", NULL},       {"i586", "386", NULL},
-	    {"i686", "386", NULL},       {"ppc64le", "ppc64le", NULL}, {"s390x", "s390x", NULL},
-	    {"riscv64", "riscv64", NULL}, {"mips64", "mips64", NULL}, {"loongarch64", "loong64", NULL},
+	    {"x86_64", "amd64", NULL},  {"amd64", "amd64", NULL},
+	    {"aarch64", "arm64", "v8"}, {"arm64", "arm64", "v8"},
+	    {"armv8l", "arm", "v8"},    {"armv7l", "arm", "v7"},
+	    {"armv7", "arm", "v7"},     {"armv6l", "arm", "v6"},
+	    {"armv5tel", "arm", "v5"},  {"i386", "386", NULL},
+	    {"i486", "386", NULL},      {"i586", "386", NULL},
+	    {"i686", "386", NULL},      {"ppc64le", "ppc64le", NULL},
+	    {"s390x", "s390x", NULL},   {"riscv64", "riscv64", NULL},
+	    {"mips64", "mips64", NULL}, {"loongarch64", "loong64", NULL},
 	};
 	struct utsname u;
 	const char *arch = NULL, *variant = NULL;
@@ -279,7 +278,8 @@ static int descriptor_fill(struct json_object *o, bool with_platform, struct des
 	if (digest_parse(dg, &d->digest, e) < 0)
 		return err_wrap(e, "field \"digest\"");
 	if (d->size < 0)
-		return err_set(e, E_INVALID, "field \"size\": %lld is negative", (long long)d->size);
+		return err_set(e, E_INVALID, "field \"size\": %lld is negative",
+		               (long long)d->size);
 	if (jsonio_get_obj(o, "annotations", false, &ann, e) < 0 ||
 	    (ann && jsonio_get_str(ann, ANNOTATION_REF_NAME, false, &ref_name, e) < 0))
 		return -1;
@@ -377,9 +377,10 @@ static int manifest_fill(struct json_object *root, const char *hint, struct mani
 	else if ((has_layers || has_config) && !has_manifests)
 		mt = MT_OCI_MANIFEST;
 	else
-		return err_set(e, E_INVALID,
-		               "manifest: no mediaType, and the document is neither an image manifest "
-		               "(config, layers) nor an index (manifests)");
+		return err_set(
+		    e, E_INVALID,
+		    "manifest: no mediaType, and the document is neither an image manifest "
+		    "(config, layers) nor an index (manifests)");
 	m->media_type = xstrdup(mt);
 	if (strcmp(mt, MT_OCI_MANIFEST) == 0 || strcmp(mt, MT_DOCKER_MANIFEST) == 0) {
 		m->kind = MANIFEST_IMAGE;
@@ -411,9 +412,9 @@ static int manifest_fill(struct json_object *root, const char *hint, struct mani
 			return err_wrap(e, "manifest: config");
 		cmt = m->config.media_type ? m->config.media_type : "";
 		if (strcmp(cmt, MT_OCI_CONFIG) != 0 && strcmp(cmt, MT_DOCKER_CONFIG) != 0)
-			return err_set(e, E_UNSUPPORTED,
-			               "manifest: not a container image: config media type \"%.200s\"",
-			               cmt);
+			return err_set(
+			    e, E_UNSUPPORTED,
+			    "manifest: not a container image: config media type \"%.200s\"", cmt);
 	}
 	if (descriptor_list(root, "layers", false, &m->layers, &m->n_layers, e) < 0)
 		return err_wrap(e, "manifest");
@@ -627,7 +628,8 @@ static int config_strv(struct json_object *o, const char *key, char ***out, stru
 
 		if (!json_object_is_type(s, json_type_string)) {
 			strv_free(v);
-			return err_set(e, E_INVALID, "field \"%s[%zu]\": expected a string", key, i);
+			return err_set(e, E_INVALID, "field \"%s[%zu]\": expected a string", key,
+			               i);
 		}
 		v[i] = xstrdup(json_object_get_string(s));
 	}
@@ -718,8 +720,8 @@ static int config_fill(struct json_object *root, struct image_config *c, struct 
 	    jsonio_get_str(rootfs, "type", true, &type, e) < 0)
 		return err_wrap(e, "rootfs");
 	if (strcmp(type, "layers") != 0)
-		return err_set(e, E_INVALID, "rootfs: field \"type\" is \"%.64s\", expected \"layers\"",
-		               type);
+		return err_set(e, E_INVALID,
+		               "rootfs: field \"type\" is \"%.64s\", expected \"layers\"", type);
 	if (jsonio_get_array(rootfs, "diff_ids", true, &ids, e) < 0)
 		return err_wrap(e, "rootfs");
 	n = json_object_array_length(ids);
@@ -758,7 +760,8 @@ int image_config_parse(const char *data, size_t len, struct image_config *out, s
 	struct image_config c = {0};
 
 	if (len > CONFIG_MAX)
-		return err_set(e, E_INVALID, "image config is %zu bytes, limit %d", len, CONFIG_MAX);
+		return err_set(e, E_INVALID, "image config is %zu bytes, limit %d", len,
+		               CONFIG_MAX);
 	if (jsonio_parse(data, len, &root, e) < 0)
 		return err_wrap(e, "image config");
 	if (config_fill(root, &c, e) < 0) {

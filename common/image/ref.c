@@ -46,7 +46,8 @@ static int check_tag(const char *t, size_t n, struct err *e)
 	if (n > REF_TAG_MAX)
 		return err_set(e, E_INVALID, BAD "tag is longer than %d characters", REF_TAG_MAX);
 	if (!is_word(t[0]))
-		return err_set(e, E_INVALID, BAD "tag \"%.*s\" must start with a letter, digit or '_'",
+		return err_set(e, E_INVALID,
+		               BAD "tag \"%.*s\" must start with a letter, digit or '_'",
 		               (int)(n < REF_COMPONENT_MAX ? n : REF_COMPONENT_MAX), t);
 	for (size_t i = 1; i < n; i++)
 		if (!is_word(t[i]) && t[i] != '.' && t[i] != '-')
@@ -74,7 +75,8 @@ static int check_domain(const char *d, size_t n, struct err *e)
 				colon = true;
 			else if (!is_xdigit_any(*p))
 				return err_set(e, E_INVALID,
-				               BAD "registry host \"%.*s\": bad IPv6 address", shown, d);
+				               BAD "registry host \"%.*s\": bad IPv6 address",
+				               shown, d);
 		}
 		if (!colon)
 			return err_set(e, E_INVALID, BAD "registry host \"%.*s\": bad IPv6 address",
@@ -88,8 +90,9 @@ static int check_domain(const char *d, size_t n, struct err *e)
 				i++;
 			if (i == start || d[start] == '-' || d[i - 1] == '-')
 				return err_set(e, E_INVALID,
-				               BAD "registry host \"%.*s\" is not a valid host name", shown,
-				               d);
+				               BAD
+				               "registry host \"%.*s\" is not a valid host name",
+				               shown, d);
 			if (i < n && d[i] == '.') {
 				i++;
 				continue;
@@ -110,9 +113,10 @@ static int check_domain(const char *d, size_t n, struct err *e)
 		while (i < n && d[i] >= '0' && d[i] <= '9' && i - start < 6)
 			port = port * 10 + (d[i++] - '0');
 		if (i == start || i != n || port < 1 || port > 65535)
-			return err_set(e, E_INVALID,
-			               BAD "registry host \"%.*s\": port must be a number from 1 to 65535",
-			               shown, d);
+			return err_set(
+			    e, E_INVALID,
+			    BAD "registry host \"%.*s\": port must be a number from 1 to 65535",
+			    shown, d);
 	}
 	return 0;
 }
@@ -139,12 +143,14 @@ static int check_path(const char *p, struct err *e)
 			if (i == run) {
 				if (start[i] == '.' || start[i] == '_' || start[i] == '-')
 					return err_set(e, E_INVALID,
-					               BAD "repository name component \"%.*s\": a "
-					                   "separator ('.', '_', '__' or '-') must sit "
-					                   "between letters or digits",
+					               BAD
+					               "repository name component \"%.*s\": a "
+					               "separator ('.', '_', '__' or '-') must sit "
+					               "between letters or digits",
 					               shown, start);
 				return err_set(e, E_INVALID,
-				               BAD "repository name contains an invalid character '%c'",
+				               BAD
+				               "repository name contains an invalid character '%c'",
 				               start[i]);
 			}
 			if (i == n)
@@ -160,15 +166,17 @@ static int check_path(const char *p, struct err *e)
 					i++;
 			} else {
 				return err_set(e, E_INVALID,
-				               BAD "repository name contains an invalid character '%c'",
+				               BAD
+				               "repository name contains an invalid character '%c'",
 				               start[i]);
 			}
 			if (i == n || !is_lower_alnum(start[i]))
-				return err_set(e, E_INVALID,
-				               BAD "repository name component \"%.*s\": a separator "
-				                   "('.', '_', '__' or '-') must sit between letters or "
-				                   "digits",
-				               shown, start);
+				return err_set(
+				    e, E_INVALID,
+				    BAD "repository name component \"%.*s\": a separator "
+				        "('.', '_', '__' or '-') must sit between letters or "
+				        "digits",
+				    shown, start);
 		}
 		if (!end)
 			return 0;
@@ -198,8 +206,8 @@ static int parse_registry(const char *s, struct image_ref *out, struct err *e)
 	size_t hex = 0;
 
 	if (strlen(s) == DIGEST_HEX_LEN) {
-		while (hex < DIGEST_HEX_LEN && ((s[hex] >= '0' && s[hex] <= '9') ||
-		                                (s[hex] >= 'a' && s[hex] <= 'f')))
+		while (hex < DIGEST_HEX_LEN &&
+		       ((s[hex] >= '0' && s[hex] <= '9') || (s[hex] >= 'a' && s[hex] <= 'f')))
 			hex++;
 		if (hex == DIGEST_HEX_LEN)
 			return err_set(e, E_INVALID,
@@ -239,8 +247,8 @@ static int parse_registry(const char *s, struct image_ref *out, struct err *e)
 
 		if (check_domain(name, dn, e) < 0)
 			return -1;
-		r.registry = is_docker_hub(name, dn) ? xstrdup(REF_DEFAULT_REGISTRY)
-		                                     : xstrndup(name, dn);
+		r.registry =
+		    is_docker_hub(name, dn) ? xstrdup(REF_DEFAULT_REGISTRY) : xstrndup(name, dn);
 		path = first_slash + 1;
 	} else {
 		r.registry = xstrdup(REF_DEFAULT_REGISTRY);
@@ -259,7 +267,8 @@ static int parse_registry(const char *s, struct image_ref *out, struct err *e)
 
 		ref_release(&r);
 		return err_set(e, E_INVALID,
-		               BAD "repository name must not be more than %d characters (it has %zu)",
+		               BAD
+		               "repository name must not be more than %d characters (it has %zu)",
 		               REF_NAME_MAX, n);
 	}
 	if (!tag && !r.has_digest)
@@ -299,7 +308,8 @@ static const char *offline_split(enum ref_kind kind, const char *rest)
 	{
 		const char *p = strrchr(rest, ':');
 
-		if (p && p != rest && !strchr(p + 1, '/') && check_tag(p + 1, strlen(p + 1), NULL) == 0)
+		if (p && p != rest && !strchr(p + 1, '/') &&
+		    check_tag(p + 1, strlen(p + 1), NULL) == 0)
 			return p;
 	}
 	return NULL;

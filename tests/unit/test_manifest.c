@@ -13,37 +13,38 @@
 #define CFG_DESC(mt) "\"config\":{\"mediaType\":\"" mt "\",\"digest\":\"sha256:" H1 "\",\"size\":7}"
 #define LAYER(mt)    "{\"mediaType\":\"" mt "\",\"digest\":\"sha256:" H2 "\",\"size\":100}"
 
-#define OCI_IMAGE                                                                                 \
-	"{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_MANIFEST "\"," CFG_DESC(MT_OCI_CONFIG)     \
-	",\"layers\":[" LAYER(MT_OCI_LAYER_GZIP) "," LAYER(MT_OCI_LAYER_ZSTD) "]}"
-#define DOCKER_IMAGE                                                                              \
-	"{\"schemaVersion\":2,\"mediaType\":\"" MT_DOCKER_MANIFEST                                \
+#define OCI_IMAGE                                                                                  \
+	"{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_MANIFEST                                    \
+	"\"," CFG_DESC(MT_OCI_CONFIG) ",\"layers\":[" LAYER(MT_OCI_LAYER_GZIP) "," LAYER(          \
+	    MT_OCI_LAYER_ZSTD) "]}"
+#define DOCKER_IMAGE                                                                               \
+	"{\"schemaVersion\":2,\"mediaType\":\"" MT_DOCKER_MANIFEST                                 \
 	"\"," CFG_DESC(MT_DOCKER_CONFIG) ",\"layers\":[" LAYER(MT_DOCKER_LAYER) "]}"
 /* neither hint nor mediaType: the structure decides */
 #define BARE_IMAGE "{\"schemaVersion\":2," CFG_DESC(MT_OCI_CONFIG) ",\"layers\":[]}"
 #define BARE_INDEX "{\"schemaVersion\":2,\"manifests\":[]}"
 
-#define ENTRY(h, plat)                                                                            \
+#define ENTRY(h, plat)                                                                             \
 	"{\"mediaType\":\"" MT_OCI_MANIFEST "\",\"digest\":\"sha256:" h "\",\"size\":500" plat "}"
-#define PLAT(os, arch)    ",\"platform\":{\"os\":\"" os "\",\"architecture\":\"" arch "\"}"
-#define PLATV(os, arch, v)                                                                        \
+#define PLAT(os, arch) ",\"platform\":{\"os\":\"" os "\",\"architecture\":\"" arch "\"}"
+#define PLATV(os, arch, v)                                                                         \
 	",\"platform\":{\"os\":\"" os "\",\"architecture\":\"" arch "\",\"variant\":\"" v "\"}"
 
-#define OCI_INDEX                                                                                 \
-	"{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_INDEX "\",\"manifests\":["                \
-	ENTRY(H1, PLAT("linux", "amd64")) "," ENTRY(H2, PLATV("linux", "arm64", "v8")) ","       \
-	ENTRY(H3, PLAT("unknown", "unknown")) "]}"
+#define OCI_INDEX                                                                                  \
+	"{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_INDEX                                       \
+	"\",\"manifests\":[" ENTRY(H1, PLAT("linux", "amd64")) "," ENTRY(                          \
+	    H2, PLATV("linux", "arm64", "v8")) "," ENTRY(H3, PLAT("unknown", "unknown")) "]}"
 
 struct parse_case {
 	const char *what;
 	const char *doc;
 	const char *hint;
 	int rc;
-	enum err_code code;        /* when rc < 0 */
-	const char *msg;           /* substring, when rc < 0 */
-	enum manifest_kind kind;   /* when rc == 0 */
-	const char *media_type;    /* resolved, when rc == 0 */
-	size_t n;                  /* layers or manifests */
+	enum err_code code;      /* when rc < 0 */
+	const char *msg;         /* substring, when rc < 0 */
+	enum manifest_kind kind; /* when rc == 0 */
+	const char *media_type;  /* resolved, when rc == 0 */
+	size_t n;                /* layers or manifests */
 };
 
 static const struct parse_case parse_cases[] = {
@@ -51,34 +52,32 @@ static const struct parse_case parse_cases[] = {
     {"oci image, no hint", OCI_IMAGE, NULL, 0, 0, NULL, MANIFEST_IMAGE, MT_OCI_MANIFEST, 2},
     {"oci image, generic hint", OCI_IMAGE, "application/json; charset=utf-8", 0, 0, NULL,
      MANIFEST_IMAGE, MT_OCI_MANIFEST, 2},
-    {"docker v2", DOCKER_IMAGE, MT_DOCKER_MANIFEST, 0, 0, NULL, MANIFEST_IMAGE,
-     MT_DOCKER_MANIFEST, 1},
+    {"docker v2", DOCKER_IMAGE, MT_DOCKER_MANIFEST, 0, 0, NULL, MANIFEST_IMAGE, MT_DOCKER_MANIFEST,
+     1},
     {"docker v2, text/plain", DOCKER_IMAGE, "text/plain", 0, 0, NULL, MANIFEST_IMAGE,
      MT_DOCKER_MANIFEST, 1},
-    {"bare image by structure", BARE_IMAGE, NULL, 0, 0, NULL, MANIFEST_IMAGE, MT_OCI_MANIFEST,
-     0},
+    {"bare image by structure", BARE_IMAGE, NULL, 0, 0, NULL, MANIFEST_IMAGE, MT_OCI_MANIFEST, 0},
     {"bare index by structure", BARE_INDEX, NULL, 0, 0, NULL, MANIFEST_INDEX, MT_OCI_INDEX, 0},
     {"oci index", OCI_INDEX, MT_OCI_INDEX, 0, 0, NULL, MANIFEST_INDEX, MT_OCI_INDEX, 3},
-    {"docker list", "{\"schemaVersion\":2,\"mediaType\":\"" MT_DOCKER_LIST "\",\"manifests\":["
-     "{\"mediaType\":\"" MT_DOCKER_MANIFEST "\",\"digest\":\"sha256:" H1 "\",\"size\":1"
-     PLAT("linux", "amd64") "}]}", MT_DOCKER_LIST, 0, 0, NULL, MANIFEST_INDEX, MT_DOCKER_LIST,
-     1},
+    {"docker list",
+     "{\"schemaVersion\":2,\"mediaType\":\"" MT_DOCKER_LIST "\",\"manifests\":["
+     "{\"mediaType\":\"" MT_DOCKER_MANIFEST "\",\"digest\":\"sha256:" H1
+     "\",\"size\":1" PLAT("linux", "amd64") "}]}",
+     MT_DOCKER_LIST, 0, 0, NULL, MANIFEST_INDEX, MT_DOCKER_LIST, 1},
     {"hint wins over the document", BARE_IMAGE, MT_DOCKER_MANIFEST, 0, 0, NULL, MANIFEST_IMAGE,
      MT_DOCKER_MANIFEST, 0},
     /* every layer type */
     {"all layer types",
-     "{\"schemaVersion\":2," CFG_DESC(MT_OCI_CONFIG) ",\"layers\":[" LAYER(MT_OCI_LAYER) ","
-     LAYER(MT_OCI_LAYER_GZIP) "," LAYER(MT_OCI_LAYER_ZSTD) "," LAYER(MT_OCI_LAYER_ND) ","
-     LAYER(MT_OCI_LAYER_NDG) "," LAYER(MT_OCI_LAYER_NDZ) "," LAYER(MT_DOCKER_LAYER) ","
-     LAYER(MT_DOCKER_LAYER_TAR) "," LAYER(MT_DOCKER_FOREIGN) "]}",
+     "{\"schemaVersion\":2," CFG_DESC(MT_OCI_CONFIG) ",\"layers\":[" LAYER(MT_OCI_LAYER) "," LAYER(MT_OCI_LAYER_GZIP) "," LAYER(MT_OCI_LAYER_ZSTD) "," LAYER(
+         MT_OCI_LAYER_ND) "," LAYER(MT_OCI_LAYER_NDG) "," LAYER(MT_OCI_LAYER_NDZ) "," LAYER(MT_DOCKER_LAYER) "," LAYER(MT_DOCKER_LAYER_TAR) "," LAYER(MT_DOCKER_FOREIGN) "]}",
      NULL, 0, 0, NULL, MANIFEST_IMAGE, MT_OCI_MANIFEST, 9},
     /* refused */
     {"schema1 by hint", "{\"schemaVersion\":1,\"name\":\"x\"}", MT_DOCKER_SCHEMA1S, -1,
      E_UNSUPPORTED, "schema 1 manifests are not supported", 0, NULL, 0},
-    {"schema1 by hint, unsigned", "{}", MT_DOCKER_SCHEMA1, -1, E_UNSUPPORTED, "schema 1", 0,
-     NULL, 0},
-    {"schema1 by mediaType", "{\"schemaVersion\":1,\"mediaType\":\"" MT_DOCKER_SCHEMA1 "\"}",
-     NULL, -1, E_UNSUPPORTED, "schema 1", 0, NULL, 0},
+    {"schema1 by hint, unsigned", "{}", MT_DOCKER_SCHEMA1, -1, E_UNSUPPORTED, "schema 1", 0, NULL,
+     0},
+    {"schema1 by mediaType", "{\"schemaVersion\":1,\"mediaType\":\"" MT_DOCKER_SCHEMA1 "\"}", NULL,
+     -1, E_UNSUPPORTED, "schema 1", 0, NULL, 0},
     {"schema1 by version", "{\"schemaVersion\":1,\"name\":\"x\",\"fsLayers\":[]}", NULL, -1,
      E_UNSUPPORTED, "schema 1", 0, NULL, 0},
     {"schemaVersion 3", "{\"schemaVersion\":3,\"layers\":[]}", NULL, -1, E_INVALID,
@@ -86,41 +85,45 @@ static const struct parse_case parse_cases[] = {
     {"schemaVersion missing", "{\"layers\":[]}", NULL, -1, E_INVALID,
      "field \"schemaVersion\": missing", 0, NULL, 0},
     {"unknown type by hint", BARE_IMAGE, "application/vnd.oci.artifact.manifest.v1+json", -1,
-     E_UNSUPPORTED, "unsupported manifest media type \"application/vnd.oci.artifact.manifest",
-     0, NULL, 0},
-    {"unknown type in document", "{\"schemaVersion\":2,\"mediaType\":\"application/x-foo\"}",
-     NULL, -1, E_UNSUPPORTED, "\"application/x-foo\"", 0, NULL, 0},
+     E_UNSUPPORTED, "unsupported manifest media type \"application/vnd.oci.artifact.manifest", 0,
+     NULL, 0},
+    {"unknown type in document", "{\"schemaVersion\":2,\"mediaType\":\"application/x-foo\"}", NULL,
+     -1, E_UNSUPPORTED, "\"application/x-foo\"", 0, NULL, 0},
     {"neither", "{\"schemaVersion\":2}", NULL, -1, E_INVALID, "neither", 0, NULL, 0},
     {"not json", "{\"schemaVersion\":2,", NULL, -1, E_INVALID, "manifest: json", 0, NULL, 0},
     {"not an object", "[1,2]", NULL, -1, E_INVALID, "expected a JSON object", 0, NULL, 0},
-    {"image that is an index", OCI_INDEX, MT_OCI_MANIFEST, -1, E_INVALID, "\"manifests\"", 0,
-     NULL, 0},
-    {"index that is an image", OCI_IMAGE, MT_OCI_INDEX, -1, E_INVALID, "\"layers\"", 0, NULL,
+    {"image that is an index", OCI_INDEX, MT_OCI_MANIFEST, -1, E_INVALID, "\"manifests\"", 0, NULL,
      0},
+    {"index that is an image", OCI_IMAGE, MT_OCI_INDEX, -1, E_INVALID, "\"layers\"", 0, NULL, 0},
     {"unknown layer type",
-     "{\"schemaVersion\":2," CFG_DESC(MT_OCI_CONFIG) ",\"layers\":[" LAYER(MT_OCI_LAYER) ","
-     LAYER("application/vnd.oci.image.layer.v1.tar+bzip2") "]}",
-     NULL, -1, E_INVALID, "layers[1]: \"application/vnd.oci.image.layer.v1.tar+bzip2\" is not a "
-     "layer media type", 0, NULL, 0},
+     "{\"schemaVersion\":2," CFG_DESC(MT_OCI_CONFIG) ",\"layers\":[" LAYER(MT_OCI_LAYER) "," LAYER(
+         "application/vnd.oci.image.layer.v1.tar+bzip2") "]}",
+     NULL, -1, E_INVALID,
+     "layers[1]: \"application/vnd.oci.image.layer.v1.tar+bzip2\" is not a "
+     "layer media type",
+     0, NULL, 0},
     {"bad layer digest",
-     "{\"schemaVersion\":2," CFG_DESC(MT_OCI_CONFIG) ",\"layers\":[{\"mediaType\":\""
-     MT_OCI_LAYER_GZIP "\",\"digest\":\"sha256:abc\",\"size\":1}]}",
+     "{\"schemaVersion\":2," CFG_DESC(
+         MT_OCI_CONFIG) ",\"layers\":[{\"mediaType\":\"" MT_OCI_LAYER_GZIP
+                        "\",\"digest\":\"sha256:abc\",\"size\":1}]}",
      NULL, -1, E_INVALID, "layers[0]: field \"digest\": digest \"sha256:abc\"", 0, NULL, 0},
     {"bad config digest",
-     "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" MT_OCI_CONFIG "\",\"digest\":\"sha256:"
-     H1 "X\",\"size\":1},\"layers\":[]}",
+     "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" MT_OCI_CONFIG "\",\"digest\":\"sha256:" H1
+     "X\",\"size\":1},\"layers\":[]}",
      NULL, -1, E_INVALID, "config: field \"digest\"", 0, NULL, 0},
     {"sha512 digest",
-     "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" MT_OCI_CONFIG "\",\"digest\":\"sha512:"
-     H1 H1 "\",\"size\":1},\"layers\":[]}",
+     "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" MT_OCI_CONFIG
+     "\",\"digest\":\"sha512:" H1 H1 "\",\"size\":1},\"layers\":[]}",
      NULL, -1, E_UNSUPPORTED, "only sha256", 0, NULL, 0},
     {"negative size",
-     "{\"schemaVersion\":2," CFG_DESC(MT_OCI_CONFIG) ",\"layers\":[{\"mediaType\":\""
-     MT_OCI_LAYER_GZIP "\",\"digest\":\"sha256:" H2 "\",\"size\":-1}]}",
+     "{\"schemaVersion\":2," CFG_DESC(
+         MT_OCI_CONFIG) ",\"layers\":[{\"mediaType\":\"" MT_OCI_LAYER_GZIP
+                        "\",\"digest\":\"sha256:" H2 "\",\"size\":-1}]}",
      NULL, -1, E_INVALID, "layers[0]: field \"size\": -1 is negative", 0, NULL, 0},
     {"size not an integer",
-     "{\"schemaVersion\":2," CFG_DESC(MT_OCI_CONFIG) ",\"layers\":[{\"mediaType\":\""
-     MT_OCI_LAYER_GZIP "\",\"digest\":\"sha256:" H2 "\",\"size\":\"10\"}]}",
+     "{\"schemaVersion\":2," CFG_DESC(
+         MT_OCI_CONFIG) ",\"layers\":[{\"mediaType\":\"" MT_OCI_LAYER_GZIP
+                        "\",\"digest\":\"sha256:" H2 "\",\"size\":\"10\"}]}",
      NULL, -1, E_INVALID, "field \"size\": expected an integer", 0, NULL, 0},
     {"missing digest in index entry",
      "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" MT_OCI_MANIFEST "\",\"size\":1}]}",
@@ -149,8 +152,8 @@ static void test_parse(void **state)
 			fail_msg("%s: rc %d, want %d (%s)", c->what, rc, c->rc, e.msg);
 		if (rc < 0) {
 			if (e.code != c->code || !strstr(e.msg, c->msg))
-				fail_msg("%s: code %d \"%s\", want %d \"%s\"", c->what, e.code, e.msg,
-				         c->code, c->msg);
+				fail_msg("%s: code %d \"%s\", want %d \"%s\"", c->what, e.code,
+				         e.msg, c->code, c->msg);
 			assert_int_equal(m.n_layers, 12345); /* untouched */
 			continue;
 		}
@@ -232,12 +235,12 @@ static void test_layer_compression(void **state)
 		int rc;
 		enum layer_compression c;
 	} cases[] = {
-	    {MT_OCI_LAYER, 0, LAYER_NONE},        {MT_OCI_LAYER_GZIP, 0, LAYER_GZIP},
-	    {MT_OCI_LAYER_ZSTD, 0, LAYER_ZSTD},   {MT_OCI_LAYER_ND, 0, LAYER_NONE},
-	    {MT_OCI_LAYER_NDG, 0, LAYER_GZIP},    {MT_OCI_LAYER_NDZ, 0, LAYER_ZSTD},
-	    {MT_DOCKER_LAYER, 0, LAYER_GZIP},     {MT_DOCKER_LAYER_TAR, 0, LAYER_NONE},
-	    {MT_DOCKER_FOREIGN, 0, LAYER_GZIP},   {MT_OCI_CONFIG, -1, 0},
-	    {MT_OCI_MANIFEST, -1, 0},             {"", -1, 0},
+	    {MT_OCI_LAYER, 0, LAYER_NONE},      {MT_OCI_LAYER_GZIP, 0, LAYER_GZIP},
+	    {MT_OCI_LAYER_ZSTD, 0, LAYER_ZSTD}, {MT_OCI_LAYER_ND, 0, LAYER_NONE},
+	    {MT_OCI_LAYER_NDG, 0, LAYER_GZIP},  {MT_OCI_LAYER_NDZ, 0, LAYER_ZSTD},
+	    {MT_DOCKER_LAYER, 0, LAYER_GZIP},   {MT_DOCKER_LAYER_TAR, 0, LAYER_NONE},
+	    {MT_DOCKER_FOREIGN, 0, LAYER_GZIP}, {MT_OCI_CONFIG, -1, 0},
+	    {MT_OCI_MANIFEST, -1, 0},           {"", -1, 0},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -257,15 +260,24 @@ static void test_platform_parse(void **state)
 	static const struct {
 		const char *in, *out; /* out NULL: invalid */
 	} cases[] = {
-	    {"linux/amd64", "linux/amd64"},     {"linux/arm64/v8", "linux/arm64/v8"},
-	    {"linux/arm/v7", "linux/arm/v7"},   {"linux/arm/7", "linux/arm/v7"},
-	    {"linux/x86_64", "linux/amd64"},    {"linux/aarch64", "linux/arm64"},
-	    {"linux/armhf", "linux/arm/v7"},    {"linux/armel", "linux/arm/v6"},
-	    {"Linux/AMD64", "linux/amd64"},     {"linux/i386", "linux/386"},
-	    {"linux/s390x", "linux/s390x"},     {"linux", NULL},
-	    {"", NULL},                         {"linux/", NULL},
-	    {"/amd64", NULL},                   {"linux/amd64/v1/x", NULL},
-	    {"linux/amd 64", NULL},             {"linux//v7", NULL},
+	    {"linux/amd64", "linux/amd64"},
+	    {"linux/arm64/v8", "linux/arm64/v8"},
+	    {"linux/arm/v7", "linux/arm/v7"},
+	    {"linux/arm/7", "linux/arm/v7"},
+	    {"linux/x86_64", "linux/amd64"},
+	    {"linux/aarch64", "linux/arm64"},
+	    {"linux/armhf", "linux/arm/v7"},
+	    {"linux/armel", "linux/arm/v6"},
+	    {"Linux/AMD64", "linux/amd64"},
+	    {"linux/i386", "linux/386"},
+	    {"linux/s390x", "linux/s390x"},
+	    {"linux", NULL},
+	    {"", NULL},
+	    {"linux/", NULL},
+	    {"/amd64", NULL},
+	    {"linux/amd64/v1/x", NULL},
+	    {"linux/amd 64", NULL},
+	    {"linux//v7", NULL},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -368,11 +380,10 @@ static void select_from(const char *doc, const char *want, const char *want_hex,
 static void test_index_select(void **state)
 {
 	const char *arm =
-	    "{\"schemaVersion\":2,\"manifests\":[" ENTRY(H1, PLATV("linux", "arm", "v5")) ","
-	    ENTRY(H2, PLATV("linux", "arm", "v6")) "," ENTRY(H3, PLAT("linux", "arm64")) "]}";
-	const char *arm7 =
-	    "{\"schemaVersion\":2,\"manifests\":[" ENTRY(H1, PLATV("linux", "arm", "v6")) ","
-	    ENTRY(H2, PLAT("linux", "arm")) "]}";
+	    "{\"schemaVersion\":2,\"manifests\":[" ENTRY(H1, PLATV("linux", "arm", "v5")) "," ENTRY(
+	        H2, PLATV("linux", "arm", "v6")) "," ENTRY(H3, PLAT("linux", "arm64")) "]}";
+	const char *arm7 = "{\"schemaVersion\":2,\"manifests\":[" ENTRY(
+	    H1, PLATV("linux", "arm", "v6")) "," ENTRY(H2, PLAT("linux", "arm")) "]}";
 	(void)state;
 	/* exact */
 	select_from(OCI_INDEX, "linux/amd64", H1, NULL);
@@ -392,14 +403,13 @@ static void test_index_select(void **state)
 
 static void test_index_select_more(void **state)
 {
-	const char *attest_first =
-	    "{\"schemaVersion\":2,\"manifests\":[" ENTRY(H3, PLAT("unknown", "unknown")) ","
-	    ENTRY(H1, PLAT("linux", "amd64")) "]}";
+	const char *attest_first = "{\"schemaVersion\":2,\"manifests\":[" ENTRY(
+	    H3, PLAT("unknown", "unknown")) "," ENTRY(H1, PLAT("linux", "amd64")) "]}";
 	const char *only_attest =
 	    "{\"schemaVersion\":2,\"manifests\":[" ENTRY(H3, PLAT("unknown", "unknown")) "]}";
 	const char *no_plat = "{\"schemaVersion\":2,\"manifests\":[" ENTRY(H4, "") "]}";
-	const char *arm = "{\"schemaVersion\":2,\"manifests\":[" ENTRY(H1, PLATV("linux", "arm", "v5"))
-	                  "]}";
+	const char *arm =
+	    "{\"schemaVersion\":2,\"manifests\":[" ENTRY(H1, PLATV("linux", "arm", "v5")) "]}";
 	(void)state;
 	/* attestation entries are skipped, even for unknown/unknown asked for */
 	select_from(attest_first, "linux/amd64", H1, NULL);
@@ -409,10 +419,12 @@ static void test_index_select_more(void **state)
 	select_from(no_plat, "linux/riscv64", H4, NULL);
 	/* amd64 microarchitecture levels: v3 runs v2 before v1 (an entry without a variant) */
 	{
-		const char *amd = "{\"schemaVersion\":2,\"manifests\":["
-		                  ENTRY(H1, PLAT("linux", "amd64")) ","
-		                  ENTRY(H2, PLATV("linux", "amd64", "v2")) ","
-		                  ENTRY(H3, PLATV("linux", "amd64", "v4")) "]}";
+		const char *amd = "{\"schemaVersion\":2,\"manifests\":[" ENTRY(
+		    H1, PLAT("linux",
+		             "amd64")) "," ENTRY(H2, PLATV("linux", "amd64",
+		                                           "v2")) "," ENTRY(H3,
+		                                                            PLATV("linux", "amd64",
+		                                                                  "v4")) "]}";
 
 		select_from(amd, "linux/amd64/v3", H2, NULL);
 		select_from(amd, "linux/amd64/v4", H3, NULL);
@@ -422,8 +434,8 @@ static void test_index_select_more(void **state)
 	/* an older variant never satisfies a newer want... and a newer never an older */
 	select_from(arm, "linux/arm/v5", H1, NULL);
 	{
-		const char *v8 = "{\"schemaVersion\":2,\"manifests\":["
-		                 ENTRY(H1, PLATV("linux", "arm", "v8")) "]}";
+		const char *v8 = "{\"schemaVersion\":2,\"manifests\":[" ENTRY(
+		    H1, PLATV("linux", "arm", "v8")) "]}";
 
 		select_from(v8, "linux/arm/v7", NULL,
 		            "no manifest for linux/arm/v7 in the index (it has linux/arm/v8)");
@@ -443,13 +455,13 @@ static void test_index_select_not_index(void **state)
 	manifest_release(&m);
 }
 
-#define CONFIG_OK                                                                                 \
-	"{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\","                        \
-	"\"created\":\"2024-05-01T10:00:00.5Z\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":"    \
-	"[\"sha256:" H1 "\",\"sha256:" H2 "\"]},\"config\":{\"Env\":[\"PATH=/bin\",\"A=b\"],"   \
-	"\"Entrypoint\":[\"/init\"],\"Cmd\":null,\"User\":\"1000:1000\",\"WorkingDir\":\"/srv\","   \
-	"\"ExposedPorts\":{\"80/tcp\":{},\"53/udp\":{}},\"Volumes\":{\"/data\":{}},"           \
-	"\"Labels\":{\"maintainer\":\"x\",\"v\":\"1\"},\"StopSignal\":\"SIGQUIT\"},"              \
+#define CONFIG_OK                                                                                  \
+	"{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\","                         \
+	"\"created\":\"2024-05-01T10:00:00.5Z\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":"     \
+	"[\"sha256:" H1 "\",\"sha256:" H2 "\"]},\"config\":{\"Env\":[\"PATH=/bin\",\"A=b\"],"      \
+	"\"Entrypoint\":[\"/init\"],\"Cmd\":null,\"User\":\"1000:1000\",\"WorkingDir\":\"/srv\","  \
+	"\"ExposedPorts\":{\"80/tcp\":{},\"53/udp\":{}},\"Volumes\":{\"/data\":{}},"               \
+	"\"Labels\":{\"maintainer\":\"x\",\"v\":\"1\"},\"StopSignal\":\"SIGQUIT\"},"               \
 	"\"history\":[{\"created_by\":\"x\"}]}"
 
 static void test_config(void **state)
@@ -494,11 +506,14 @@ static const struct config_case config_cases[] = {
     {"empty entrypoint is kept",
      "{\"architecture\":\"amd64\",\"os\":\"linux\"," ROOTFS ",\"config\":{\"Entrypoint\":[]}}", 0,
      NULL},
-    {"reproducible epoch", "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":"
-     "\"0001-01-01T00:00:00Z\"," ROOTFS "}", 0, NULL},
+    {"reproducible epoch",
+     "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":"
+     "\"0001-01-01T00:00:00Z\"," ROOTFS "}",
+     0, NULL},
     {"bad rootfs type",
      "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"snapshot\","
-     "\"diff_ids\":[]}}", -1, "rootfs: field \"type\" is \"snapshot\", expected \"layers\""},
+     "\"diff_ids\":[]}}",
+     -1, "rootfs: field \"type\" is \"snapshot\", expected \"layers\""},
     {"rootfs missing", "{\"architecture\":\"amd64\",\"os\":\"linux\"}", -1,
      "rootfs: field \"rootfs\": missing"},
     {"diff_ids missing",
@@ -506,13 +521,16 @@ static const struct config_case config_cases[] = {
      "field \"diff_ids\": missing"},
     {"bad diff_id",
      "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\","
-     "\"diff_ids\":[\"sha256:" H1 "\",\"sha256:nothex\"]}}", -1, "diff_ids[1]: digest"},
+     "\"diff_ids\":[\"sha256:" H1 "\",\"sha256:nothex\"]}}",
+     -1, "diff_ids[1]: digest"},
     {"diff_id not a string",
      "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\","
-     "\"diff_ids\":[1]}}", -1, "diff_ids[0]: expected a string"},
+     "\"diff_ids\":[1]}}",
+     -1, "diff_ids[0]: expected a string"},
     {"os missing", "{\"architecture\":\"amd64\"," ROOTFS "}", -1, "field \"os\": missing"},
-    {"bad created", "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"yesterday\","
-     ROOTFS "}", -1, "field \"created\""},
+    {"bad created",
+     "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"yesterday\"," ROOTFS "}", -1,
+     "field \"created\""},
     {"env not strings",
      "{\"architecture\":\"amd64\",\"os\":\"linux\"," ROOTFS ",\"config\":{\"Env\":[\"A=1\",2]}}",
      -1, "config: field \"Env[1]\": expected a string"},

@@ -15,8 +15,8 @@ struct valid_case {
 
 static const struct valid_case valid[] = {
     /* docker's normalisation */
-    {"busybox", "docker.io", "library/busybox", "latest", false,
-     "docker.io/library/busybox:latest", "latest"},
+    {"busybox", "docker.io", "library/busybox", "latest", false, "docker.io/library/busybox:latest",
+     "latest"},
     {"busybox:1.36", "docker.io", "library/busybox", "1.36", false,
      "docker.io/library/busybox:1.36", "1.36"},
     {"library/busybox", "docker.io", "library/busybox", "latest", false,
@@ -27,20 +27,18 @@ static const struct valid_case valid[] = {
      "docker.io/library/busybox:latest", "latest"},
     {"registry-1.docker.io/library/alpine:3.20", "docker.io", "library/alpine", "3.20", false,
      "docker.io/library/alpine:3.20", "3.20"},
-    {"bitnami/redis:7", "docker.io", "bitnami/redis", "7", false,
-     "docker.io/bitnami/redis:7", "7"},
+    {"bitnami/redis:7", "docker.io", "bitnami/redis", "7", false, "docker.io/bitnami/redis:7", "7"},
     {"docker.io/bitnami/redis", "docker.io", "bitnami/redis", "latest", false,
      "docker.io/bitnami/redis:latest", "latest"},
     /* other registries, ports, hosts */
     {"quay.io/coreos/etcd:v3.5.0", "quay.io", "coreos/etcd", "v3.5.0", false,
      "quay.io/coreos/etcd:v3.5.0", "v3.5.0"},
-    {"ghcr.io/a/b/c/d", "ghcr.io", "a/b/c/d", "latest", false, "ghcr.io/a/b/c/d:latest",
-     "latest"},
+    {"ghcr.io/a/b/c/d", "ghcr.io", "a/b/c/d", "latest", false, "ghcr.io/a/b/c/d:latest", "latest"},
     {"localhost/app", "localhost", "app", "latest", false, "localhost/app:latest", "latest"},
-    {"localhost:5000/a/b", "localhost:5000", "a/b", "latest", false,
-     "localhost:5000/a/b:latest", "latest"},
-    {"localhost:5000/a/b:1.0", "localhost:5000", "a/b", "1.0", false,
-     "localhost:5000/a/b:1.0", "1.0"},
+    {"localhost:5000/a/b", "localhost:5000", "a/b", "latest", false, "localhost:5000/a/b:latest",
+     "latest"},
+    {"localhost:5000/a/b:1.0", "localhost:5000", "a/b", "1.0", false, "localhost:5000/a/b:1.0",
+     "1.0"},
     {"127.0.0.1:5000/x", "127.0.0.1:5000", "x", "latest", false, "127.0.0.1:5000/x:latest",
      "latest"},
     {"Registry.Example.com/x", "Registry.Example.com", "x", "latest", false,
@@ -48,8 +46,8 @@ static const struct valid_case valid[] = {
     {"my-registry.local:443/team/app:prod", "my-registry.local:443", "team/app", "prod", false,
      "my-registry.local:443/team/app:prod", "prod"},
     {"[::1]:5000/app:1", "[::1]:5000", "app", "1", false, "[::1]:5000/app:1", "1"},
-    {"[2001:db8::1]/app", "[2001:db8::1]", "app", "latest", false,
-     "[2001:db8::1]/app:latest", "latest"},
+    {"[2001:db8::1]/app", "[2001:db8::1]", "app", "latest", false, "[2001:db8::1]/app:latest",
+     "latest"},
     /* "localhost:5000" alone is the image localhost with tag 5000, as docker reads it */
     {"localhost:5000", "docker.io", "library/localhost", "5000", false,
      "docker.io/library/localhost:5000", "5000"},
@@ -232,10 +230,8 @@ static const struct offline_case offline[] = {
     {"docker-archive:/tmp/busybox.tar", REF_DOCKER_ARCHIVE, "/tmp/busybox.tar", NULL},
     {"docker-archive:/tmp/busybox.tar:busybox:1.36", REF_DOCKER_ARCHIVE, "/tmp/busybox.tar",
      "busybox:1.36"},
-    {"docker-archive:/tmp/busybox.tar:busybox", REF_DOCKER_ARCHIVE, "/tmp/busybox.tar",
-     "busybox"},
-    {"docker-archive:/backup/10:00:00/x.tar", REF_DOCKER_ARCHIVE, "/backup/10:00:00/x.tar",
-     NULL},
+    {"docker-archive:/tmp/busybox.tar:busybox", REF_DOCKER_ARCHIVE, "/tmp/busybox.tar", "busybox"},
+    {"docker-archive:/backup/10:00:00/x.tar", REF_DOCKER_ARCHIVE, "/backup/10:00:00/x.tar", NULL},
 };
 
 static void test_offline(void **state)

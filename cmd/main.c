@@ -37,6 +37,7 @@ const struct applet *const applets[] = {
 	&applet_images,
 	&applet_info,
 	&applet_prune,
+	&applet_pull,
 	&applet_rmi,
 	NULL,
 };

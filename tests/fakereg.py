@@ -6,6 +6,7 @@ after --lifetime seconds. Prints the port it listens on as stdout's first line.
 Content:
   --blob FILE                 served at /v2/<any repo>/blobs/sha256:<digest of FILE>
   --manifest REF=FILE[:TYPE]  served at /v2/<any repo>/manifests/REF and .../manifests/<digest>
+                              (by digest, the first --manifest of that content wins)
                               with Content-Type TYPE (default the OCI manifest type)
 Auth:
   --auth none|basic|bearer    bearer: a token endpoint at /token on the same listener
@@ -60,7 +61,7 @@ class State:
         self.other_port = 0
         self.blobs = {}
         self.manifests = {}
-        self.faults = {}
+        self.faults = []  # [name, arg, times left (-1: always), kind or None]
         for path in args.blob:
             with open(path, "rb") as f:
                 data = f.read()
@@ -72,7 +73,7 @@ class State:
                 data = f.read()
             entry = (data, mt or OCI_MANIFEST)
             self.manifests[ref] = entry
-            self.manifests["sha256:" + hashlib.sha256(data).hexdigest()] = entry
+            self.manifests.setdefault("sha256:" + hashlib.sha256(data).hexdigest(), entry)
         for spec in args.fault:
             times = 1
             if "@" in spec:
@@ -82,17 +83,18 @@ class State:
             if "/" in spec.split("=", 1)[0]:
                 kind, spec = spec.split("/", 1)
             name, _, arg = spec.partition("=")
-            self.faults[name] = [arg, times, kind]
+            self.faults.append([name, arg, times, kind])
 
     def take(self, name, kind):
         """The fault's argument (or "") when it applies to this request, else None."""
         with self.lock:
-            f = self.faults.get(name)
-            if f is None or f[1] == 0 or (f[2] is not None and f[2] != kind):
-                return None
-            if f[1] > 0:
-                f[1] -= 1
-            return f[0]
+            for f in self.faults:
+                if f[0] != name or f[2] == 0 or (f[3] is not None and f[3] != kind):
+                    continue
+                if f[2] > 0:
+                    f[2] -= 1
+                return f[1]
+            return None
 
 
 def error_body(code, message):
@@ -107,6 +109,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # quiet
         pass
+
+    def handle(self):
+        try:
+            first = self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return
+        if first == b"\x16":
+            # A TLS ClientHello on this plain listener: answer as Go's net/http does, so a
+            # client sees TLS fail at once (and a loopback client falls back to http).
+            try:
+                self.connection.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n"
+                                        b"Client sent an HTTP request to an HTTPS server.\n")
+            except OSError:
+                pass
+            return
+        super().handle()
 
     def send_response(self, code, message=None):
         if getattr(self, "entry", None) is not None:

@@ -83,7 +83,7 @@ struct req {
 	bool cb_failed;  /* a hook failed: cb_err says why; never retried */
 	struct err cb_err;
 	bool retryable;  /* a transport failure worth another attempt */
-	bool tls_failed; /* TCP connected but TLS did not complete */
+	bool tls_failed; /* the TLS handshake failed */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -321,6 +321,13 @@ static bool curl_transient(CURLcode rc)
 	}
 }
 
+/* The handshake failed: a plain-HTTP server answering, or a certificate refused. */
+static bool curl_tls_error(CURLcode rc)
+{
+	return rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
+	       rc == CURLE_SSL_CIPHER || rc == CURLE_SSL_CERTPROBLEM;
+}
+
 /* Applies what every hop shares. */
 static void easy_setup(struct req *q, CURL *h)
 {
@@ -366,7 +373,6 @@ static int req_exchange(struct req *q, const char *url, struct err *e)
 		cleanup_free char *accept = q->accept ? xasprintf("Accept: %s", q->accept) : NULL;
 		cleanup_free char *range = q->range ? xasprintf("Range: %s", q->range) : NULL;
 		cleanup_free char *auth = NULL;
-		curl_off_t t_conn = 0, t_app = 0;
 		char *loc = NULL;
 		CURLcode cc;
 
@@ -395,10 +401,7 @@ static int req_exchange(struct req *q, const char *url, struct err *e)
 			break;
 		}
 		if (cc != CURLE_OK) {
-			curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &t_conn);
-			curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &t_app);
-			q->tls_failed = strncasecmp(cur, "https://", 8) == 0 && t_conn > 0 && t_app == 0 &&
-					!q->headers_done;
+			q->tls_failed = strncasecmp(cur, "https://", 8) == 0 && curl_tls_error(cc);
 			q->retryable = curl_transient(cc) && !q->tls_failed;
 			err_set(e, E_NET, "%s: %s", q->what, q->errbuf[0] ? q->errbuf
 								      : curl_easy_strerror(cc));

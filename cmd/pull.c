@@ -126,6 +126,8 @@ static const char *phase_word(enum pull_phase p)
 		return "Downloading";
 	case PULL_VERIFY:
 		return "Verifying";
+	case PULL_COMMITTED:
+		return "Pull complete";
 	case PULL_EXISTS:
 		return "Already exists";
 	case PULL_UNPACK:

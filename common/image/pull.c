@@ -23,7 +23,7 @@
 
 const char *pull_phase_name(enum pull_phase p)
 {
-	static const char *const names[] = {"resolve", "download", "verify",
+	static const char *const names[] = {"resolve", "download", "verify", "committed",
 					    "exists",  "unpack",   "done"};
 
 	return (unsigned)p < ARRAY_SIZE(names) ? names[p] : "unknown";
@@ -113,6 +113,7 @@ static int fetch_one(struct fetch_set *set, struct fetch_job *job, struct err *e
 	progress(set->o, set->image, PULL_VERIFY, &d->digest, job->layer, d->size, d->size);
 	if (ingest_commit(&ing, e) < 0)
 		return err_wrap(e, "%s", ds);
+	progress(set->o, set->image, PULL_COMMITTED, &d->digest, job->layer, d->size, d->size);
 	return 0;
 }
 

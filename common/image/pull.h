@@ -19,6 +19,7 @@ enum pull_phase {
 	PULL_RESOLVE = 0, /* the manifest (and index) */
 	PULL_DOWNLOAD,    /* a blob's bytes arriving */
 	PULL_VERIFY,      /* a blob's digest and size being checked and committed */
+	PULL_COMMITTED,   /* a blob verified and in the store */
 	PULL_EXISTS,      /* a blob already in the store */
 	PULL_UNPACK,      /* layers being applied into snapshots */
 	PULL_DONE,        /* the image is recorded */
@@ -67,8 +68,8 @@ int pull_image(const struct ctx *ctx, const struct image_ref *ref, const struct 
 	       struct pull_result *out, struct err *e);
 void pull_result_release(struct pull_result *r);
 
-/* The phase's name for JSON progress: "resolve", "download", "verify", "exists", "unpack",
- * "done". */
+/* The phase's name for JSON progress: "resolve", "download", "verify", "committed", "exists",
+ * "unpack", "done". */
 const char *pull_phase_name(enum pull_phase p);
 
 #endif

@@ -6,8 +6,8 @@ after --lifetime seconds. Prints the port it listens on as stdout's first line.
 Content:
   --blob FILE                 served at /v2/<any repo>/blobs/sha256:<digest of FILE>
   --manifest REF=FILE[:TYPE]  served at /v2/<any repo>/manifests/REF and .../manifests/<digest>
-                              (by digest, the first --manifest of that content wins)
-                              with Content-Type TYPE (default the OCI manifest type)
+                              with Content-Type TYPE (default the OCI manifest type); by
+                              digest, the first --manifest of that content wins
 Auth:
   --auth none|basic|bearer    bearer: a token endpoint at /token on the same listener
   --user USER:PASS            the accepted credentials (basic: required; bearer: the token
@@ -26,6 +26,7 @@ Faults (--fault [KIND/]NAME[=ARG][@TIMES], TIMES a number or "always", default o
   redirect-self               307 to the same path on this listener (with ?hop=1)
   corrupt                     flip the first byte of the body
   nolength                    no Content-Length: the body ends when the connection closes
+  slow=MS                     send the body in 16 KiB pieces, MS milliseconds apart
 Debug (never authenticated, never logged):
   GET /_debug/requests        the request log: [{listener, method, path, range, auth, status}]
   GET /_debug/auth-leaks      {"requests": N, "leaks": N}: requests the second listener got, and
@@ -46,6 +47,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+SLOW_CHUNK = 16384
 PATH_RE = re.compile(r"^/v2/(.+)/(manifests|blobs)/([^/]+)$")
 
 
@@ -289,18 +291,31 @@ class Handler(BaseHTTPRequestHandler):
             code = 206
             headers["Content-Range"] = "bytes %d-%d/%d" % (claimed, size - 1, size)
             data = data[claimed:]
-        if brk is None:
+        slow = st.take("slow", kind) if faults else None
+        if brk is None and slow is None:
             return self.reply(code, data, ctype=ctype, headers=headers, length=not nolength)
+        body = data if brk is None else data[:int(brk)]
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         for k, v in headers.items():
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
+        if nolength:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data[:int(brk)])
+        if slow is None:
+            self.wfile.write(body)
+        else:
+            for i in range(0, len(body), SLOW_CHUNK):
+                self.wfile.write(body[i:i + SLOW_CHUNK])
+                self.wfile.flush()
+                time.sleep(int(slow) / 1000)
         self.wfile.flush()
-        self.close_connection = True
-        self.connection.shutdown(socket.SHUT_RDWR)
+        if brk is not None:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def debug(self, path):
         st = self.st

@@ -1010,7 +1010,7 @@ int registry_open(const struct ctx *ctx, const char *host, const char *registry,
 	r->key_file = o->key_file ? xstrdup(o->key_file) : NULL;
 	r->connect_timeout_ns = o->connect_timeout_ns > 0 ? o->connect_timeout_ns : DEFAULT_TIMEOUT_NS;
 	r->low_speed_time_ns = o->low_speed_time_ns > 0 ? o->low_speed_time_ns : DEFAULT_TIMEOUT_NS;
-	r->retries = o->retries > 0 ? o->retries : DEFAULT_RETRIES;
+	r->retries = o->retries < 0 ? 0 : o->retries > 0 ? o->retries : DEFAULT_RETRIES;
 	r->creds = creds;
 	r->base = xasprintf("%s://%s", o->plain_http ? "http" : "https", host);
 	pthread_mutex_init(&r->mu, NULL);

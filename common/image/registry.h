@@ -32,7 +32,7 @@ struct registry_opts {
 	int64_t connect_timeout_ns;    /* 0: 30 s */
 	int64_t low_speed_time_ns;     /* abort a transfer below 1 kB/s for this long; 0: 30 s */
 	int retries;                   /* attempts after the first on connection errors, 5xx,
-					* 429; 0: 4. Backoff 0.5 s doubling, capped at 8 s, or
+					* 429; 0: 4, negative: none. Backoff 0.5 s doubling, capped at 8 s, or
 					* Retry-After when given (capped at 60 s) */
 };
 
@@ -49,7 +49,8 @@ void registry_free(struct registry *r);
 /* Fetches a manifest or index by tag or "sha256:..." digest, sending manifest_accept. Bodies
  * over MANIFEST_MAX are refused without reading them whole (E_INVALID). When reference is a
  * digest the body must hash to it (E_CORRUPT). *data (NUL-terminated), *media_type (the
- * Content-Type without parameters) and *digest (of the body) are the caller's. Errors:
+ * Content-Type without parameters, NULL when the server sent none) and *digest (of the body)
+ * are the caller's. Errors:
  * E_NOTFOUND (404: "manifest unknown"), E_AUTH (401/403 after authenticating, with the
  * registry's error message), E_NET (connection, timeouts, 5xx after the retries). Blocks on the
  * network; takes no lock. */
@@ -68,7 +69,8 @@ typedef void (*registry_progress_fn)(void *arg, int64_t done, int64_t total);
 int registry_get_blob(struct registry *r, const struct descriptor *d, struct ingest *ing,
 		      registry_progress_fn progress, void *arg, struct err *e);
 
-/* The number of bytes received over the network by this client so far (all threads). */
+/* The number of bytes received over the network by this client so far (all threads): response
+ * headers and bodies, redirects and errors included. */
 int64_t registry_bytes_received(const struct registry *r);
 
 #endif

@@ -17,7 +17,7 @@ DESTDIR  ?=
 CC       ?= gcc
 BUILD    ?= build
 VERSION  := $(shell cat VERSION 2>/dev/null)$(shell git describe --always --dirty 2>/dev/null | sed 's/^/+g/')
-PKGS     := json-c yaml-0.1 libcrypto libcurl libarchive libisal
+PKGS     := json-c yaml-0.1 libcrypto libcurl libarchive libisal libseccomp libcap
 
 # Hardened by default (issue 2): fortify, stack protector, PIE, full RELRO. -Werror in CI.
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -127,6 +127,7 @@ demo: deps
 bench: deps
 	$(MAKE) --no-print-directory $(BENCH_BIN) all
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+	@for b in bench/*.sh; do [ -x "$$b" ] || continue; echo "== $$b"; $$b $(abspath $(BIN)) || exit 1; done
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)

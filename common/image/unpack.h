@@ -1,0 +1,58 @@
+/* common/image/unpack.h - an image's layers applied into snapshots, in parallel, or flattened
+ * into a rootfs or an OCI runtime bundle for other runtimes (DESIGN.md "unpack"). Emits
+ * Unpacking, Unpacked (layers, bytes, seconds) and Failed (Warning). */
+#ifndef CTRBOX_IMAGE_UNPACK_H
+#define CTRBOX_IMAGE_UNPACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/store/digest.h"
+#include "common/util/ctx.h"
+#include "common/util/err.h"
+
+enum unpack_flags {
+	/* Check every snapshot the image already has (meta.json, chain index, diff_id, and the
+	 * entry count and bytes of fs/ against meta.json); one that fails is removed and
+	 * rebuilt from its layer blob. */
+	UNPACK_VERIFY = 1 << 0,
+};
+
+struct unpack_opts {
+	unsigned flags;         /* enum unpack_flags */
+	const char *to_dir;     /* a flattened rootfs here instead of snapshots (must not exist
+				 * or be empty), or NULL */
+	const char *bundle_dir; /* an OCI bundle here: rootfs/ and config.json, or NULL */
+	int jobs;               /* layers applied at once; 0: the number of online CPUs */
+	const char *name;       /* the image's name for events, or NULL */
+};
+
+struct unpack_result {
+	size_t n_layers;
+	size_t n_reused;    /* layers whose snapshot already existed (and verified, with VERIFY) */
+	size_t n_rebuilt;   /* VERIFY: snapshots that failed verification and were rebuilt */
+	int *snapshots;     /* snapshot mode: the snapshot number of each layer, bottom first */
+	struct digest *chain_ids; /* each layer's chain ID, bottom first */
+	int64_t bytes;      /* uncompressed layer bytes applied by this call */
+	int64_t size_bytes; /* snapshot mode: bytes on disk of all the image's snapshots */
+	int64_t duration_ns;
+};
+
+void unpack_result_release(struct unpack_result *r);
+
+/* Unpacks the image whose manifest (an image manifest, not an index) is committed in the
+ * content store: reads manifest and config (blob_read re-verifies them), computes chain IDs,
+ * and applies each missing layer into a new snapshot, several at once (up to o->jobs threads),
+ * checking each layer's diff_id. Layers whose snapshot exists are reused. Snapshots become
+ * visible only after every layer succeeded; on any failure (E_CORRUPT for a diff_id mismatch,
+ * E_INVALID for a refused entry, E_NOTFOUND for a missing blob) the new snapshots are removed
+ * and nothing is visible. Garbage from earlier interrupted unpacks is removed first. Takes each
+ * chain's lock in layer order (waiting for another unpack of the same layers), never syncs.
+ * With o->to_dir or o->bundle_dir, writes the flattened tree there instead (layers in order,
+ * whiteouts applied by deletion) and touches no snapshot; on failure what it wrote there is
+ * removed. o may be NULL. The caller releases *out. */
+int unpack_image(const struct ctx *ctx, const struct digest *manifest,
+		 const struct unpack_opts *o, struct unpack_result *out, struct err *e);
+
+#endif

@@ -45,6 +45,7 @@ struct member {
 		      * points outside the archive); NULL for a regular file */
 	int64_t size;
 	char *data;  /* the content, when the first pass kept it */
+	unsigned char magic[4]; /* its first bytes (gzip, zstd or not) */
 	bool dup;    /* another member has the same name: refused when used */
 };
 
@@ -69,7 +70,8 @@ struct want {
 	const char *member; /* archives: the regular member holding it */
 	struct digest d;
 	int64_t size;
-	char *what; /* "layer 2 (abc/layer.tar)" */
+	const char *media_type; /* docker-archive: what the made manifest says it is */
+	char *what;             /* "layer 2 (abc/layer.tar)" */
 	bool done;
 };
 
@@ -88,6 +90,18 @@ static void progress_of(const struct src *s, const struct digest *d, int64_t don
 }
 
 /* ---- paths and names ------------------------------------------------------------------- */
+
+/* A name from a document or an archive as a message shows it: control characters as '?', cut
+ * at 128 bytes. The caller frees. */
+static char *shown(const char *s)
+{
+	char *out = xstrndup(s ? s : "", 128);
+
+	for (char *c = out; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return out;
+}
 
 /* p as a clean relative archive path, resolved against dir when given ("./a//b/" -> "a/b",
  * "x/../y" -> "y"); NULL when it is absolute, empty, or climbs out with "..". */
@@ -392,9 +406,14 @@ static int index_visit(struct src *s, struct archive *a, struct archive_entry *e
 			return 0;
 		if ((mb.size <= CACHE_EACH && s->cached + (size_t)mb.size <= CACHE_TOTAL) ||
 		    (is_document(name) && mb.size <= MANIFEST_MAX)) {
-			if (member_slurp(a, name, mb.size, &mb.data, e) < 0)
+			if (member_slurp(a, name, mb.size, &mb.data, e) < 0 || !mb.data)
 				return -1;
 			s->cached += (size_t)mb.size;
+			memcpy(mb.magic, mb.data,
+			       mb.size < (int64_t)sizeof(mb.magic) ? (size_t)mb.size
+			                                           : sizeof(mb.magic));
+		} else if (archive_read_data(a, mb.magic, sizeof(mb.magic)) < 0) {
+			return err_set(e, E_CORRUPT, "%s: %s", name, archive_error_string(a));
 		}
 	} else {
 		return 0;
@@ -447,20 +466,26 @@ static int member_resolve(const struct src *s, const char *name, const struct me
 		const struct member *m =
 		    s->n ? bsearch(&key, s->m, s->n, sizeof(*s->m), member_cmp) : NULL;
 
+		cleanup_free char *show = shown(at);
+
 		if (!m)
-			return err_set(e, E_NOTFOUND, "%s: not in the archive", name);
+			return err_set(e, E_NOTFOUND, "%s: not in the archive", show);
 		if (m->dup)
 			return err_set(e, E_INVALID, "%s: the archive has more than one member so named",
-			               at);
+			               show);
 		if (!m->link) {
 			*out = m;
 			return 0;
 		}
 		if (!*m->link)
-			return err_set(e, E_INVALID, "%s: a link pointing outside the archive", at);
+			return err_set(e, E_INVALID, "%s: a link pointing outside the archive", show);
 		at = m->link;
 	}
-	return err_set(e, E_INVALID, "%s: too many levels of links", name);
+	{
+		cleanup_free char *show = shown(name);
+
+		return err_set(e, E_INVALID, "%s: too many levels of links", show);
+	}
 }
 
 struct fetch {
@@ -824,13 +849,16 @@ static void tags_list(const struct manifest *idx, struct buf *b)
 			continue;
 		for (j = 0; j < i && !seen; j++)
 			seen = idx->manifests[j].ref_name && !strcmp(idx->manifests[j].ref_name, t);
+		cleanup_free char *show = NULL;
+
 		if (seen)
 			continue;
 		if (listed++ == TAGS_LISTED) {
 			buf_adds(b, ", ...");
 			break;
 		}
-		buf_printf(b, "%s%.128s", b->len ? ", " : "", t);
+		show = shown(t);
+		buf_printf(b, "%s%s", b->len ? ", " : "", show);
 	}
 	if (!b->len)
 		buf_adds(b, "no tags");
@@ -1040,12 +1068,14 @@ static void docker_tags(struct json_object *arr, struct buf *b)
 		    !json_object_is_type(tags, json_type_array))
 			continue;
 		for (j = 0; j < json_object_array_length(tags); j++) {
+			cleanup_free char *show =
+			    shown(json_object_get_string(json_object_array_get_idx(tags, j)));
+
 			if (listed++ == TAGS_LISTED) {
 				buf_adds(b, ", ...");
 				return;
 			}
-			buf_printf(b, "%s%.128s", b->len ? ", " : "",
-			           json_object_get_string(json_object_array_get_idx(tags, j)));
+			buf_printf(b, "%s%s", b->len ? ", " : "", show);
 		}
 	}
 	if (!b->len)
@@ -1109,7 +1139,43 @@ static int docker_choose(struct json_object *arr, const char *ref, struct json_o
 	return -1;
 }
 
-/* The OCI image manifest for the archive's image: its config and uncompressed layers. */
+/* Layer i of a docker-archive, named lname. docker save writes uncompressed tars, each its own
+ * diff, so the config's diff_id is the digest to verify. Docker with the containerd image store
+ * writes the layers as pulled, compressed, as blobs/sha256/<hex>: then the name's digest is
+ * verified, and the diff_id is left to unpack. */
+static int docker_layer(struct src *s, struct want *w, size_t i, const char *lname,
+                        const struct digest *diff_id, struct err *e)
+{
+	static const unsigned char gzip[] = {0x1f, 0x8b}, zstd[] = {0x28, 0xb5, 0x2f, 0xfd};
+	cleanup_free char *show = shown(lname);
+	const struct member *m;
+	struct digest named;
+	bool compressed;
+
+	w[i].d = *diff_id;
+	w[i].size = -1;
+	w[i].media_type = MT_OCI_LAYER;
+	w[i].what = xasprintf("layer %zu (%s; diff_id sha256:%s)", i, show, diff_id->hex);
+	if (member_resolve(s, lname, &m, e) < 0)
+		return err_wrap(e, "%s", w[i].what);
+	if (m->size >= (int64_t)sizeof(gzip) && !memcmp(m->magic, gzip, sizeof(gzip)))
+		w[i].media_type = MT_OCI_LAYER_GZIP;
+	else if (m->size >= (int64_t)sizeof(zstd) && !memcmp(m->magic, zstd, sizeof(zstd)))
+		w[i].media_type = MT_OCI_LAYER_ZSTD;
+	compressed = strcmp(w[i].media_type, MT_OCI_LAYER) != 0;
+	if (compressed) {
+		if (!name_digest(lname, &named) && !name_digest(m->name, &named))
+			return err_set(e, E_UNSUPPORTED,
+			               "%s: compressed, and its name does not give its digest",
+			               w[i].what);
+		free(w[i].what);
+		w[i].what = xasprintf("layer %zu (%s)", i, show);
+		w[i].d = named;
+	}
+	return want_member(s, w, i, lname, e);
+}
+
+/* The OCI image manifest for the archive's image: its config and its layers. */
 static char *docker_manifest(const struct digest *cfg, size_t cfg_len, const struct want *w,
                              size_t n)
 {
@@ -1129,7 +1195,7 @@ static char *docker_manifest(const struct digest *cfg, size_t cfg_len, const str
 		struct json_object *l = json_object_new_object();
 
 		digest_format(&w[i].d, ds);
-		jsonio_set_str(l, "mediaType", MT_OCI_LAYER);
+		jsonio_set_str(l, "mediaType", w[i].media_type);
 		jsonio_set_str(l, "digest", ds);
 		jsonio_set_int(l, "size", w[i].size);
 		json_object_array_add(layers, l);
@@ -1141,6 +1207,7 @@ static char *docker_manifest(const struct digest *cfg, size_t cfg_len, const str
 static int docker_import(struct src *s, struct source_result *out, struct err *e)
 {
 	cleanup_free char *jdata = NULL, *cdata = NULL, *mdata = NULL, *name = NULL;
+	cleanup_free char *cshown = NULL;
 	cleanup_json struct json_object *doc = NULL;
 	struct json_object *entry = NULL, *layers = NULL, *tags = NULL;
 	struct image_config cfg = {0};
@@ -1168,19 +1235,20 @@ static int docker_import(struct src *s, struct source_result *out, struct err *e
 
 	if (member_read(s, config, CONFIG_MAX, &cdata, &clen, e) < 0)
 		return err_wrap(e, "config");
+	cshown = shown(config);
 	digest_of(cdata, clen, &cd);
 	if (name_digest(config, &named) && !digest_equal(&named, &cd))
-		return err_set(e, E_CORRUPT, "config %.128s: digest mismatch: got sha256:%s", config,
+		return err_set(e, E_CORRUPT, "config %s: digest mismatch: got sha256:%s", cshown,
 		               cd.hex);
 	if (image_config_parse(cdata, clen, &cfg, e) < 0)
-		return err_wrap(e, "config %.128s", config);
+		return err_wrap(e, "config %s", cshown);
 	n = json_object_array_length(layers);
 	if (n > MANIFEST_LAYERS_MAX) {
 		err_set(e, E_INVALID, "%s: %zu layers, limit %d", DOCKER_FILE, n, MANIFEST_LAYERS_MAX);
 		goto out;
 	}
 	if (n != cfg.n_diff_ids) {
-		err_set(e, E_INVALID, "config %.128s: %zu diff_ids for %zu layers", config,
+		err_set(e, E_INVALID, "config %s: %zu diff_ids for %zu layers", cshown,
 		        cfg.n_diff_ids, n);
 		goto out;
 	}
@@ -1194,12 +1262,7 @@ static int docker_import(struct src *s, struct source_result *out, struct err *e
 			goto out;
 		}
 		lname = json_object_get_string(l);
-		/* Uncompressed tars: each is its diff, so the diff_id is the digest to verify. */
-		w[i].d = cfg.diff_ids[i];
-		w[i].size = -1;
-		w[i].what = xasprintf("layer %zu (%.128s; diff_id sha256:%s)", i, lname,
-		                      cfg.diff_ids[i].hex);
-		if (want_member(s, w, i, lname, e) < 0)
+		if (docker_layer(s, w, i, lname, &cfg.diff_ids[i], e) < 0)
 			goto out;
 	}
 	if (stream_all(s, w, n, e) < 0 || put_small(s, &cd, cdata, clen, e) < 0)

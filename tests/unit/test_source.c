@@ -891,6 +891,45 @@ static void test_docker_archive(void **state)
 		                           "busybox:1.36, busybox)");
 		tf_free(&fs);
 	}
+	{ /* Docker with the containerd image store: compressed layers as blobs/sha256/<hex> */
+		static const char gz[] = "\x1f\x8b\x08 not really gzip", zs[] = "\x28\xb5\x2f\xfd zstd";
+		cleanup_free char *path = xasprintf("%s/containerd.tar", u->dir);
+		cleanup_free char *ref = xasprintf("docker-archive:%s", path);
+		cleanup_free char *cfg = NULL, *doc = NULL, *mdata = NULL, *n0 = NULL, *n1 = NULL;
+		struct digest diff_ids[2], blobs[2], cd;
+		struct tfiles fs = {0};
+		struct manifest m = {0};
+		size_t mlen = 0;
+
+		digest_of("uncompressed 0", 14, &diff_ids[0]);
+		digest_of("uncompressed 1", 14, &diff_ids[1]);
+		cfg = config_json("linux", "amd64", diff_ids, 2);
+		tf_blob(&fs, cfg, strlen(cfg), &cd);
+		tf_blob(&fs, gz, sizeof(gz) - 1, &blobs[0]);
+		tf_blob(&fs, zs, sizeof(zs) - 1, &blobs[1]);
+		n0 = xasprintf("blobs/sha256/%s", blobs[0].hex);
+		n1 = xasprintf("blobs/sha256/%s", blobs[1].hex);
+		doc = xasprintf("[{\"Config\":\"blobs/sha256/%s\",\"RepoTags\":[\"app:2\"],"
+		                "\"Layers\":[\"%s\",\"%s\"]}]",
+		                cd.hex, n0, n1);
+		tf_str(&fs, "manifest.json", doc);
+		tf_write_tar(&fs, path, 0);
+		if (import(u, ref, NULL, &r, &seen, &e) < 0)
+			fail_msg("%s", e.msg);
+		assert_string_equal(r.name, "docker.io/library/app:2");
+		assert_int_equal(blob_read(&u->ctx, &r.manifest, MANIFEST_MAX, &mdata, &mlen, &e), 0);
+		assert_int_equal(manifest_parse(mdata, mlen, r.media_type, &m, &e), 0);
+		assert_int_equal(m.n_layers, 2);
+		assert_string_equal(m.layers[0].media_type, MT_OCI_LAYER_GZIP);
+		assert_string_equal(m.layers[1].media_type, MT_OCI_LAYER_ZSTD);
+		assert_true(digest_equal(&m.layers[0].digest, &blobs[0]));
+		assert_true(digest_equal(&m.layers[1].digest, &blobs[1]));
+		assert_true(committed(u, &blobs[0]));
+		assert_true(committed(u, &blobs[1]));
+		manifest_release(&m);
+		source_result_release(&r);
+		tf_free(&fs);
+	}
 	{ /* no RepoTags: localhost/<basename>:latest */
 		cleanup_free char *path = xasprintf("%s/Saved.tar", u->dir);
 		cleanup_free char *ref = xasprintf("docker-archive:%s", path);
@@ -989,6 +1028,27 @@ static void test_docker_archive_refused(void **state)
 		assert_int_equal(import(u, ref, NULL, &r, &seen, &e), -1);
 		assert_int_equal(e.code, E_CORRUPT);
 		assert_non_null(strstr(e.msg, "digest mismatch"));
+		tf_free(&fs);
+	}
+	{ /* a compressed layer whose name does not give its digest */
+		cleanup_free char *path = xasprintf("%s/gz.tar", u->dir);
+		cleanup_free char *ref = xasprintf("docker-archive:%s", path);
+		cleanup_free char *cfg = NULL;
+		struct tfiles fs = {0};
+		struct digest one;
+
+		digest_of("x", 1, &one);
+		cfg = config_json("linux", "amd64", &one, 1);
+		tf_str(&fs, "c.json", cfg);
+		tf_str(&fs, "l/layer.tar", "\x1f\x8b\x08 compressed");
+		tf_str(&fs, "manifest.json",
+		       "[{\"Config\":\"c.json\",\"RepoTags\":[],\"Layers\":[\"l/layer.tar\"]}]");
+		tf_write_tar(&fs, path, 0);
+		assert_int_equal(import(u, ref, NULL, &r, &seen, &e), -1);
+		assert_int_equal(e.code, E_UNSUPPORTED);
+		assert_string_equal(e.msg, "layer 0 (l/layer.tar; diff_id sha256:2d711642b726b04401627"
+		                           "ca9fbac32f5c8530fb1903cc4db02258717921a4881): compressed, "
+		                           "and its name does not give its digest");
 		tf_free(&fs);
 	}
 	{ /* two images and no REF */

@@ -40,11 +40,12 @@ void auth_creds_release(struct auth_creds *c)
 
 char *auth_basic_value(const struct auth_creds *c)
 {
-	cleanup_free char *plain = xasprintf("%s:%s", c->user ? c->user : "", c->pass ? c->pass : "");
+	cleanup_free char *plain =
+	    xasprintf("%s:%s", c->user ? c->user : "", c->pass ? c->pass : "");
 	size_t n = strlen(plain);
 	char *out = xmalloc(6 + 4 * ((n + 2) / 3) + 1);
 
-	memcpy(out, "Basic ", 6);
+	strcpy(out, "Basic ");
 	EVP_EncodeBlock((unsigned char *)out + 6, (const unsigned char *)plain, (int)n);
 	memset(plain, 0, n);
 	return out;
@@ -111,7 +112,7 @@ static bool auths_key_matches(const char *key, const char *registry, bool exact)
 }
 
 static int creds_from_entry(const struct ctx *ctx, struct json_object *entry,
-			    struct auth_creds *out, struct err *e)
+                            struct auth_creds *out, struct err *e)
 {
 	const char *auth = NULL, *user = NULL, *pass = NULL, *idt = NULL;
 
@@ -134,7 +135,7 @@ static int creds_from_entry(const struct ctx *ctx, struct json_object *entry,
 }
 
 int auth_creds_lookup(const struct ctx *ctx, const char *registry, const char *const *files,
-		      struct auth_creds *out, struct err *e)
+                      struct auth_creds *out, struct err *e)
 {
 	struct auth_creds c = {NULL, NULL};
 	const char *path = NULL;
@@ -164,7 +165,7 @@ int auth_creds_lookup(const struct ctx *ctx, const char *registry, const char *c
 	if (json_object_object_get_ex(doc, "credHelpers", NULL) ||
 	    json_object_object_get_ex(doc, "credsStore", NULL))
 		log_debug(ctx, "auth: %s: credHelpers and credsStore are not supported, ignored",
-			  path);
+		          path);
 	for (int pass = 0; auths && pass < 2 && !c.user; pass++) {
 		json_object_object_foreach(auths, key, val)
 		{
@@ -173,8 +174,8 @@ int auth_creds_lookup(const struct ctx *ctx, const char *registry, const char *c
 			if (creds_from_entry(ctx, val, &c, e) < 0)
 				return err_wrap(e, "%s: auths \"%s\"", path, key);
 			if (c.user) {
-				log_debug(ctx, "auth: credentials for %s from %s (\"%s\")", registry,
-					  path, key);
+				log_debug(ctx, "auth: credentials for %s from %s (\"%s\")",
+				          registry, path, key);
 				break;
 			}
 		}
@@ -311,8 +312,8 @@ int auth_challenge_parse(const char *value, struct auth_challenge *out, struct e
 	if (seen_bearer)
 		err_set(e, E_INVALID, "WWW-Authenticate: Bearer challenge without a realm");
 	else
-		err_set(e, E_UNSUPPORTED, "WWW-Authenticate: no Bearer or Basic challenge in \"%.80s\"",
-			value);
+		err_set(e, E_UNSUPPORTED,
+		        "WWW-Authenticate: no Bearer or Basic challenge in \"%.80s\"", value);
 fail:
 	auth_challenge_release(&bearer);
 	auth_challenge_release(&basic);
@@ -320,7 +321,7 @@ fail:
 }
 
 int auth_token_parse(const char *body, size_t len, char **token, int64_t *expires_in_s,
-		     struct err *e)
+                     struct err *e)
 {
 	cleanup_json struct json_object *doc = NULL;
 	struct json_object *v = NULL;
@@ -331,11 +332,11 @@ int auth_token_parse(const char *body, size_t len, char **token, int64_t *expire
 		return err_wrap(e, "token response");
 	if (!json_object_is_type(doc, json_type_object))
 		return err_set(e, E_INVALID, "token response: not a JSON object");
-	if (json_object_object_get_ex(doc, "token", &v) && json_object_is_type(v, json_type_string) &&
-	    *json_object_get_string(v))
+	if (json_object_object_get_ex(doc, "token", &v) &&
+	    json_object_is_type(v, json_type_string) && *json_object_get_string(v))
 		tok = json_object_get_string(v);
 	else if (json_object_object_get_ex(doc, "access_token", &v) &&
-		 json_object_is_type(v, json_type_string) && *json_object_get_string(v))
+	         json_object_is_type(v, json_type_string) && *json_object_get_string(v))
 		tok = json_object_get_string(v);
 	if (!tok)
 		return err_set(e, E_INVALID, "token response: no \"token\" or \"access_token\"");

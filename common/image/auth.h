@@ -11,9 +11,9 @@
 #include "common/util/ctx.h"
 #include "common/util/err.h"
 
-#define AUTH_FILE_MAX     (1 << 20) /* bytes: a docker config.json larger than this is refused */
-#define AUTH_TOKEN_MAX    (1 << 20) /* bytes: a token endpoint's response */
-#define AUTH_DEFAULT_TTL  60        /* seconds a token lives when the response says nothing */
+#define AUTH_FILE_MAX    (1 << 20) /* bytes: a docker config.json larger than this is refused */
+#define AUTH_TOKEN_MAX   (1 << 20) /* bytes: a token endpoint's response */
+#define AUTH_DEFAULT_TTL 60        /* seconds a token lives when the response says nothing */
 
 struct auth_creds {
 	char *user, *pass; /* both NULL when there are none */
@@ -30,7 +30,7 @@ int auth_creds_parse(const char *userpass, struct auth_creds *out, struct err *e
  * identitytoken are ignored with a debug log. No file or no entry: 0 with *out empty. A
  * malformed file or entry: E_INVALID naming the file. Reads files; takes no lock. */
 int auth_creds_lookup(const struct ctx *ctx, const char *registry, const char *const *files,
-		      struct auth_creds *out, struct err *e);
+                      struct auth_creds *out, struct err *e);
 
 void auth_creds_release(struct auth_creds *c);
 
@@ -60,6 +60,6 @@ void auth_challenge_release(struct auth_challenge *c);
  * non-empty), and "expires_in" in seconds (AUTH_DEFAULT_TTL when absent or not positive).
  * E_INVALID when neither token is there. *token is the caller's. */
 int auth_token_parse(const char *body, size_t len, char **token, int64_t *expires_in_s,
-		     struct err *e);
+                     struct err *e);
 
 #endif

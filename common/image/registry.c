@@ -60,17 +60,17 @@ struct registry {
  * 2xx response only (not for redirects or errors). */
 struct req {
 	struct registry *r;
-	char *what;             /* "GET <url>", the start of every message about this request */
-	const char *accept;     /* Accept header, or NULL */
-	char *range;            /* Range header value, or NULL */
-	const char *auth;       /* Authorization header value, or NULL */
-	char *auth_origin;      /* the only origin the Authorization goes to */
-	char *reg_origin;       /* the registry's origin (the client certificate goes only there) */
-	size_t body_max;        /* 2xx bodies collected without on_data: larger is E_INVALID */
+	char *what;         /* "GET <url>", the start of every message about this request */
+	const char *accept; /* Accept header, or NULL */
+	char *range;        /* Range header value, or NULL */
+	const char *auth;   /* Authorization header value, or NULL */
+	char *auth_origin;  /* the only origin the Authorization goes to */
+	char *reg_origin;   /* the registry's origin (the client certificate goes only there) */
+	size_t body_max;    /* 2xx bodies collected without on_data: larger is E_INVALID */
 	int (*on_headers)(struct req *q, struct err *e);
 	int (*on_data)(struct req *q, const char *p, size_t n, struct err *e);
 	int (*before)(struct req *q, struct err *e); /* before each attempt (sets Range) */
-	bool (*incomplete)(struct req *q); /* a 2xx that ended early: retried */
+	bool (*incomplete)(struct req *q);           /* a 2xx that ended early: retried */
 	bool (*progressed)(struct req *q); /* the last attempt stored bytes: not a failure */
 	void *arg;
 	/* the response of the last hop */
@@ -80,7 +80,7 @@ struct req {
 	char *content_type, *content_range, *retry_after, *www_auth;
 	struct buf body;
 	/* the outcome of the last attempt */
-	bool cb_failed;  /* a hook failed: cb_err says why; never retried */
+	bool cb_failed; /* a hook failed: cb_err says why; never retried */
 	struct err cb_err;
 	bool retryable;  /* a transport failure worth another attempt */
 	bool tls_failed; /* the TLS handshake failed */
@@ -282,8 +282,8 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 	if (!status_ok(q->status)) {
 		/* Redirect and error bodies: keep the start of it for the message. */
 		if (q->body.len < ERRBODY_MAX)
-			buf_add(&q->body, p, len < ERRBODY_MAX - q->body.len ? len
-									    : ERRBODY_MAX - q->body.len);
+			buf_add(&q->body, p,
+			        len < ERRBODY_MAX - q->body.len ? len : ERRBODY_MAX - q->body.len);
 		return len;
 	}
 	if (q->on_data) {
@@ -294,8 +294,8 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 		return len;
 	}
 	if (q->body.len + len > q->body_max) {
-		err_set(&q->cb_err, E_INVALID, "%s: the response is larger than %zu bytes",
-			q->what, q->body_max);
+		err_set(&q->cb_err, E_INVALID, "%s: the response is larger than %zu bytes", q->what,
+		        q->body_max);
 		q->cb_failed = true;
 		return 0;
 	}
@@ -344,7 +344,8 @@ static void easy_setup(struct req *q, CURL *h)
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, q);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, q->errbuf);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(r->connect_timeout_ns / NSEC_PER_MSEC));
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	                 (long)(r->connect_timeout_ns / NSEC_PER_MSEC));
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)LOW_SPEED_BYTES);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, low > 0 ? low : 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, r->tls_verify ? 1L : 0L);
@@ -394,8 +395,8 @@ static int req_exchange(struct req *q, const char *url, struct err *e)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 		curl_slist_free_all(hdrs);
 		log_debug(r->ctx, "registry: GET %s%s%s -> %ld%s%s", cur, q->range ? " Range " : "",
-			  q->range ? q->range : "", q->status, cc ? ": " : "",
-			  cc ? curl_easy_strerror(cc) : "");
+		          q->range ? q->range : "", q->status, cc ? ": " : "",
+		          cc ? curl_easy_strerror(cc) : "");
 		if (q->cb_failed) {
 			*e = q->cb_err;
 			break;
@@ -403,15 +404,15 @@ static int req_exchange(struct req *q, const char *url, struct err *e)
 		if (cc != CURLE_OK) {
 			q->tls_failed = strncasecmp(cur, "https://", 8) == 0 && curl_tls_error(cc);
 			q->retryable = curl_transient(cc) && !q->tls_failed;
-			err_set(e, E_NET, "%s: %s", q->what, q->errbuf[0] ? q->errbuf
-								      : curl_easy_strerror(cc));
+			err_set(e, E_NET, "%s: %s", q->what,
+			        q->errbuf[0] ? q->errbuf : curl_easy_strerror(cc));
 			break;
 		}
 		if (q->status >= 300 && q->status < 400 &&
 		    curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc) {
 			if (hop == REDIRECTS_MAX) {
 				err_set(e, E_NET, "%s: more than %d redirects", q->what,
-					REDIRECTS_MAX);
+				        REDIRECTS_MAX);
 				break;
 			}
 			free(cur);
@@ -428,18 +429,30 @@ static int req_exchange(struct req *q, const char *url, struct err *e)
 static const char *status_text(long status)
 {
 	switch (status) {
-	case 400: return "bad request";
-	case 401: return "unauthorized";
-	case 403: return "forbidden";
-	case 404: return "not found";
-	case 405: return "method not allowed";
-	case 416: return "range not satisfiable";
-	case 429: return "too many requests";
-	case 500: return "internal server error";
-	case 502: return "bad gateway";
-	case 503: return "service unavailable";
-	case 504: return "gateway timeout";
-	default: return "unexpected status";
+	case 400:
+		return "bad request";
+	case 401:
+		return "unauthorized";
+	case 403:
+		return "forbidden";
+	case 404:
+		return "not found";
+	case 405:
+		return "method not allowed";
+	case 416:
+		return "range not satisfiable";
+	case 429:
+		return "too many requests";
+	case 500:
+		return "internal server error";
+	case 502:
+		return "bad gateway";
+	case 503:
+		return "service unavailable";
+	case 504:
+		return "gateway timeout";
+	default:
+		return "unexpected status";
 	}
 }
 
@@ -482,7 +495,8 @@ static char *error_message(const struct req *q)
 			if (json_object_object_get_ex(doc, keys[i], &v) &&
 			    json_object_is_type(v, json_type_string) && *json_object_get_string(v))
 				buf_adds(&out, json_object_get_string(v));
-	} else if (q->body.len > 0 && q->body.len < 200 && !memchr(q->body.data, '<', q->body.len)) {
+	} else if (q->body.len > 0 && q->body.len < 200 &&
+	           !memchr(q->body.data, '<', q->body.len)) {
 		buf_add(&out, q->body.data, q->body.len);
 		str_trim(out.data);
 		out.len = strlen(out.data);
@@ -579,7 +593,8 @@ static int req_run(struct req *q, const char *url, struct err *e)
 		if (attempt >= ATTEMPTS_HARD_MAX ||
 		    (failures >= q->r->retries && !(q->progressed && q->progressed(q)))) {
 			if (attempt > 1)
-				return err_set(e, xe.code, "%s (after %d attempts)", xe.msg, attempt);
+				return err_set(e, xe.code, "%s (after %d attempts)", xe.msg,
+				               attempt);
 			*e = xe;
 			return -1;
 		}
@@ -595,7 +610,7 @@ static int req_run(struct req *q, const char *url, struct err *e)
 			failures++;
 		}
 		log_debug(q->r->ctx, "registry: %s; retrying in %lld ms", xe.msg,
-			  (long long)(wait / NSEC_PER_MSEC));
+		          (long long)(wait / NSEC_PER_MSEC));
 		sleep_ns(wait);
 	}
 }
@@ -615,7 +630,7 @@ static int reg_ping_locked(struct registry *r, struct err *e)
 		rc = req_run(&q, url, e);
 		if (rc < 0 && q.tls_failed && r->loopback && strncmp(r->base, "https://", 8) == 0) {
 			log_debug(r->ctx, "registry: %s; %s is a loopback host, trying plain http",
-				  e->msg, r->host);
+			          e->msg, r->host);
 			free(r->base);
 			r->base = xasprintf("http://%s", r->host);
 			req_release(&q);
@@ -635,12 +650,12 @@ static int reg_ping_locked(struct registry *r, struct err *e)
 			r->chal = c;
 		} else if (!status_ok(q.status)) {
 			log_debug(r->ctx, "registry: %s answered HTTP %ld; carrying on", q.what,
-				  q.status);
+			          q.status);
 		}
 		log_debug(r->ctx, "registry: %s: auth %s", r->base,
-			  r->chal.scheme == AUTH_BEARER  ? "bearer"
-			  : r->chal.scheme == AUTH_BASIC ? "basic"
-							 : "none");
+		          r->chal.scheme == AUTH_BEARER  ? "bearer"
+		          : r->chal.scheme == AUTH_BASIC ? "basic"
+		                                         : "none");
 		r->pinged = true;
 		req_release(&q);
 	}
@@ -655,8 +670,9 @@ static int reg_token_locked(struct registry *r, struct err *e)
 	cleanup_free char *scope = xasprintf("repository:%s:pull", r->repository);
 	cleanup_free char *escope = str_escape(scope);
 	cleanup_free char *esvc = c->service ? str_escape(c->service) : NULL;
-	cleanup_free char *url = xasprintf("%s%sscope=%s%s%s", c->realm, strchr(c->realm, '?') ? "&" : "?",
-					   escope, esvc ? "&service=" : "", esvc ? esvc : "");
+	cleanup_free char *url =
+	    xasprintf("%s%sscope=%s%s%s", c->realm, strchr(c->realm, '?') ? "&" : "?", escope,
+	              esvc ? "&service=" : "", esvc ? esvc : "");
 	cleanup_free char *basic = r->creds.user ? auth_basic_value(&r->creds) : NULL;
 	struct req q = {.r = r, .auth = basic, .body_max = AUTH_TOKEN_MAX};
 	char *token = NULL;
@@ -776,7 +792,7 @@ static int manifest_headers(struct req *q, struct err *e)
 {
 	if (q->content_length > MANIFEST_MAX)
 		return err_set(e, E_INVALID, "%s: the manifest is %lld bytes, limit %d", q->what,
-			       (long long)q->content_length, MANIFEST_MAX);
+		               (long long)q->content_length, MANIFEST_MAX);
 	return 0;
 }
 
@@ -794,12 +810,14 @@ static bool tag_valid(const char *t)
 }
 
 int registry_get_manifest(struct registry *r, const char *reference, char **data, size_t *len,
-			  char **media_type, struct digest *digest, struct err *e)
+                          char **media_type, struct digest *digest, struct err *e)
 {
 	bool by_digest = strchr(reference, ':') != NULL;
 	cleanup_free char *path = NULL;
-	struct req q = {.r = r, .accept = manifest_accept, .body_max = MANIFEST_MAX,
-			.on_headers = manifest_headers};
+	struct req q = {.r = r,
+	                .accept = manifest_accept,
+	                .body_max = MANIFEST_MAX,
+	                .on_headers = manifest_headers};
 	struct digest want, got;
 	char *mt = NULL;
 
@@ -815,7 +833,7 @@ int registry_get_manifest(struct registry *r, const char *reference, char **data
 	digest_of(q.body.data ? q.body.data : "", q.body.len, &got);
 	if (by_digest && !digest_equal(&got, &want)) {
 		err_set(e, E_CORRUPT, "%s: the manifest does not match its digest: got sha256:%s",
-			q.what, got.hex);
+		        q.what, got.hex);
 		req_release(&q);
 		return -1;
 	}
@@ -882,15 +900,16 @@ static int blob_headers(struct req *q, struct err *e)
 
 	if (q->status == 206) {
 		if (content_range_start(q->content_range) != j->asked)
-			return err_set(e, E_NET,
-				       "%s: HTTP 206 with Content-Range \"%s\" for Range bytes=%lld-",
-				       q->what, q->content_range ? q->content_range : "",
-				       (long long)j->asked);
+			return err_set(
+			    e, E_NET,
+			    "%s: HTTP 206 with Content-Range \"%s\" for Range bytes=%lld-", q->what,
+			    q->content_range ? q->content_range : "", (long long)j->asked);
 	} else if (q->status == 200) {
 		if (j->ing->offset > 0) {
-			log_debug(q->r->ctx, "registry: %s: HTTP 200 for Range bytes=%lld-: starting "
-					     "again from zero",
-				  q->what, (long long)j->asked);
+			log_debug(q->r->ctx,
+			          "registry: %s: HTTP 200 for Range bytes=%lld-: starting "
+			          "again from zero",
+			          q->what, (long long)j->asked);
 			if (ingest_restart(j->ing, e) < 0)
 				return -1;
 		}
@@ -898,10 +917,11 @@ static int blob_headers(struct req *q, struct err *e)
 		return err_set(e, E_NET, "%s: unexpected HTTP %ld", q->what, q->status);
 	}
 	if (q->content_length >= 0 && j->ing->offset + q->content_length != j->d->size)
-		return err_set(e, E_CORRUPT,
-			       "%s: HTTP %ld with %lld bytes from offset %lld, expected %lld in all",
-			       q->what, q->status, (long long)q->content_length,
-			       (long long)j->ing->offset, (long long)j->d->size);
+		return err_set(
+		    e, E_CORRUPT,
+		    "%s: HTTP %ld with %lld bytes from offset %lld, expected %lld in all", q->what,
+		    q->status, (long long)q->content_length, (long long)j->ing->offset,
+		    (long long)j->d->size);
 	return 0;
 }
 
@@ -911,7 +931,7 @@ static int blob_data(struct req *q, const char *p, size_t n, struct err *e)
 
 	if (j->ing->offset + (int64_t)n > j->d->size)
 		return err_set(e, E_CORRUPT, "%s: more than the expected %lld bytes", q->what,
-			       (long long)j->d->size);
+		               (long long)j->d->size);
 	if (ingest_write(j->ing, p, n, e) < 0)
 		return -1;
 	j->written += (int64_t)n;
@@ -935,12 +955,16 @@ static bool blob_progressed(struct req *q)
 }
 
 int registry_get_blob(struct registry *r, const struct descriptor *d, struct ingest *ing,
-		      registry_progress_fn progress, void *arg, struct err *e)
+                      registry_progress_fn progress, void *arg, struct err *e)
 {
 	struct blob_job j = {.d = d, .ing = ing, .progress = progress, .arg = arg};
-	struct req q = {.r = r, .on_headers = blob_headers, .on_data = blob_data,
-			.before = blob_before, .incomplete = blob_incomplete,
-			.progressed = blob_progressed, .arg = &j};
+	struct req q = {.r = r,
+	                .on_headers = blob_headers,
+	                .on_data = blob_data,
+	                .before = blob_before,
+	                .incomplete = blob_incomplete,
+	                .progressed = blob_progressed,
+	                .arg = &j};
 	cleanup_free char *path = NULL;
 	int rc;
 
@@ -976,8 +1000,8 @@ static bool host_valid(const char *h)
 }
 
 int registry_open(const struct ctx *ctx, const char *host, const char *registry,
-		  const char *repository, const struct registry_opts *o, struct registry **out,
-		  struct err *e)
+                  const char *repository, const struct registry_opts *o, struct registry **out,
+                  struct err *e)
 {
 	static const struct registry_opts defaults = {.tls_verify = true};
 	struct auth_creds creds = {NULL, NULL};
@@ -1008,7 +1032,8 @@ int registry_open(const struct ctx *ctx, const char *host, const char *registry,
 	r->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
 	r->cert_file = o->cert_file ? xstrdup(o->cert_file) : NULL;
 	r->key_file = o->key_file ? xstrdup(o->key_file) : NULL;
-	r->connect_timeout_ns = o->connect_timeout_ns > 0 ? o->connect_timeout_ns : DEFAULT_TIMEOUT_NS;
+	r->connect_timeout_ns =
+	    o->connect_timeout_ns > 0 ? o->connect_timeout_ns : DEFAULT_TIMEOUT_NS;
 	r->low_speed_time_ns = o->low_speed_time_ns > 0 ? o->low_speed_time_ns : DEFAULT_TIMEOUT_NS;
 	r->retries = o->retries < 0 ? 0 : o->retries > 0 ? o->retries : DEFAULT_RETRIES;
 	r->creds = creds;
@@ -1028,7 +1053,7 @@ int registry_open(const struct ctx *ctx, const char *host, const char *registry,
 	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	log_debug(ctx, "registry: %s (%s) repository %s, %s%s", host, registry, repository,
-		  o->plain_http ? "plain http" : "https", creds.user ? ", with credentials" : "");
+	          o->plain_http ? "plain http" : "https", creds.user ? ", with credentials" : "");
 	*out = r;
 	return 0;
 }

@@ -128,16 +128,25 @@ static void srv_start_v(struct fx *f, const char *const *extra)
 	cleanup_free char *m1 = xasprintf("latest=%s", f->mf_path);
 	cleanup_free char *m2 = xasprintf("json=%s:application/json; charset=utf-8", f->mf_path);
 	cleanup_free char *m3 = xasprintf("v1=%s:" SCHEMA1_MT, f->mf_path);
-	const char *argv[64] = {access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3"
-								      : "python3",
-				script,      "--lifetime", "60",    "--blob", f->blob_path,
-				"--manifest", m1,          "--manifest", m2,  "--manifest", m3};
-	size_t n = 12;
+	const char *argv[64] = {NULL};
+	size_t n = 0;
 	int p[2];
 	char line[64] = "";
 	struct pollfd pfd;
 	FILE *in;
 
+	argv[n++] = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+	argv[n++] = script;
+	argv[n++] = "--lifetime";
+	argv[n++] = "60";
+	argv[n++] = "--blob";
+	argv[n++] = f->blob_path;
+	argv[n++] = "--manifest";
+	argv[n++] = m1;
+	argv[n++] = "--manifest";
+	argv[n++] = m2;
+	argv[n++] = "--manifest";
+	argv[n++] = m3;
 	for (size_t i = 0; extra && extra[i]; i++) {
 		assert_true(n < ARRAY_SIZE(argv) - 1);
 		argv[n++] = extra[i];
@@ -233,8 +242,8 @@ static bool field_is(struct json_object *o, const char *key, const char *val)
 
 /* Logged requests whose path contains part and, for each (key, value) pair, whose field key is
  * value (NULL: JSON null). */
-static int srv_count(struct fx *f, const char *part, const char *k1, const char *v1,
-		     const char *k2, const char *v2)
+static int srv_count(struct fx *f, const char *part, const char *k1, const char *v1, const char *k2,
+                     const char *v2)
 {
 	cleanup_json struct json_object *reqs = srv_debug(f, "/_debug/requests");
 	int n = 0;
@@ -260,7 +269,7 @@ static int64_t mono_ms(void)
 }
 
 static void get_manifest_ok(struct registry *r, const char *ref, const char *want_mt,
-			    const char *want_body)
+                            const char *want_body)
 {
 	cleanup_free char *data = NULL, *mt = NULL;
 	struct digest d;
@@ -353,7 +362,8 @@ static void test_manifest_errors(void **state)
 	assert_null(data);
 	assert_int_equal(registry_get_manifest(r, "nope", &data, &len, &mt, &d, &e), -1);
 	assert_int_equal(e.code, E_NOTFOUND);
-	want = xasprintf("GET http://%s/v2/a/b/manifests/nope: HTTP 404: manifest unknown", f->host);
+	want =
+	    xasprintf("GET http://%s/v2/a/b/manifests/nope: HTTP 404: manifest unknown", f->host);
 	assert_string_equal(e.msg, want);
 	registry_free(r);
 }
@@ -409,8 +419,8 @@ static void test_bearer_token_reused(void **state)
 	/* One token, asked for with the credentials and the repository's pull scope. */
 	assert_int_equal(srv_count(f, "/token?", "auth", "Basic", "status", "200"), 1);
 	assert_int_equal(srv_count(f, "/token?scope=repository%3Aa%2Fb%3Apull&service=fakereg",
-				   NULL, NULL, NULL, NULL),
-			 1);
+	                           NULL, NULL, NULL, NULL),
+	                 1);
 	assert_int_equal(srv_count(f, "/v2/a/b/", "auth", "Bearer", "status", "200"), 3);
 	registry_free(r);
 }
@@ -465,8 +475,8 @@ static void test_basic_auth(void **state)
 	srv_start(f, "--auth", "basic", "--user", "bob:pw:with:colons");
 	/* From a docker config.json keyed by URL; the first existing file wins. */
 	cfg = xasprintf("{\"auths\":{\"other:1\":{\"auth\":\"eDp5\"},\"https://%s/v1/\":"
-			"{\"auth\":\"Ym9iOnB3OndpdGg6Y29sb25z\"}},\"credsStore\":\"desktop\"}",
-			f->host);
+	                "{\"auth\":\"Ym9iOnB3OndpdGg6Y29sb25z\"}},\"credsStore\":\"desktop\"}",
+	                f->host);
 	cfg_path = write_scratch(f, "config.json", cfg, strlen(cfg));
 	files[0] = "/nonexistent/config.json";
 	files[1] = cfg_path;
@@ -483,8 +493,8 @@ static void test_basic_auth(void **state)
 	assert_int_equal(registry_get_manifest(r, "latest", &data, &len, &mt, &d, &e), -1);
 	assert_int_equal(e.code, E_AUTH);
 	want = xasprintf("GET http://%s/v2/a/b/manifests/latest: HTTP 401: authentication required "
-			 "(no credentials for %s)",
-			 f->host, f->host);
+	                 "(no credentials for %s)",
+	                 f->host, f->host);
 	assert_string_equal(e.msg, want);
 	registry_free(r);
 	/* Wrong ones (--creds wins over the file). */
@@ -681,7 +691,7 @@ static void test_redirect_keeps_auth_home(void **state)
 	/* The first blob GET is sent to localhost:PORT2 (another origin), the second to this
 	 * registry's own origin again. */
 	srv_start(f, "--auth", "bearer", "--fault", "blobs/redirect", "--fault",
-		  "blobs/redirect-self");
+	          "blobs/redirect-self");
 	r = reg_open(f, NULL);
 	if (fetch_blob(f, r, &e) < 0)
 		fail_msg("%s", e.msg);
@@ -721,26 +731,26 @@ static void test_corrupt_blob_not_committed(void **state)
 
 struct challenge_case {
 	const char *in;
-	enum auth_scheme scheme;
 	const char *realm, *service, *scope;
+	enum auth_scheme scheme;
 	enum err_code err;
 };
 
 static const struct challenge_case challenges[] = {
     {"Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
      "scope=\"repository:library/busybox:pull\"",
-     AUTH_BEARER, "https://auth.docker.io/token", "registry.docker.io",
-     "repository:library/busybox:pull", E_OK},
-    {"bearer  realm = \"https://r/t\" , service=svc", AUTH_BEARER, "https://r/t", "svc", NULL,
+     "https://auth.docker.io/token", "registry.docker.io", "repository:library/busybox:pull",
+     AUTH_BEARER, E_OK},
+    {"bearer  realm = \"https://r/t\" , service=svc", "https://r/t", "svc", NULL, AUTH_BEARER,
      E_OK},
-    {"Basic realm=\"Registry Realm\"", AUTH_BASIC, "Registry Realm", NULL, NULL, E_OK},
-    {"Basic realm=\"a\", Bearer realm=\"https://r/t\",service=\"s\\\"q\"", AUTH_BEARER,
-     "https://r/t", "s\"q", NULL, E_OK},
-    {"Negotiate abc==, Basic realm=x", AUTH_BASIC, "x", NULL, NULL, E_OK},
-    {"Bearer service=\"s\"", AUTH_NONE, NULL, NULL, NULL, E_INVALID},
-    {"Bearer realm=\"unterminated", AUTH_NONE, NULL, NULL, NULL, E_INVALID},
-    {"Negotiate", AUTH_NONE, NULL, NULL, NULL, E_UNSUPPORTED},
-    {"", AUTH_NONE, NULL, NULL, NULL, E_UNSUPPORTED},
+    {"Basic realm=\"Registry Realm\"", "Registry Realm", NULL, NULL, AUTH_BASIC, E_OK},
+    {"Basic realm=\"a\", Bearer realm=\"https://r/t\",service=\"s\\\"q\"", "https://r/t", "s\"q",
+     NULL, AUTH_BEARER, E_OK},
+    {"Negotiate abc==, Basic realm=x", "x", NULL, NULL, AUTH_BASIC, E_OK},
+    {"Bearer service=\"s\"", NULL, NULL, NULL, AUTH_NONE, E_INVALID},
+    {"Bearer realm=\"unterminated", NULL, NULL, NULL, AUTH_NONE, E_INVALID},
+    {"Negotiate", NULL, NULL, NULL, AUTH_NONE, E_UNSUPPORTED},
+    {"", NULL, NULL, NULL, AUTH_NONE, E_UNSUPPORTED},
 };
 
 static void assert_str_or_null(const char *got, const char *want)
@@ -790,9 +800,9 @@ static void test_auth_parsers(void **state)
 	}
 	/* docker.io under its v1 URL; username/password entries; malformed files. */
 	p1 = write_str(f, "c1.json",
-			   "{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"dTpwOng=\"},"
-			   "\"localhost:5000\":{\"username\":\"v\",\"password\":\"w\"}},"
-			   "\"credHelpers\":{\"gcr.io\":\"gcloud\"}}");
+	               "{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"dTpwOng=\"},"
+	               "\"localhost:5000\":{\"username\":\"v\",\"password\":\"w\"}},"
+	               "\"credHelpers\":{\"gcr.io\":\"gcloud\"}}");
 	files[0] = p1;
 	assert_int_equal(auth_creds_lookup(&f->u->ctx, "docker.io", files, &c, &e), 0);
 	assert_string_equal(c.user, "u");

@@ -6,9 +6,10 @@
 #include "common/util/ctx.h"
 #include "common/util/err.h"
 
-/* The full ID of the container arg names into id (65 bytes). A name wins over an ID prefix
- * (as docker resolves). E_NOTFOUND "no such container: ARG"; E_INVALID "ARG: ambiguous: N
- * containers match". No lock. */
+/* The full ID of the container arg names into id (65 bytes). As docker resolves: an exact ID,
+ * then a name, then a unique ID prefix (a name wins over a prefix). E_NOTFOUND "ARG: no such
+ * container" (the object first, STYLE.md); E_INVALID "ARG: ambiguous: N containers match".
+ * No lock. */
 int container_lookup(const struct ctx *ctx, const char *arg, char id[65], struct err *e);
 
 /* E_EXISTS when a container already has this name; E_INVALID when the name is not

@@ -149,12 +149,12 @@ ctr_stop() {
 # --- one measurement ----------------------------------------------------------------------------
 # measure TOOL NAME: runs TOOL on image NAME cold, appends the seconds to $run/t.NAME.TOOL.
 measure() {
-	local tool=$1 name=$2 ref=$reg/bench/$2:latest d=$run/m t0 t1 urls=() dg sz rc=0 got
+	local tool=$1 name=$2 ref=$reg/bench/$2:latest d=$run/m t0 t1 urls=() dg rc=0 got
 	rm -rf "$d"
 	mkdir -p "$d"
 	case $tool in
 	curl-seq | curl-par)
-		while read -r dg sz; do urls+=(-o /dev/null "http://$reg/v2/bench/$name/blobs/$dg"); done \
+		while read -r dg _; do urls+=(-o /dev/null "http://$reg/v2/bench/$name/blobs/$dg"); done \
 			< <(blobs "$name")
 		;;
 	ctr-*) ctr_start "$d/ctr" ;;
@@ -244,8 +244,9 @@ for n in "${names[@]}"; do
 	for t in ctrbox curl-seq curl-par skopeo ctr-fetch ctr-pull; do
 		if [ -f "$run/t.$n.$t" ]; then
 			med[$t]=$(median "$run/t.$n.$t")
-			printf '  %-34s %9.3f s %9.1f MB/s\n' "${label[$t]}" "${med[$t]}" \
-				"$(awk -v b="$b" -v s="${med[$t]}" 'BEGIN { print b / 1e6 / s }')"
+			printf '  %-34s %9.3f s %9.1f MB/s   (min %.3f, max %.3f)\n' "${label[$t]}" "${med[$t]}" \
+				"$(awk -v b="$b" -v s="${med[$t]}" 'BEGIN { print b / 1e6 / s }')" \
+				"$(sort -g "$run/t.$n.$t" | head -n 1)" "$(sort -g "$run/t.$n.$t" | tail -n 1)"
 		elif [ "$t" = ctrbox ]; then
 			printf '  %-34s n/a (pull not built)\n' "${label[$t]}"
 		elif [ "$t" = ctr-fetch ] || [ "$t" = ctr-pull ]; then

@@ -166,8 +166,8 @@ static const struct config_key top_keys[] = {
 static const struct config_map top_map = {top_keys, NULL, NULL};
 
 #define EVENTS_ROTATE_DEFAULT (8LL << 20)
-#define EVENTS_MAX_DEFAULT    (256LL << 20)
-#define EVENTS_AGE_DEFAULT    (30LL * 86400 * NSEC_PER_SEC)
+#define EVENTS_MAX_DEFAULT    (64LL << 20)
+#define EVENTS_AGE_DEFAULT    (7LL * 86400 * NSEC_PER_SEC)
 #define PULL_TIMEOUT_DEFAULT  (30LL * NSEC_PER_SEC)
 
 /* One parse: the text (for positions of reader errors) and the one event held at a time. */

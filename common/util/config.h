@@ -24,8 +24,8 @@ struct config {
 	} host;
 	struct {
 		int64_t rotate_bytes; /* events.rotate_size: rotate the journal past this (8MiB) */
-		int64_t max_bytes;    /* events.max_size: all journal files together (256MiB) */
-		int64_t max_age_ns;   /* events.max_age: drop rotated files older than this (30d) */
+		int64_t max_bytes;    /* events.max_size: all journal files together (64MiB) */
+		int64_t max_age_ns;   /* events.max_age: drop rotated files older than this (7d) */
 	} events;
 	struct {
 		int64_t max_concurrent_downloads; /* pull.*: layers at once per image (3, 1..64) */

@@ -39,7 +39,7 @@ static const struct want_pull pull_defaults = {3, 4, 4, 30 * NSEC_PER_SEC, 30 * 
 #define PULL(...) (&(const struct want_pull){__VA_ARGS__})
 #define REG_DEFAULTS "mirrors= plain_http=0 tls_verify=1 ca=- cert=- key=-"
 
-#define DEFAULTS .log_level = -1, .rotate = 8 * MiB, .max = 256 * MiB, .age = 30 * DAY
+#define DEFAULTS .log_level = -1, .rotate = 8 * MiB, .max = 64 * MiB, .age = 7 * DAY
 
 struct load_case {
 	const char *name;
@@ -99,19 +99,19 @@ static const struct load_case load_cases[] = {
     {"a bare duration is seconds",
      Y("events:\n  max_age: 90\n"),
      NULL,
-     {.log_level = -1, .rotate = 8 * MiB, .max = 256 * MiB, .age = 90 * NSEC_PER_SEC}},
+     {.log_level = -1, .rotate = 8 * MiB, .max = 64 * MiB, .age = 90 * NSEC_PER_SEC}},
     {"max_size equal to rotate_size",
      Y("events: {rotate_size: 1MiB, max_size: 1MiB}\n"),
      NULL,
-     {.log_level = -1, .rotate = MiB, .max = MiB, .age = 30 * DAY}},
+     {.log_level = -1, .rotate = MiB, .max = MiB, .age = 7 * DAY}},
     {"log level warning",
      Y("log_level: warning\n"),
      NULL,
-     {.log_level = LOG_WARN, .rotate = 8 * MiB, .max = 256 * MiB, .age = 30 * DAY}},
+     {.log_level = LOG_WARN, .rotate = 8 * MiB, .max = 64 * MiB, .age = 7 * DAY}},
     {"log level quoted",
      Y("log_level: 'error'\n"),
      NULL,
-     {.log_level = LOG_ERROR, .rotate = 8 * MiB, .max = 256 * MiB, .age = 30 * DAY}},
+     {.log_level = LOG_ERROR, .rotate = 8 * MiB, .max = 64 * MiB, .age = 7 * DAY}},
     {"crlf line ends",
      Y("root: /x\r\nstate: /y\r\n"),
      NULL,
@@ -196,7 +196,7 @@ static const struct load_case load_cases[] = {
      ":2:13: \"events.max_size\": must be at least events.rotate_size (8KiB), got 5000 "
      "bytes"},
     {"rotate_size above the default max_size", Y("events:\n  rotate_size: 512MiB\n"),
-     ":2:16: \"events.rotate_size\": must be at most events.max_size (256MiB), got 512MiB"},
+     ":2:16: \"events.rotate_size\": must be at most events.max_size (64MiB), got 512MiB"},
     {"zero max_age", Y("events:\n  max_age: 0s\n"),
      ":2:12: \"events.max_age\": must be more than 0, got \"0s\""},
     {"bad duration", Y("root: /a\nevents:\n  max_age: forever\n"),
@@ -469,8 +469,8 @@ static void test_defaults(void **state)
 	assert_null(c.host.dev);
 	assert_null(c.host.cgroup);
 	assert_int_equal(c.events.rotate_bytes, 8 * MiB);
-	assert_int_equal(c.events.max_bytes, 256 * MiB);
-	assert_int_equal(c.events.max_age_ns, 30 * DAY);
+	assert_int_equal(c.events.max_bytes, 64 * MiB);
+	assert_int_equal(c.events.max_age_ns, 7 * DAY);
 	assert_pull(&c, &pull_defaults);
 	assert_null(config_registry_find(&c, "docker.io"));
 	config_free(NULL);

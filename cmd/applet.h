@@ -133,6 +133,7 @@ int ctrbox_info(struct ctx *ctx, int argc, char **argv);
 int ctrbox_prune(struct ctx *ctx, int argc, char **argv);
 int ctrbox_pull(struct ctx *ctx, int argc, char **argv);
 int ctrbox_rmi(struct ctx *ctx, int argc, char **argv);
+int ctrbox_unpack(struct ctx *ctx, int argc, char **argv);
 
 extern const struct applet applet_complete;
 extern const struct applet applet_help_;
@@ -141,5 +142,6 @@ extern const struct applet applet_info;
 extern const struct applet applet_prune;
 extern const struct applet applet_pull;
 extern const struct applet applet_rmi;
+extern const struct applet applet_unpack;
 
 #endif

@@ -39,6 +39,7 @@ const struct applet *const applets[] = {
 	&applet_prune,
 	&applet_pull,
 	&applet_rmi,
+	&applet_unpack,
 	NULL,
 };
 

@@ -563,8 +563,10 @@ int snapshot_overlay_options(const struct ctx *ctx, const int *ns, size_t n, con
 	long page = sysconf(_SC_PAGESIZE);
 	size_t i;
 
-	if (n == 0)
-		return err_set(e, E_INVALID, "an overlay needs at least one lower layer");
+	if (n == 0 || (n == 1 && !upper))
+		return err_set(e, E_INVALID,
+			       "an overlay needs an upperdir or at least two lower layers (%zu given)",
+			       n);
 	if (page <= 0)
 		page = 4096;
 	buf_adds(&b, "lowerdir=");

@@ -126,7 +126,8 @@ bool snapshot_overlay_supported(const struct ctx *ctx);
  * (chdir, or fchdir in the container's mount namespace) - it keeps long chains within the
  * limit. The result must fit one page with its NUL: E_INVALID "overlay options for N layers
  * are B bytes, the kernel takes at most P" otherwise. Paths holding ',' or ':' are refused
- * (E_INVALID). The caller frees *out. */
+ * (E_INVALID), as is a single lower without an upper (the kernel refuses it). The caller
+ * frees *out. */
 int snapshot_overlay_options(const struct ctx *ctx, const int *ns, size_t n, const char *upper,
 			     const char *work, enum config_volatile mode, bool rel,
 			     char **out, struct err *e);

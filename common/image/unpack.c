@@ -553,8 +553,8 @@ static int bundle_config(const struct image *img, int rootfd, const char *path, 
 	for (i = 0; caps_sets[i]; i++)
 		json_object_object_add(caps, caps_sets[i], strv_json(default_caps));
 	jsonio_set_str(rl, "type", "RLIMIT_NOFILE");
-	jsonio_set_int(rl, "hard", 1048576);
-	jsonio_set_int(rl, "soft", 1048576);
+	jsonio_set_int(rl, "hard", 1024); /* as `runc spec`: never above the caller's limit */
+	jsonio_set_int(rl, "soft", 1024);
 	json_object_array_add(rls, rl);
 	jsonio_set_str(root, "path", "rootfs");
 	jsonio_set_bool(root, "readonly", false);

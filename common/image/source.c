@@ -241,22 +241,22 @@ static int read_fd_bounded(int fd, const char *what, size_t max, char **out, siz
 
 /* Opens name in dirfd without following a symlink, and only when it is a regular file (a FIFO
  * would block, a device could be anything). */
-static int open_regular(int dirfd, const char *name, const char *shown, int64_t *size,
+static int open_regular(int dirfd, const char *name, const char *label, int64_t *size,
                         struct err *e)
 {
 	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
 
 	if (fd < 0 && errno == ELOOP)
-		return err_set(e, E_INVALID, "%s: is a symbolic link: refused", shown);
+		return err_set(e, E_INVALID, "%s: is a symbolic link: refused", label);
 	if (fd < 0)
-		return err_sys(e, "%s", shown);
+		return err_sys(e, "%s", label);
 	if (fstat(fd, &st) < 0)
-		return err_sys(e, "%s", shown);
+		return err_sys(e, "%s", label);
 	if (!S_ISREG(st.st_mode))
-		return err_set(e, E_INVALID, "%s: not a regular file", shown);
+		return err_set(e, E_INVALID, "%s: not a regular file", label);
 	if (fcntl(fd, F_SETFL, 0) < 0)
-		return err_sys(e, "%s", shown);
+		return err_sys(e, "%s", label);
 	if (size)
 		*size = st.st_size;
 	return TAKE_FD(fd);
@@ -622,10 +622,10 @@ static int oci_blob_read(struct src *s, const struct descriptor *d, size_t max, 
 		return err_set(e, E_INVALID, "sha256:%s: %lld bytes, limit %zu", d->digest.hex,
 		               (long long)d->size, max);
 	if (s->dirfd >= 0) {
-		cleanup_free char *shown = xasprintf("blobs/sha256/%s", d->digest.hex);
-		cleanup_close int fd = open_regular(s->shafd, d->digest.hex, shown, NULL, e);
+		cleanup_free char *label = xasprintf("blobs/sha256/%s", d->digest.hex);
+		cleanup_close int fd = open_regular(s->shafd, d->digest.hex, label, NULL, e);
 
-		if (fd < 0 || read_fd_bounded(fd, shown, max, &data, &n, e) < 0)
+		if (fd < 0 || read_fd_bounded(fd, label, max, &data, &n, e) < 0)
 			return -1;
 	} else {
 		cleanup_free char *name = xasprintf("blobs/sha256/%s", d->digest.hex);
@@ -692,12 +692,12 @@ static int stream_all(struct src *s, struct want *w, size_t n, struct err *e)
 			continue;
 		}
 		if (s->dirfd >= 0) {
-			cleanup_free char *shown = xasprintf("blobs/sha256/%s", w[i].d.hex);
+			cleanup_free char *label = xasprintf("blobs/sha256/%s", w[i].d.hex);
 			cleanup_close int fd = -1;
 			struct copy_in in = {.fd = -1};
 			int64_t size = -1;
 
-			fd = open_regular(s->shafd, w[i].d.hex, shown, &size, e);
+			fd = open_regular(s->shafd, w[i].d.hex, label, &size, e);
 			if (fd < 0)
 				return err_wrap(e, "%s", w[i].what);
 			if (size != w[i].size)

@@ -17,7 +17,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-bin=${1:-$top/ctrbox}
+bin=$(readlink -f "${1:-$top/ctrbox}")
 rounds=${PULL_BENCH_ROUNDS:-3}
 large_mb=${PULL_BENCH_LARGE_MB:-600}
 cache=${PULL_BENCH_CACHE:-/var/tmp/ctrbox-bench}

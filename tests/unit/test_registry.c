@@ -5,6 +5,7 @@
  * redirects that must not carry the Authorization to another host, corrupt blobs. */
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -729,6 +730,96 @@ static void test_corrupt_blob_not_committed(void **state)
 	registry_free(r);
 }
 
+#define N_PAR   4
+#define PAR_LEN (96 * 1024)
+
+struct par_job {
+	struct fx *f;
+	struct registry *r;
+	struct descriptor d;
+	char *data;
+	int rc;
+	struct err e;
+};
+
+static void *par_fetch(void *arg)
+{
+	struct par_job *j = arg;
+	struct ingest ing;
+
+	j->rc = ingest_open(&j->f->u->ctx, &j->d.digest, j->d.size, 0, &ing, &j->e);
+	if (j->rc < 0)
+		return NULL;
+	j->rc = registry_get_blob(j->r, &j->d, &ing, NULL, NULL, &j->e);
+	if (j->rc < 0) {
+		ingest_close(&ing);
+		return NULL;
+	}
+	j->rc = ingest_commit(&ing, &j->e);
+	return NULL;
+}
+
+static void test_parallel_blobs_one_token(void **state)
+{
+	struct fx *f = *state;
+	struct par_job jobs[N_PAR];
+	pthread_t th[N_PAR];
+	char *paths[N_PAR];
+	const char *args[2 * N_PAR + 7];
+	size_t n = 0;
+	int64_t total = 0;
+
+	memset(jobs, 0, sizeof(jobs));
+	for (int i = 0; i < N_PAR; i++) {
+		cleanup_free char *name = xasprintf("par%d", i);
+		uint32_t x = 777u + (uint32_t)i;
+
+		jobs[i].f = f;
+		jobs[i].data = xmalloc(PAR_LEN);
+		for (size_t k = 0; k < PAR_LEN; k++) {
+			x = x * 1103515245u + 12345u;
+			jobs[i].data[k] = (char)(x >> 16);
+		}
+		digest_of(jobs[i].data, PAR_LEN, &jobs[i].d.digest);
+		jobs[i].d.size = PAR_LEN;
+		paths[i] = write_scratch(f, name, jobs[i].data, PAR_LEN);
+		args[n++] = "--blob";
+		args[n++] = paths[i];
+	}
+	/* Two of the four transfers break half way and resume, concurrently. */
+	args[n++] = "--auth";
+	args[n++] = "bearer";
+	args[n++] = "--fault";
+	args[n++] = "blobs/break=40000@2";
+	args[n] = NULL;
+	srv_start_v(f, args);
+	jobs[0].r = reg_open(f, NULL);
+	for (int i = 0; i < N_PAR; i++) {
+		jobs[i].r = jobs[0].r;
+		assert_int_equal(pthread_create(&th[i], NULL, par_fetch, &jobs[i]), 0);
+	}
+	for (int i = 0; i < N_PAR; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (int i = 0; i < N_PAR; i++) {
+		cleanup_free char *back = NULL;
+		size_t len = 0;
+		struct err e = ERR_INIT;
+
+		if (jobs[i].rc < 0)
+			fail_msg("blob %d: %s", i, jobs[i].e.msg);
+		assert_int_equal(blob_read(&f->u->ctx, &jobs[i].d.digest, PAR_LEN, &back, &len, &e),
+		                 0);
+		assert_memory_equal(back, jobs[i].data, PAR_LEN);
+		total += PAR_LEN;
+		free(jobs[i].data);
+		free(paths[i]);
+	}
+	assert_int_equal(srv_count(f, "/token?", NULL, NULL, NULL, NULL), 1);
+	assert_int_equal(srv_count(f, "/blobs/", "range", "bytes=40000-", "status", "206"), 2);
+	assert_true(registry_bytes_received(jobs[0].r) >= total);
+	registry_free(jobs[0].r);
+}
+
 struct challenge_case {
 	const char *in;
 	const char *realm, *service, *scope;
@@ -858,6 +949,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_killed_pull_resumes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_redirect_keeps_auth_home, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_blob_not_committed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_parallel_blobs_one_token, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
 }

@@ -27,26 +27,26 @@
 #include "common/util/mem.h"
 #include "common/util/strutil.h"
 
-#define COPY_CHUNK    (1 << 20)
-#define CACHE_EACH    (256 << 10) /* archive members the first pass keeps in memory... */
-#define CACHE_TOTAL   (16 << 20)  /* ...up to this much in all */
-#define MEMBERS_MAX   100000
-#define LINK_HOPS     8
-#define TAGS_LISTED   20
-#define LAYOUT_FILE   "oci-layout"
-#define INDEX_FILE    "index.json"
-#define DOCKER_FILE   "manifest.json"
+#define COPY_CHUNK     (1 << 20)
+#define CACHE_EACH     (256 << 10) /* archive members the first pass keeps in memory... */
+#define CACHE_TOTAL    (16 << 20)  /* ...up to this much in all */
+#define MEMBERS_MAX    100000
+#define LINK_HOPS      8
+#define TAGS_LISTED    20
+#define LAYOUT_FILE    "oci-layout"
+#define INDEX_FILE     "index.json"
+#define DOCKER_FILE    "manifest.json"
 #define LAYOUT_VERSION "1.0.0"
 
 /* One archive member, as the first pass saw it. */
 struct member {
-	char *name;  /* cleaned: no "./", "//" or ".." */
-	char *link;  /* a hardlink's or symlink's target as a cleaned archive path ("" when it
-		      * points outside the archive); NULL for a regular file */
+	char *name; /* cleaned: no "./", "//" or ".." */
+	char *link; /* a hardlink's or symlink's target as a cleaned archive path ("" when it
+	             * points outside the archive); NULL for a regular file */
 	int64_t size;
-	char *data;  /* the content, when the first pass kept it */
+	char *data;             /* the content, when the first pass kept it */
 	unsigned char magic[4]; /* its first bytes (gzip, zstd or not) */
-	bool dup;    /* another member has the same name: refused when used */
+	bool dup;               /* another member has the same name: refused when used */
 };
 
 struct src {
@@ -471,14 +471,15 @@ static int member_resolve(const struct src *s, const char *name, const struct me
 		if (!m)
 			return err_set(e, E_NOTFOUND, "%s: not in the archive", show);
 		if (m->dup)
-			return err_set(e, E_INVALID, "%s: the archive has more than one member so named",
-			               show);
+			return err_set(e, E_INVALID,
+			               "%s: the archive has more than one member so named", show);
 		if (!m->link) {
 			*out = m;
 			return 0;
 		}
 		if (!*m->link)
-			return err_set(e, E_INVALID, "%s: a link pointing outside the archive", show);
+			return err_set(e, E_INVALID, "%s: a link pointing outside the archive",
+			               show);
 		at = m->link;
 	}
 	{
@@ -596,14 +597,14 @@ static int put_small(struct src *s, const struct digest *d, const char *data, si
 	return 0;
 }
 
-static int verify(const struct digest *d, int64_t size, const char *data, size_t len,
-                  struct err *e)
+static int verify(const struct digest *d, int64_t size, const char *data, size_t len, struct err *e)
 {
 	struct digest got;
 
 	if ((int64_t)len != size)
-		return err_set(e, E_CORRUPT, "sha256:%s: size mismatch: got %zu bytes, expected %lld",
-		               d->hex, len, (long long)size);
+		return err_set(e, E_CORRUPT,
+		               "sha256:%s: size mismatch: got %zu bytes, expected %lld", d->hex,
+		               len, (long long)size);
 	digest_of(data, len, &got);
 	if (!digest_equal(&got, d))
 		return err_set(e, E_CORRUPT, "sha256:%s: digest mismatch: got sha256:%s", d->hex,
@@ -701,10 +702,10 @@ static int stream_all(struct src *s, struct want *w, size_t n, struct err *e)
 			if (fd < 0)
 				return err_wrap(e, "%s", w[i].what);
 			if (size != w[i].size)
-				return err_set(e, E_CORRUPT,
-				               "%s: sha256:%s: size mismatch: %lld bytes, expected %lld",
-				               w[i].what, w[i].d.hex, (long long)size,
-				               (long long)w[i].size);
+				return err_set(
+				    e, E_CORRUPT,
+				    "%s: sha256:%s: size mismatch: %lld bytes, expected %lld",
+				    w[i].what, w[i].d.hex, (long long)size, (long long)w[i].size);
 			in.fd = fd;
 			if (stream_blob(s, &w[i].d, w[i].size, &in, e) < 0)
 				return err_wrap(e, "%s", w[i].what);
@@ -718,7 +719,8 @@ static int stream_all(struct src *s, struct want *w, size_t n, struct err *e)
 			if (member_resolve(s, w[i].member, &m, e) < 0)
 				return err_wrap(e, "%s", w[i].what);
 			if (m->data) {
-				struct copy_in in = {.fd = -1, .mem = m->data, .len = (size_t)m->size};
+				struct copy_in in = {
+				    .fd = -1, .mem = m->data, .len = (size_t)m->size};
 
 				if (stream_blob(s, &w[i].d, w[i].size, &in, e) < 0)
 					return err_wrap(e, "%s", w[i].what);
@@ -743,8 +745,7 @@ static int stream_all(struct src *s, struct want *w, size_t n, struct err *e)
 
 /* The archive member for a wanted blob, its regular name after links, and a check that the
  * same member is not wanted under two digests. */
-static int want_member(struct src *s, struct want *w, size_t i, const char *name,
-                       struct err *e)
+static int want_member(struct src *s, struct want *w, size_t i, const char *name, struct err *e)
 {
 	const struct member *m;
 	size_t j;
@@ -755,14 +756,16 @@ static int want_member(struct src *s, struct want *w, size_t i, const char *name
 	if (w[i].size < 0)
 		w[i].size = m->size;
 	else if (w[i].size != m->size)
-		return err_set(e, E_CORRUPT, "%s: sha256:%s: size mismatch: %lld bytes, expected %lld",
-		               w[i].what, w[i].d.hex, (long long)m->size, (long long)w[i].size);
+		return err_set(e, E_CORRUPT,
+		               "%s: sha256:%s: size mismatch: %lld bytes, expected %lld", w[i].what,
+		               w[i].d.hex, (long long)m->size, (long long)w[i].size);
 	for (j = 0; j < i; j++) {
 		if (strcmp(w[j].member, w[i].member) != 0)
 			continue;
 		if (!digest_equal(&w[j].d, &w[i].d))
-			return err_set(e, E_CORRUPT, "%s: the same member as %s, with another digest",
-			               w[i].what, w[j].what);
+			return err_set(e, E_CORRUPT,
+			               "%s: the same member as %s, with another digest", w[i].what,
+			               w[j].what);
 		w[i].done = true; /* the same blob twice: streamed once */
 	}
 	return 0;
@@ -831,8 +834,9 @@ static int layout_check(struct src *s, struct err *e)
 	    jsonio_get_str(doc, "imageLayoutVersion", true, &version, e) < 0)
 		return err_wrap(e, "%s", LAYOUT_FILE);
 	if (strcmp(version, LAYOUT_VERSION) != 0)
-		return err_set(e, E_UNSUPPORTED, "%s: imageLayoutVersion \"%.32s\", expected \"%s\"",
-		               LAYOUT_FILE, version, LAYOUT_VERSION);
+		return err_set(e, E_UNSUPPORTED,
+		               "%s: imageLayoutVersion \"%.32s\", expected \"%s\"", LAYOUT_FILE,
+		               version, LAYOUT_VERSION);
 	return 0;
 }
 
@@ -870,7 +874,7 @@ static int oci_choose(const struct manifest *idx, const char *tag, const struct 
                       const struct descriptor **out, struct err *e)
 {
 	cleanup_free struct descriptor *cand = NULL; /* shallow copies: idx keeps ownership */
-	cleanup_free size_t *at = NULL;               /* cand[k] is idx->manifests[at[k]] */
+	cleanup_free size_t *at = NULL;              /* cand[k] is idx->manifests[at[k]] */
 	cleanup_buf struct buf tags = BUF_INIT;
 	struct manifest sub = {.kind = MANIFEST_INDEX, .media_type = MT_OCI_INDEX};
 	const struct descriptor *pick;
@@ -888,8 +892,9 @@ static int oci_choose(const struct manifest *idx, const char *tag, const struct 
 		if (!tag && d->ref_name) {
 			if (first_tag && strcmp(first_tag, d->ref_name) != 0) {
 				tags_list(idx, &tags);
-				return err_set(e, E_INVALID, "%s: several tags, name one (it has %s)",
-				               INDEX_FILE, buf_str(&tags));
+				return err_set(e, E_INVALID,
+				               "%s: several tags, name one (it has %s)", INDEX_FILE,
+				               buf_str(&tags));
 			}
 			first_tag = d->ref_name;
 		}
@@ -909,9 +914,9 @@ static int oci_choose(const struct manifest *idx, const char *tag, const struct 
 		return 0;
 	}
 	if (!platforms)
-		return err_set(e, E_INVALID, "%s: %zu manifests%s%.128s%s and no platforms to choose by",
-		               INDEX_FILE, n, tag ? " tagged \"" : "", tag ? tag : "",
-		               tag ? "\"" : "");
+		return err_set(
+		    e, E_INVALID, "%s: %zu manifests%s%.128s%s and no platforms to choose by",
+		    INDEX_FILE, n, tag ? " tagged \"" : "", tag ? tag : "", tag ? "\"" : "");
 	sub.manifests = cand;
 	sub.n_manifests = n;
 	if (index_select(&sub, want, &pick, e) < 0)
@@ -994,8 +999,9 @@ static int oci_import(struct src *s, const struct platform *want, struct source_
 		/* An uncompressed layer is its own diff: check it now rather than at unpack. */
 		if (l->media_type && !strcmp(l->media_type, MT_OCI_LAYER) &&
 		    !digest_equal(&l->digest, &cfg.diff_ids[i])) {
-			err_set(e, E_CORRUPT, "layer %zu: sha256:%s is not the config's diff_id sha256:%s",
-			        i, l->digest.hex, cfg.diff_ids[i].hex);
+			err_set(e, E_CORRUPT,
+			        "layer %zu: sha256:%s is not the config's diff_id sha256:%s", i,
+			        l->digest.hex, cfg.diff_ids[i].hex);
 			goto out_w;
 		}
 		if (s->dirfd < 0) {
@@ -1107,19 +1113,21 @@ static int docker_choose(struct json_object *arr, const char *ref, struct json_o
 	for (i = 0; i < n; i++) {
 		struct json_object *tl = NULL;
 
-		if (!json_object_object_get_ex(json_object_array_get_idx(arr, i), "RepoTags", &tl) ||
+		if (!json_object_object_get_ex(json_object_array_get_idx(arr, i), "RepoTags",
+		                               &tl) ||
 		    !json_object_is_type(tl, json_type_array))
 			continue;
 		for (j = 0; j < json_object_array_length(tl); j++) {
-			cleanup_free char *have =
-			    name_if_reference(json_object_get_string(json_object_array_get_idx(tl, j)));
+			cleanup_free char *have = name_if_reference(
+			    json_object_get_string(json_object_array_get_idx(tl, j)));
 			struct err se = ERR_INIT;
 			struct image_ref r;
 
 			if (!have) {
 				/* "busybox" has no '/' or ':' yet is a reference too. */
-				if (ref_parse(json_object_get_string(json_object_array_get_idx(tl, j)),
-				              &r, &se) < 0)
+				if (ref_parse(
+				        json_object_get_string(json_object_array_get_idx(tl, j)),
+				        &r, &se) < 0)
 					continue;
 				have = TAKE_PTR(r.name);
 				ref_release(&r);
@@ -1244,7 +1252,8 @@ static int docker_import(struct src *s, struct source_result *out, struct err *e
 		return err_wrap(e, "config %s", cshown);
 	n = json_object_array_length(layers);
 	if (n > MANIFEST_LAYERS_MAX) {
-		err_set(e, E_INVALID, "%s: %zu layers, limit %d", DOCKER_FILE, n, MANIFEST_LAYERS_MAX);
+		err_set(e, E_INVALID, "%s: %zu layers, limit %d", DOCKER_FILE, n,
+		        MANIFEST_LAYERS_MAX);
 		goto out;
 	}
 	if (n != cfg.n_diff_ids) {
@@ -1292,7 +1301,8 @@ static int docker_import(struct src *s, struct source_result *out, struct err *e
 			name = TAKE_PTR(r.name);
 		ref_release(&r);
 		if (!name) {
-			err_set(e, E_INVALID, "%s: RepoTags[0]: not a registry reference", DOCKER_FILE);
+			err_set(e, E_INVALID, "%s: RepoTags[0]: not a registry reference",
+			        DOCKER_FILE);
 			goto out;
 		}
 	}
@@ -1332,8 +1342,7 @@ static void src_release(struct src *s)
 }
 
 int source_import(const struct ctx *ctx, const struct image_ref *ref, const struct platform *want,
-                  source_progress_fn progress, void *arg, struct source_result *out,
-                  struct err *e)
+                  source_progress_fn progress, void *arg, struct source_result *out, struct err *e)
 {
 	struct src s = {.ctx = ctx,
 	                .ref = ref,

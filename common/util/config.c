@@ -45,18 +45,18 @@ struct config_map;
 struct config_key {
 	const char *name;
 	enum config_type type;
-	size_t at;                    /* offsetof the value (unused for CT_MAP) */
-	size_t set_at;                /* offsetof a bool set when the key is given; 0 = none */
-	int64_t min;                  /* CT_SIZE, CT_DURATION, CT_UINT: the smallest value allowed */
-	int64_t max;                  /* CT_UINT: the largest */
-	const char *min_text;         /* CT_SIZE, CT_DURATION: as the error puts it: "at least 4KiB" */
-	const struct config_map *map; /* CT_MAP; CT_NAMEDMAP: each element's table */
-	const char *const *words;     /* CT_ENUM: NULL-terminated, compared case-insensitively */
+	size_t at;            /* offsetof the value (unused for CT_MAP) */
+	size_t set_at;        /* offsetof a bool set when the key is given; 0 = none */
+	int64_t min;          /* CT_SIZE, CT_DURATION, CT_UINT: the smallest value allowed */
+	int64_t max;          /* CT_UINT: the largest */
+	const char *min_text; /* CT_SIZE, CT_DURATION: as the error puts it: "at least 4KiB" */
+	const struct config_map *map;  /* CT_MAP; CT_NAMEDMAP: each element's table */
+	const char *const *words;      /* CT_ENUM: NULL-terminated, compared case-insensitively */
 	bool (*accept)(const char *v); /* CT_STRING, CT_STRLIST items, CT_NAMEDMAP names */
-	const char *what;             /* what accept wants, for errors: "a registry host[:port]" */
-	size_t count_at;              /* CT_NAMEDMAP: offsetof the size_t count of elements */
-	size_t elem_size;             /* CT_NAMEDMAP: sizeof one element */
-	size_t name_at;               /* CT_NAMEDMAP: offsetof the element's owned char *name */
+	const char *what;              /* what accept wants, for errors: "a registry host[:port]" */
+	size_t count_at;               /* CT_NAMEDMAP: offsetof the size_t count of elements */
+	size_t elem_size;              /* CT_NAMEDMAP: sizeof one element */
+	size_t name_at;                /* CT_NAMEDMAP: offsetof the element's owned char *name */
 };
 
 /* Where each key of one mapping was seen, for duplicates and for cross-key checks. */
@@ -92,9 +92,8 @@ struct config_map {
 		.name = (n), .type = (t), .at = RAT(f), __VA_ARGS__                                \
 	}
 
-static int events_check(const struct config_parse *p, const struct config_map *m,
-                        const char *name, void *base, const struct config_seen *seen,
-                        struct err *e);
+static int events_check(const struct config_parse *p, const struct config_map *m, const char *name,
+                        void *base, const struct config_seen *seen, struct err *e);
 static int registry_check(const struct config_parse *p, const struct config_map *m,
                           const char *name, void *base, const struct config_seen *seen,
                           struct err *e);
@@ -354,7 +353,9 @@ static const char *expected(const struct config_key *k, char *buf, size_t n)
 		buf[0] = '\0';
 		for (i = 0; k->words[i] && len < n; i++)
 			len += (size_t)snprintf(buf + len, n - len, "%s%s",
-			                        i == 0 ? "" : k->words[i + 1] ? ", " : " or ",
+			                        i == 0            ? ""
+			                        : k->words[i + 1] ? ", "
+			                                          : " or ",
 			                        k->words[i]);
 		return buf;
 	case CT_STRLIST:
@@ -460,8 +461,9 @@ static int parse_strlist(struct config_parse *p, const struct config_key *k, con
 		if (!v)
 			return -1;
 		if (k->accept && !k->accept(v))
-			return fail_at(p, p->ev.start_mark, e, "\"%s[%zu]\": expected %s, got \"%s\"",
-			               name, n, what, show(v, shown, sizeof(shown)));
+			return fail_at(p, p->ev.start_mark, e,
+			               "\"%s[%zu]\": expected %s, got \"%s\"", name, n, what,
+			               show(v, shown, sizeof(shown)));
 		list = xreallocarray(list, n + 2, sizeof(*list));
 		list[n++] = xstrdup(v);
 		list[n] = NULL;
@@ -504,8 +506,8 @@ static int parse_namedmap(struct config_parse *p, const struct config_key *k, co
 		if (strlen(v) != p->ev.data.scalar.length)
 			return fail_at(p, key_mark, e, "key contains a NUL character");
 		if (k->accept && !k->accept(v))
-			return fail_at(p, key_mark, e, "expected %s in \"%s\", got \"%s\"", what, name,
-			               show(v, shown, sizeof(shown)));
+			return fail_at(p, key_mark, e, "expected %s in \"%s\", got \"%s\"", what,
+			               name, show(v, shown, sizeof(shown)));
 		for (i = first; i < *count; i++) {
 			const char *seen_name;
 
@@ -728,9 +730,8 @@ static const struct config_seen *seen_find(const struct config_map *m,
 	return NULL;
 }
 
-static int events_check(const struct config_parse *p, const struct config_map *m,
-                        const char *name, void *base, const struct config_seen *seen,
-                        struct err *e)
+static int events_check(const struct config_parse *p, const struct config_map *m, const char *name,
+                        void *base, const struct config_seen *seen, struct err *e)
 {
 	const struct config *c = base;
 	const struct config_seen *max = seen_find(m, seen, "max_size");

@@ -13,6 +13,17 @@
 #define CONFIG_DEFAULT_PATH "/etc/ctrbox/config.yaml"
 #define CONFIG_MAX_BYTES    (1 << 20)
 
+/* One entry of registries: the settings for one registry host. */
+struct config_registry {
+	char *host;      /* the key: "registry.example.com:5000", "docker.io" */
+	char **mirrors;  /* host[:port] tried in order before host; NULL-terminated, or NULL */
+	bool plain_http; /* speak http:// to host and its mirrors (false) */
+	bool tls_verify; /* verify certificates (true) */
+	char *ca_file;   /* absolute paths, NULL = not set; cert_file and key_file go */
+	char *cert_file; /* together (a client certificate) */
+	char *key_file;
+};
+
 struct config {
 	char *path;  /* the file loaded, or NULL when built-in defaults only */
 	char *root;  /* root: NULL = not set in the file */
@@ -32,19 +43,10 @@ struct config {
 		int64_t max_concurrent_pulls;     /* images at once per `pull` (4, 1..64) */
 		int64_t retries;                  /* attempts after the first (4, 0..20) */
 		int64_t connect_timeout_ns;       /* (30s, more than 0) */
-		int64_t low_speed_time_ns;        /* abort below 1kB/s for this long (30s, 0 = never) */
-		bool unpack;                      /* unpack after pull by default (true) */
+		int64_t low_speed_time_ns; /* below 1kB/s this long aborts (30s, 0 = never) */
+		bool unpack;               /* unpack after pull by default (true) */
 	} pull;
-	/* registries: per-host settings in file order, hosts unique (case-insensitive). */
-	struct config_registry {
-		char *host;        /* the key: "registry.example.com:5000", "docker.io" */
-		char **mirrors;    /* host[:port] tried in order before host; NULL-terminated or NULL */
-		bool plain_http;   /* speak http:// to host and its mirrors (false) */
-		bool tls_verify;   /* verify certificates (true) */
-		char *ca_file;     /* absolute paths, NULL = not set; cert_file and key_file go */
-		char *cert_file;   /* together (a client certificate) */
-		char *key_file;
-	} *registries;
+	struct config_registry *registries; /* registries: in file order, hosts unique */
 	size_t n_registries;
 	/* snapshots.volatile: mount container overlays with "volatile" (auto: when supported). */
 	enum config_volatile { VOLATILE_AUTO, VOLATILE_ON, VOLATILE_OFF } snapshot_volatile;

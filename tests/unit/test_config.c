@@ -33,10 +33,10 @@ struct want {
 	const struct want_pull *pull; /* NULL = the defaults */
 };
 
-static const struct want_pull pull_defaults = {3, 4, 4, 30 * NSEC_PER_SEC, 30 * NSEC_PER_SEC,
-                                               true, NULL, VOLATILE_AUTO};
+static const struct want_pull pull_defaults = {
+    3, 4, 4, 30 * NSEC_PER_SEC, 30 * NSEC_PER_SEC, true, NULL, VOLATILE_AUTO};
 
-#define PULL(...) (&(const struct want_pull){__VA_ARGS__})
+#define PULL(...)    (&(const struct want_pull){__VA_ARGS__})
 #define REG_DEFAULTS "mirrors= plain_http=0 tls_verify=1 ca=- cert=- key=-"
 
 #define DEFAULTS .log_level = -1, .rotate = 8 * MiB, .max = 64 * MiB, .age = 7 * DAY
@@ -164,10 +164,11 @@ static const struct load_case load_cases[] = {
      Y("registries:\n  a.example:\n  B.example: {mirrors: []}\nsnapshots: {volatile: true}\n"),
      NULL,
      {DEFAULTS, .pull = PULL(3, 4, 4, 30 * NSEC_PER_SEC, 30 * NSEC_PER_SEC, true,
-                             "a.example " REG_DEFAULTS "; B.example " REG_DEFAULTS,
-                             VOLATILE_ON)}},
+                             "a.example " REG_DEFAULTS "; B.example " REG_DEFAULTS, VOLATILE_ON)}},
     {"null pull, registries and snapshots keep the defaults",
-     Y("pull:\nregistries: ~\nsnapshots:\n  volatile:\n"), NULL, {DEFAULTS}},
+     Y("pull:\nregistries: ~\nsnapshots:\n  volatile:\n"),
+     NULL,
+     {DEFAULTS}},
     {"volatile auto, any case", Y("snapshots:\n  volatile: Auto\n"), NULL, {DEFAULTS}},
 
     /* Unknown keys, with and without a suggestion. */
@@ -273,8 +274,7 @@ static const struct load_case load_cases[] = {
      "mapping"},
     {"a null mirror", Y("registries:\n  a.example:\n    mirrors: [m.local, ~]\n"),
      ":3:24: \"registries[a.example].mirrors[1]\": expected a registry host[:port], got null"},
-    {"a mirror with a path",
-     Y("registries:\n  a.example:\n    mirrors: [\"m.local/v2\"]\n"),
+    {"a mirror with a path", Y("registries:\n  a.example:\n    mirrors: [\"m.local/v2\"]\n"),
      ":3:15: \"registries[a.example].mirrors[0]\": expected a registry host[:port], got "
      "\"m.local/v2\""},
     {"mirrors as a scalar", Y("registries:\n  a.example:\n    mirrors: m.local\n"),
@@ -631,9 +631,9 @@ static void test_registry_find(void **state)
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
-	    cmocka_unit_test(test_defaults),   cmocka_unit_test(test_missing_file),
-	    cmocka_unit_test(test_size_bound), cmocka_unit_test(test_not_a_file),
-	    cmocka_unit_test(test_unreadable), cmocka_unit_test(test_load_twice),
+	    cmocka_unit_test(test_defaults),      cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_size_bound),    cmocka_unit_test(test_not_a_file),
+	    cmocka_unit_test(test_unreadable),    cmocka_unit_test(test_load_twice),
 	    cmocka_unit_test(test_registry_find),
 	};
 	struct CMUnitTest tests[ARRAY_SIZE(fixed) + ARRAY_SIZE(load_cases)];

@@ -164,7 +164,8 @@ static void tf_write_tar(const struct tfiles *fs, const char *path, enum tar_fla
 		}
 		assert_int_equal(archive_write_header(a, ent), ARCHIVE_OK);
 		if (f->len)
-			assert_int_equal(archive_write_data(a, f->data, f->len), (la_ssize_t)f->len);
+			assert_int_equal(archive_write_data(a, f->data, f->len),
+			                 (la_ssize_t)f->len);
 		archive_entry_free(ent);
 	}
 	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
@@ -178,13 +179,13 @@ struct timage {
 	size_t manifest_size, config_size, layer_sizes[4], n_layers;
 };
 
-static char *config_json(const char *os, const char *arch, const struct digest *diff_ids,
-                         size_t n)
+static char *config_json(const char *os, const char *arch, const struct digest *diff_ids, size_t n)
 {
 	struct buf b = BUF_INIT;
 
-	buf_printf(&b, "{\"architecture\":\"%s\",\"os\":\"%s\",\"config\":{\"Cmd\":[\"sh\"]},"
-	               "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[",
+	buf_printf(&b,
+	           "{\"architecture\":\"%s\",\"os\":\"%s\",\"config\":{\"Cmd\":[\"sh\"]},"
+	           "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[",
 	           arch, os);
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&b, "%s\"sha256:%s\"", i ? "," : "", diff_ids[i].hex);
@@ -192,8 +193,8 @@ static char *config_json(const char *os, const char *arch, const struct digest *
 	return buf_take(&b);
 }
 
-static void tf_image(struct tfiles *fs, const char *os, const char *arch,
-                     const char *const *layers, size_t n, struct timage *im)
+static void tf_image(struct tfiles *fs, const char *os, const char *arch, const char *const *layers,
+                     size_t n, struct timage *im)
 {
 	cleanup_free char *cfg = NULL;
 	struct buf m = BUF_INIT;
@@ -400,7 +401,8 @@ static void test_layout_names(void **state)
 	    /* a full reference in the annotation is the name */
 	    {"a", "docker.io/library/alpine:3.20", "docker.io/library/alpine:3.20"},
 	    {"b", "alpine:3.20", "docker.io/library/alpine:3.20"},
-	    {"c", "registry.example.com:5000/team/app:1.0", "registry.example.com:5000/team/app:1.0"},
+	    {"c", "registry.example.com:5000/team/app:1.0",
+	     "registry.example.com:5000/team/app:1.0"},
 	    /* a bare tag names localhost/<dir>:<tag>, a missing one :latest */
 	    {"busybox-oci", "1.36", "localhost/busybox-oci:1.36"},
 	    {"Weird Name!!.tar.gz", NULL, "localhost/weird-name:latest"},
@@ -659,7 +661,8 @@ static void test_layout_hostile(void **state)
 			cleanup_free char *l = xasprintf("%s/blobs", dir);
 			cleanup_free char *o = xasprintf("%s/oci-layout", dir);
 			cleanup_free char *i = xasprintf("%s/index.json", dir);
-			struct tfile *fo = tf_find(&fs, "oci-layout"), *fi = tf_find(&fs, "index.json");
+			struct tfile *fo = tf_find(&fs, "oci-layout"),
+			             *fi = tf_find(&fs, "index.json");
 
 			assert_int_equal(symlink(blobs, l), 0);
 			write_file(o, fo->data, fo->len);
@@ -863,7 +866,8 @@ static void test_docker_archive(void **state)
 		assert_true(committed(u, &im.config));
 		assert_true(committed(u, &im.layers[0]));
 		assert_true(committed(u, &im.layers[1]));
-		assert_int_equal(blob_read(&u->ctx, &r.manifest, MANIFEST_MAX, &mdata, &mlen, &e), 0);
+		assert_int_equal(blob_read(&u->ctx, &r.manifest, MANIFEST_MAX, &mdata, &mlen, &e),
+		                 0);
 		assert_int_equal(manifest_parse(mdata, mlen, r.media_type, &m, &e), 0);
 		assert_int_equal(m.kind, MANIFEST_IMAGE);
 		assert_string_equal(m.config.media_type, MT_OCI_CONFIG);
@@ -874,8 +878,8 @@ static void test_docker_archive(void **state)
 			assert_true(digest_equal(&m.layers[i].digest, &im.layers[i]));
 			assert_int_equal(m.layers[i].size, (int64_t)im.layer_sizes[i]);
 		}
-		assert_int_equal(r.bytes_committed,
-		                 (int64_t)(mlen + m.config.size + m.layers[0].size + m.layers[1].size));
+		assert_int_equal(r.bytes_committed, (int64_t)(mlen + m.config.size +
+		                                              m.layers[0].size + m.layers[1].size));
 		manifest_release(&m);
 		source_result_release(&r);
 
@@ -892,7 +896,8 @@ static void test_docker_archive(void **state)
 		tf_free(&fs);
 	}
 	{ /* Docker with the containerd image store: compressed layers as blobs/sha256/<hex> */
-		static const char gz[] = "\x1f\x8b\x08 not really gzip", zs[] = "\x28\xb5\x2f\xfd zstd";
+		static const char gz[] = "\x1f\x8b\x08 not really gzip",
+		                  zs[] = "\x28\xb5\x2f\xfd zstd";
 		cleanup_free char *path = xasprintf("%s/containerd.tar", u->dir);
 		cleanup_free char *ref = xasprintf("docker-archive:%s", path);
 		cleanup_free char *cfg = NULL, *doc = NULL, *mdata = NULL, *n0 = NULL, *n1 = NULL;
@@ -917,7 +922,8 @@ static void test_docker_archive(void **state)
 		if (import(u, ref, NULL, &r, &seen, &e) < 0)
 			fail_msg("%s", e.msg);
 		assert_string_equal(r.name, "docker.io/library/app:2");
-		assert_int_equal(blob_read(&u->ctx, &r.manifest, MANIFEST_MAX, &mdata, &mlen, &e), 0);
+		assert_int_equal(blob_read(&u->ctx, &r.manifest, MANIFEST_MAX, &mdata, &mlen, &e),
+		                 0);
 		assert_int_equal(manifest_parse(mdata, mlen, r.media_type, &m, &e), 0);
 		assert_int_equal(m.n_layers, 2);
 		assert_string_equal(m.layers[0].media_type, MT_OCI_LAYER_GZIP);
@@ -1046,9 +1052,10 @@ static void test_docker_archive_refused(void **state)
 		tf_write_tar(&fs, path, 0);
 		assert_int_equal(import(u, ref, NULL, &r, &seen, &e), -1);
 		assert_int_equal(e.code, E_UNSUPPORTED);
-		assert_string_equal(e.msg, "layer 0 (l/layer.tar; diff_id sha256:2d711642b726b04401627"
-		                           "ca9fbac32f5c8530fb1903cc4db02258717921a4881): compressed, "
-		                           "and its name does not give its digest");
+		assert_string_equal(e.msg,
+		                    "layer 0 (l/layer.tar; diff_id sha256:2d711642b726b04401627"
+		                    "ca9fbac32f5c8530fb1903cc4db02258717921a4881): compressed, "
+		                    "and its name does not give its digest");
 		tf_free(&fs);
 	}
 	{ /* two images and no REF */
@@ -1129,7 +1136,8 @@ static void test_fixtures(void **state)
 		if (import(u, ref, cases[i].platform, &r, &seen, &e) < 0)
 			fail_msg("%s: %s", ref, e.msg);
 		assert_string_equal(r.name, cases[i].name);
-		assert_int_equal(blob_read(&u->ctx, &r.manifest, MANIFEST_MAX, &mdata, &mlen, &e), 0);
+		assert_int_equal(blob_read(&u->ctx, &r.manifest, MANIFEST_MAX, &mdata, &mlen, &e),
+		                 0);
 		assert_int_equal(manifest_parse(mdata, mlen, r.media_type, &m, &e), 0);
 		assert_int_equal(m.kind, MANIFEST_IMAGE);
 		assert_true(committed(u, &m.config.digest));
@@ -1145,16 +1153,11 @@ static void test_fixtures(void **state)
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_layout_one_tag),
-	    cmocka_unit_test(test_layout_names),
-	    cmocka_unit_test(test_layout_tags),
-	    cmocka_unit_test(test_layout_platforms),
-	    cmocka_unit_test(test_layout_corrupt),
-	    cmocka_unit_test(test_layout_hostile),
-	    cmocka_unit_test(test_oci_archive),
-	    cmocka_unit_test(test_archive_truncated),
-	    cmocka_unit_test(test_docker_archive),
-	    cmocka_unit_test(test_docker_archive_refused),
+	    cmocka_unit_test(test_layout_one_tag), cmocka_unit_test(test_layout_names),
+	    cmocka_unit_test(test_layout_tags),    cmocka_unit_test(test_layout_platforms),
+	    cmocka_unit_test(test_layout_corrupt), cmocka_unit_test(test_layout_hostile),
+	    cmocka_unit_test(test_oci_archive),    cmocka_unit_test(test_archive_truncated),
+	    cmocka_unit_test(test_docker_archive), cmocka_unit_test(test_docker_archive_refused),
 	    cmocka_unit_test(test_fixtures),
 	};
 

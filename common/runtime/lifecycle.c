@@ -4,7 +4,6 @@
  * process is never signalled; waits poll the pidfd and are bounded; the container's lock is
  * taken only for a change, never while a process is dying. */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/image/manifest.h"
+#include "common/runtime/cgroup.h"
 #include "common/runtime/lifecycle.h"
 #include "common/runtime/lookup.h"
 #include "common/store/blob.h"
@@ -29,10 +29,9 @@
 #include "common/util/log.h"
 #include "common/util/mem.h"
 
-#define LOCK_WAIT_NS     (5LL * 1000000000LL)
-#define POLL_STEP_MS     20
-#define CGROUP_DEPTH_MAX 16
-#define EXIT_UNKNOWN     255 /* docker's code for an exit nobody saw (the shim was gone) */
+#define LOCK_WAIT_NS (5LL * 1000000000LL)
+#define POLL_STEP_MS 20
+#define EXIT_UNKNOWN 255 /* docker's code for an exit nobody saw (the shim was gone) */
 
 static const struct {
 	const char *name;
@@ -379,67 +378,29 @@ int rt_kill(const struct ctx *ctx, const char *arg, int sig, struct err *e)
 	return 0;
 }
 
-/* rmdir of a cgroup and the cgroups below it (cgroupfs files go with their directory). */
-static int cgroup_rmdir(const char *path, int depth, struct err *e)
+/* Removes the container's cgroups where cgroup.h puts them (the shim normally has already).
+ * The init's last descendants may still be leaving just after it died: EBUSY is retried for a
+ * second. A host without any cgroup mount has nothing to remove. */
+static int remove_cgroups(const struct ctx *ctx, const char *id, struct err *e)
 {
-	DIR *d;
-	struct dirent *de;
-	int rc = 0;
+	struct cgroup cg = {0};
+	enum cgroup_mode mode;
+	int rc;
 
-	if (depth > CGROUP_DEPTH_MAX)
-		return err_set(e, E_INVALID, "%s: cgroups nested too deep", path);
-	d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? 0 : err_sys(e, "open %s", path);
-	while (rc == 0 && (de = readdir(d))) {
-		cleanup_free char *sub = NULL;
-
-		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		sub = path_join(path, de->d_name);
-		rc = cgroup_rmdir(sub, depth + 1, e);
+	if (cgroup_detect(ctx, &mode, e) < 0) {
+		if (e->code != E_UNSUPPORTED)
+			return -1;
+		err_clear(e);
+		return 0;
 	}
-	closedir(d);
-	if (rc < 0)
-		return -1;
-	/* The last processes may still be leaving the cgroup after the init died. */
-	for (int i = 0; rmdir(path) < 0; i++) {
-		if (errno == ENOENT)
-			return 0;
-		if (errno != EBUSY || i >= 50)
-			return err_sys(e, "remove cgroup %s", path);
+	cgroup_paths(ctx, mode, id, &cg);
+	for (int i = 0; (rc = cgroup_remove(&cg, e)) < 0 && i < 50; i++) {
+		if (e->sys_errno != EBUSY)
+			break;
+		err_clear(e);
 		sleep_ms(POLL_STEP_MS);
 	}
-	return 0;
-}
-
-/* Removes ctrbox/<id> under every hierarchy of the cgroup mount: the root itself on a unified
- * (v2) layout, each controller directory (and unified/) on v1 or hybrid. Symlinked
- * controller names (cpu -> cpu,cpuacct) are skipped: their target is visited too. */
-static int cgroup_remove(const struct ctx *ctx, const char *id, struct err *e)
-{
-	cleanup_free char *rel = xasprintf("ctrbox/%s", id);
-	cleanup_free char *top = path_join(ctx->path.cgroup, rel);
-	struct dirent *de;
-	DIR *d;
-	int rc = 0;
-
-	if (cgroup_rmdir(top, 0, e) < 0)
-		return -1;
-	d = opendir(ctx->path.cgroup);
-	if (!d)
-		return errno == ENOENT ? 0 : err_sys(e, "open %s", ctx->path.cgroup);
-	while (rc == 0 && (de = readdir(d))) {
-		cleanup_free char *hier = NULL, *path = NULL;
-
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		hier = path_join(ctx->path.cgroup, de->d_name);
-		path = path_join(hier, rel);
-		rc = cgroup_rmdir(path, 0, e);
-	}
-	closedir(d);
+	cgroup_release(&cg);
 	return rc;
 }
 
@@ -508,7 +469,7 @@ int rt_remove(const struct ctx *ctx, const char *arg, bool force, struct err *e)
 	if (lock_take(lockpath, LOCK_WAIT_NS, &l, e) < 0)
 		goto fail;
 	/* The cgroup first: if it cannot go, the records stay and rm can be retried. */
-	if (cgroup_remove(ctx, id, e) < 0)
+	if (remove_cgroups(ctx, id, e) < 0)
 		goto fail;
 	/* container.json next, so listings stop showing it before the slower tree removal. */
 	if (unlink(doc) < 0 && errno != ENOENT) {

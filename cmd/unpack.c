@@ -19,53 +19,46 @@ enum {
 };
 
 static const struct opt unpack_opts[] = {
-	{O_VERIFY, "verify", NULL,
-	 "check the image's existing snapshots and rebuild any that do not match", COMP_NONE,
-	 NULL, 0},
-	{'j', "jobs", "N", "layers applied at once (default: the number of CPUs)", COMP_NONE, NULL,
-	 0},
-	{O_TO, "to", "DIR", "write a flattened rootfs into DIR instead (new or empty)", COMP_DIR,
-	 NULL, 0},
-	{O_BUNDLE, "bundle", "DIR",
-	 "write an OCI runtime bundle (DIR/rootfs, DIR/config.json) instead", COMP_DIR, NULL, 0},
-	{0},
+    {O_VERIFY, "verify", NULL,
+     "check the image's existing snapshots and rebuild any that do not match", COMP_NONE, NULL, 0},
+    {'j', "jobs", "N", "layers applied at once (default: the number of CPUs)", COMP_NONE, NULL, 0},
+    {O_TO, "to", "DIR", "write a flattened rootfs into DIR instead (new or empty)", COMP_DIR, NULL,
+     0},
+    {O_BUNDLE, "bundle", "DIR", "write an OCI runtime bundle (DIR/rootfs, DIR/config.json) instead",
+     COMP_DIR, NULL, 0},
+    {0},
 };
 
 const struct applet applet_unpack = {
-	.name = "unpack",
-	.main = ctrbox_unpack,
-	.opts = unpack_opts,
-	.flags = AP_OUTPUT | AP_WRITES_STORE,
-	.usage = "unpack [--verify] [-j N] [--to DIR | --bundle DIR] IMAGE...",
-	.summary = "apply images' layers into snapshots, or write a rootfs or bundle",
-	.description =
-		"IMAGE is a reference as pulled, a unique prefix of an IMAGE ID or digest, or a\n"
-		"manifest digest in the content store. Layers go into snapshots under\n"
-		"ROOT/snapshots, several at once, each checked against the config's diff_id; a\n"
-		"layer another image already unpacked is reused. Nothing is mounted and nothing\n"
-		"is visible until every layer succeeded.",
-	.complete_args = COMP_IMAGE,
-	.formats = "table|json|jsonl",
+    .name = "unpack",
+    .main = ctrbox_unpack,
+    .opts = unpack_opts,
+    .flags = AP_OUTPUT | AP_WRITES_STORE,
+    .usage = "unpack [--verify] [-j N] [--to DIR | --bundle DIR] IMAGE...",
+    .summary = "apply images' layers into snapshots, or write a rootfs or bundle",
+    .description =
+        "IMAGE is a reference as pulled, a unique prefix of an IMAGE ID or digest, or a\n"
+        "manifest digest in the content store. Layers go into snapshots under\n"
+        "ROOT/snapshots, several at once, each checked against the config's diff_id; a\n"
+        "layer another image already unpacked is reused. Nothing is mounted and nothing\n"
+        "is visible until every layer succeeded.",
+    .complete_args = COMP_IMAGE,
+    .formats = "table|json|jsonl",
 };
 
 static const struct col unpack_cols[] = {
-	{"digest", "DIGEST", COL_ID},
-	{"reference", "IMAGE", COL_STR},
-	{"layers", "LAYERS", COL_INT},
-	{"reused", "REUSED", COL_INT},
-	{"rebuilt", NULL, COL_INT},
-	{"unpacked_bytes", "UNPACKED", COL_SIZE},
-	{"size_bytes", "SIZE", COL_SIZE},
-	{"duration_ms", "TIME", COL_DURATION},
-	{"snapshots", NULL, COL_RAW_JSON},
-	{0},
+    {"digest", "DIGEST", COL_ID},      {"reference", "IMAGE", COL_STR},
+    {"layers", "LAYERS", COL_INT},     {"reused", "REUSED", COL_INT},
+    {"rebuilt", NULL, COL_INT},        {"unpacked_bytes", "UNPACKED", COL_SIZE},
+    {"size_bytes", "SIZE", COL_SIZE},  {"duration_ms", "TIME", COL_DURATION},
+    {"snapshots", NULL, COL_RAW_JSON}, {0},
 };
 
 /* The image IMAGE names: a reference as recorded, a unique prefix (4+ hex digits) of an image
  * ID or manifest digest, or a full manifest digest present in the content store. *name is the
  * record's name or NULL; the caller frees it. */
 static int find_image(const struct ctx *ctx, const char *arg, struct digest *md, char **name,
-		      struct err *e)
+                      struct err *e)
 {
 	struct image_ref ref;
 	struct image_record rec, *v = NULL;
@@ -184,7 +177,7 @@ int ctrbox_unpack(struct ctx *ctx, int argc, char **argv)
 		digest_format(&md, id);
 		snaps = snapshots_json(&r);
 		out_row(o, id, name ? name : id, (int64_t)r.n_layers, (int64_t)r.n_reused,
-			(int64_t)r.n_rebuilt, r.bytes, r.size_bytes, r.duration_ns, snaps);
+		        (int64_t)r.n_rebuilt, r.bytes, r.size_bytes, r.duration_ns, snaps);
 		unpack_result_release(&r);
 	}
 	if (out_end(o, &e) < 0)

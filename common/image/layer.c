@@ -95,13 +95,20 @@ static la_ssize_t zin_read_cb(struct archive *a, void *arg, const void **buf)
 static const char *isal_error_name(int r)
 {
 	switch (r) {
-	case ISAL_INVALID_BLOCK: return "invalid deflate block";
-	case ISAL_INVALID_SYMBOL: return "invalid deflate symbol";
-	case ISAL_INVALID_LOOKBACK: return "invalid lookback distance";
-	case ISAL_INVALID_WRAPPER: return "invalid gzip header";
-	case ISAL_UNSUPPORTED_METHOD: return "unsupported compression method";
-	case ISAL_INCORRECT_CHECKSUM: return "crc mismatch";
-	default: return "inflate failed";
+	case ISAL_INVALID_BLOCK:
+		return "invalid deflate block";
+	case ISAL_INVALID_SYMBOL:
+		return "invalid deflate symbol";
+	case ISAL_INVALID_LOOKBACK:
+		return "invalid lookback distance";
+	case ISAL_INVALID_WRAPPER:
+		return "invalid gzip header";
+	case ISAL_UNSUPPORTED_METHOD:
+		return "unsupported compression method";
+	case ISAL_INCORRECT_CHECKSUM:
+		return "crc mismatch";
+	default:
+		return "inflate failed";
 	}
 }
 
@@ -148,7 +155,8 @@ static ssize_t src_gzip(struct src *s)
 		if (got > 0)
 			return (ssize_t)got;
 		if (st->block_state != ISAL_BLOCK_FINISH && st->avail_in == 0 && s->in_eof)
-			return err_set(&s->err, E_CORRUPT, "gzip: unexpected end of compressed data");
+			return err_set(&s->err, E_CORRUPT,
+			               "gzip: unexpected end of compressed data");
 	}
 }
 
@@ -184,9 +192,9 @@ static ssize_t src_next(struct src *s, const void **buf)
 		if (s->total > s->limit) {
 			s->failed = true;
 			err_set(&s->err, E_INVALID,
-				"uncompressed layer exceeds %lld bytes: refused as a decompression "
-				"bomb",
-				(long long)s->limit);
+			        "uncompressed layer exceeds %lld bytes: refused as a decompression "
+			        "bomb",
+			        (long long)s->limit);
 			return -1;
 		}
 	}
@@ -236,7 +244,7 @@ static int src_open(struct src *s, int fd, int64_t limit, struct err *e)
 		s->isal->next_in = s->in;
 		s->isal->avail_in = (uint32_t)s->in_len;
 	} else if (s->in_len >= 4 && s->in[0] == 0x28 && s->in[1] == 0xb5 && s->in[2] == 0x2f &&
-		   s->in[3] == 0xfd) {
+	           s->in[3] == 0xfd) {
 		struct archive_entry *ae;
 
 		s->kind = SRC_ZSTD;
@@ -246,8 +254,7 @@ static int src_open(struct src *s, int fd, int64_t limit, struct err *e)
 			return err_set(e, E_IO, "libarchive: out of memory");
 		if (archive_read_support_filter_zstd(s->zin) != ARCHIVE_OK ||
 		    archive_read_support_format_raw(s->zin) != ARCHIVE_OK)
-			return err_set(e, E_UNSUPPORTED, "zstd: %s",
-				       archive_error_string(s->zin));
+			return err_set(e, E_UNSUPPORTED, "zstd: %s", archive_error_string(s->zin));
 		if (archive_read_open(s->zin, s, NULL, zin_read_cb, NULL) != ARCHIVE_OK ||
 		    archive_read_next_header(s->zin, &ae) != ARCHIVE_OK)
 			return err_set(e, E_CORRUPT, "zstd: %s", archive_error_string(s->zin));
@@ -292,7 +299,7 @@ static void strset_add(struct strset *set, const char *s)
 		return;
 	if ((set->n + 1) * 2 > set->cap) {
 		struct strset grown = {xcalloc(set->cap ? set->cap * 2 : 64, sizeof(char *)),
-				       set->cap ? set->cap * 2 : 64, 0};
+		                       set->cap ? set->cap * 2 : 64, 0};
 
 		for (i = 0; i < set->cap; i++)
 			if (set->slot[i]) {
@@ -415,7 +422,7 @@ static int open_in_root(struct applier *ap, const char *path)
 
 	if (ap->openat2) {
 		fd = sys_openat2(ap->root, path, O_PATH | O_DIRECTORY,
-				 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+		                 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 		if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
 			return fd;
 		ap->openat2 = false; /* no openat2 (or a seccomp filter refusing it) */
@@ -426,7 +433,7 @@ static int open_in_root(struct applier *ap, const char *path)
 /* The manual walk: component by component, O_NOFOLLOW, creating missing directories when
  * create; a symlink anywhere in the path is refused. */
 static int walk_dirs(struct applier *ap, const char *path, bool create, const char *entry,
-		     struct err *e)
+                     struct err *e)
 {
 	cleanup_close int cur = -1;
 	cleanup_free char *copy = xstrdup(path);
@@ -460,12 +467,13 @@ static int walk_dirs(struct applier *ap, const char *path, bool create, const ch
 				buf_release(&done);
 				return err_set(e, E_NOTFOUND, "%s: no such directory", entry);
 			}
-			if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+			if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
 				err_set(e, E_INVALID, "%s: refused: parent %s is a symlink", entry,
-					buf_str(&done));
+				        buf_str(&done));
 			else if (saved == ENOTDIR || saved == ELOOP)
 				err_set(e, E_INVALID, "%s: refused: parent %s is not a directory",
-					entry, buf_str(&done));
+				        entry, buf_str(&done));
 			else
 				err_errno(e, saved, "%s: open %s", entry, buf_str(&done));
 			buf_release(&done);
@@ -481,7 +489,7 @@ static int walk_dirs(struct applier *ap, const char *path, bool create, const ch
 /* A new O_PATH descriptor on the directory at cleaned path, created with its missing parents
  * (mode 0755) when create. E_NOTFOUND when missing and !create. */
 static int resolve_dir(struct applier *ap, const char *path, bool create, const char *entry,
-		       struct err *e)
+                       struct err *e)
 {
 	const char *p;
 	int fd;
@@ -505,7 +513,8 @@ static int resolve_dir(struct applier *ap, const char *path, bool create, const 
 			cleanup_free char *prefix = xstrndup(path, (size_t)(p - path));
 			const char *slash = strrchr(prefix, '/');
 			const char *comp = slash ? slash + 1 : prefix;
-			cleanup_free char *up = xstrndup(prefix, slash ? (size_t)(slash - prefix) : 0);
+			cleanup_free char *up =
+			    xstrndup(prefix, slash ? (size_t)(slash - prefix) : 0);
 
 			fd = open_in_root(ap, prefix);
 			if (fd < 0 && errno == ENOENT) {
@@ -521,8 +530,8 @@ static int resolve_dir(struct applier *ap, const char *path, bool create, const 
 				fd = open_in_root(ap, prefix);
 				if (fd < 0 && errno == ENOENT)
 					return err_set(e, E_INVALID,
-						       "%s: refused: %s is a dangling symlink", entry,
-						       prefix);
+					               "%s: refused: %s is a dangling symlink",
+					               entry, prefix);
 			}
 			if (fd < 0)
 				return err_sys(e, "%s: open %s", entry, prefix);
@@ -536,7 +545,7 @@ static int resolve_dir(struct applier *ap, const char *path, bool create, const 
 /* The parent directory of cleaned path as a borrowed descriptor (cached: tar lists a
  * directory's entries together). *base points at the last component. */
 static int parent_of(struct applier *ap, const char *path, bool create, const char **base,
-		     bool *setgid, const char *entry, struct err *e)
+                     bool *setgid, const char *entry, struct err *e)
 {
 	const char *slash = strrchr(path, '/');
 	cleanup_free char *parent = NULL;
@@ -632,7 +641,7 @@ static bool xattr_dropped(const char *name)
 /* Sets the entry's xattrs on fd (security.capability last: a chown clears it). Unsupported
  * namespaces and, when not root, privileged ones are skipped and counted. */
 static int set_xattrs(struct applier *ap, struct archive_entry *ae, int fd, const char *lpath,
-		      struct err *e)
+                      struct err *e)
 {
 	const char *name;
 	const void *val;
@@ -647,7 +656,8 @@ static int set_xattrs(struct applier *ap, struct archive_entry *ae, int fd, cons
 			ap->skipped++;
 			continue;
 		}
-		r = fd >= 0 ? fsetxattr(fd, name, val, size, 0) : lsetxattr(lpath, name, val, size, 0);
+		r = fd >= 0 ? fsetxattr(fd, name, val, size, 0)
+		            : lsetxattr(lpath, name, val, size, 0);
 		if (r < 0) {
 			if (errno == ENOTSUP || (errno == EPERM && !ap->as_root)) {
 				ap->skipped++;
@@ -683,8 +693,7 @@ static void entry_times(struct archive_entry *ae, struct timespec ts[2])
  * under a setgid parent) differs. */
 static bool need_chown(const struct applier *ap, struct archive_entry *ae, bool setgid)
 {
-	return ap->as_root &&
-	       (archive_entry_uid(ae) != 0 || archive_entry_gid(ae) != 0 || setgid);
+	return ap->as_root && (archive_entry_uid(ae) != 0 || archive_entry_gid(ae) != 0 || setgid);
 }
 
 static bool need_chmod(const struct applier *ap, mode_t mode)
@@ -693,7 +702,7 @@ static bool need_chmod(const struct applier *ap, mode_t mode)
 }
 
 static int apply_file(struct applier *ap, struct archive *a, struct archive_entry *ae, int pfd,
-		      const char *base, bool setgid, struct err *e)
+                      const char *base, bool setgid, struct err *e)
 {
 	mode_t mode = archive_entry_perm(ae) & 07777;
 	cleanup_close int fd = -1;
@@ -705,7 +714,7 @@ static int apply_file(struct applier *ap, struct archive *a, struct archive_entr
 		if (replace_at(ap, pfd, base, e) < 0)
 			return -1;
 		fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			    mode & 0777);
+		            mode & 0777);
 	}
 	if (fd < 0)
 		return err_sys(e, "create");
@@ -767,15 +776,15 @@ static void dirmeta_add(struct applier *ap, const char *path, struct archive_ent
 }
 
 static int apply_dir(struct applier *ap, struct archive_entry *ae, const char *path, int pfd,
-		     const char *base, bool setgid, struct err *e)
+                     const char *base, bool setgid, struct err *e)
 {
 	mode_t mode = archive_entry_perm(ae) & 07777;
 	/* Not root: keep the directory writable for what follows; the mode is set at the end. */
 	mode_t initial = ap->as_root ? mode & 0777 : (mode & 0777) | 0700;
 
 	if (*path == '\0') {
-		if (need_chown(ap, ae, false) &&
-		    fchown(ap->root, (uid_t)archive_entry_uid(ae), (gid_t)archive_entry_gid(ae)) < 0)
+		if (need_chown(ap, ae, false) && fchown(ap->root, (uid_t)archive_entry_uid(ae),
+		                                        (gid_t)archive_entry_gid(ae)) < 0)
 			return err_sys(e, "chown");
 	} else {
 		if (mkdirat(pfd, base, initial) < 0) {
@@ -794,13 +803,13 @@ static int apply_dir(struct applier *ap, struct archive_entry *ae, const char *p
 		}
 		if (need_chown(ap, ae, setgid) &&
 		    fchownat(pfd, base, (uid_t)archive_entry_uid(ae), (gid_t)archive_entry_gid(ae),
-			     AT_SYMLINK_NOFOLLOW) < 0)
+		             AT_SYMLINK_NOFOLLOW) < 0)
 			return err_sys(e, "chown");
 	}
 	if (archive_entry_xattr_count(ae) > 0) {
 		cleanup_close int fd =
-			*path ? openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-			      : openat(ap->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		    *path ? openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+		          : openat(ap->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		if (fd < 0)
 			return err_sys(e, "open");
@@ -824,14 +833,14 @@ static int apply_dir(struct applier *ap, struct archive_entry *ae, const char *p
 	})
 
 static int apply_meta_at(struct applier *ap, struct archive_entry *ae, int pfd, const char *base,
-			 bool setgid, bool chmod_too, struct err *e)
+                         bool setgid, bool chmod_too, struct err *e)
 {
 	mode_t mode = archive_entry_perm(ae) & 07777;
 	struct timespec ts[2];
 
 	if (need_chown(ap, ae, setgid) &&
 	    fchownat(pfd, base, (uid_t)archive_entry_uid(ae), (gid_t)archive_entry_gid(ae),
-		     AT_SYMLINK_NOFOLLOW) < 0)
+	             AT_SYMLINK_NOFOLLOW) < 0)
 		return err_sys(e, "chown");
 	if (chmod_too && need_chmod(ap, mode) && fchmodat(pfd, base, mode, 0) < 0)
 		return err_sys(e, "chmod");
@@ -848,7 +857,7 @@ static int apply_meta_at(struct applier *ap, struct archive_entry *ae, int pfd, 
 }
 
 static int apply_hardlink(struct applier *ap, struct archive_entry *ae, const char *path, int pfd,
-			  const char *base, struct err *e)
+                          const char *base, struct err *e)
 {
 	cleanup_free char *target = clean_path(archive_entry_hardlink(ae));
 	cleanup_close int tfd = -1;
@@ -867,7 +876,8 @@ static int apply_hardlink(struct applier *ap, struct archive_entry *ae, const ch
 		tfd = resolve_dir(ap, tparent, false, "hardlink target", &local);
 		if (tfd < 0 && local.code == E_NOTFOUND)
 			return err_set(e, E_INVALID,
-				       "refused: hardlink target \"%s\" is not in this layer", target);
+			               "refused: hardlink target \"%s\" is not in this layer",
+			               target);
 		if (tfd < 0) {
 			*e = local;
 			return -1;
@@ -877,10 +887,11 @@ static int apply_hardlink(struct applier *ap, struct archive_entry *ae, const ch
 	if (CREATE_REPLACING(linkat(tpfd, tbase, pfd, base, 0)) < 0) {
 		if (errno == ENOENT)
 			return err_set(e, E_INVALID,
-				       "refused: hardlink target \"%s\" is not in this layer", target);
+			               "refused: hardlink target \"%s\" is not in this layer",
+			               target);
 		if (errno == EPERM)
 			return err_set(e, E_INVALID,
-				       "refused: hardlink target \"%s\" is a directory", target);
+			               "refused: hardlink target \"%s\" is a directory", target);
 		return err_sys(e, "link to %s", target);
 	}
 	return 0;
@@ -952,7 +963,7 @@ static int prune_opaque(struct applier *ap, int dfd, const char *prefix, struct 
 			rc = remove_at(dirfd(d), de->d_name, e);
 		} else if (de->d_type == DT_DIR) {
 			int cfd = openat(dirfd(d), de->d_name,
-					 O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			                 O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 			if (cfd < 0) {
 				rc = err_sys(e, "open %s", child);
@@ -974,7 +985,7 @@ static int apply_opaque(struct applier *ap, const char *dir, struct err *e)
 		struct err local = ERR_INIT;
 
 		fd = *dir ? resolve_dir(ap, dir, false, "opaque directory", &local)
-			  : fcntl(ap->root, F_DUPFD_CLOEXEC, 3);
+		          : fcntl(ap->root, F_DUPFD_CLOEXEC, 3);
 		if (fd < 0) {
 			if (local.code == E_NOTFOUND)
 				return 0;
@@ -1001,7 +1012,7 @@ static int apply_opaque(struct applier *ap, const char *dir, struct err *e)
 }
 
 static int apply_entry(struct applier *ap, struct archive *a, struct archive_entry *ae,
-		       const char *path, struct err *e)
+                       const char *path, struct err *e)
 {
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
@@ -1011,8 +1022,7 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
 
 	if (strncmp(base, ".wh.", 4) == 0) {
 		if (strcmp(base, ".wh..wh..opq") == 0) {
-			cleanup_free char *dir =
-				xstrndup(path, slash ? (size_t)(slash - path) : 0);
+			cleanup_free char *dir = xstrndup(path, slash ? (size_t)(slash - path) : 0);
 
 			return apply_opaque(ap, dir, e);
 		}
@@ -1051,9 +1061,9 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
 			ap->skipped++;
 			return 0;
 		}
-		if (CREATE_REPLACING(mknodat(pfd, base, type | (mode & 0777),
-					     makedev(archive_entry_rdevmajor(ae),
-						     archive_entry_rdevminor(ae)))) < 0)
+		if (CREATE_REPLACING(mknodat(
+		        pfd, base, type | (mode & 0777),
+		        makedev(archive_entry_rdevmajor(ae), archive_entry_rdevminor(ae)))) < 0)
 			return err_sys(e, "mknod");
 		return apply_meta_at(ap, ae, pfd, base, setgid, true, e);
 	}
@@ -1084,7 +1094,7 @@ static int finish_dirs(struct applier *ap, struct err *e)
 			fd = openat(ap->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		else if (ap->openat2)
 			fd = sys_openat2(ap->root, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
-					 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+			                 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 		else {
 			cleanup_free char *copy = xstrdup(d->path);
 			char *slash = strrchr(copy, '/');
@@ -1098,7 +1108,7 @@ static int finish_dirs(struct applier *ap, struct err *e)
 			}
 			if (!slash || pfd >= 0)
 				fd = openat(slash ? pfd : ap->root, slash ? slash + 1 : copy,
-					    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		if (fd < 0)
 			continue; /* replaced by a later non-directory entry */
@@ -1127,7 +1137,7 @@ static void applier_release(struct applier *ap)
 }
 
 static int run_archive(struct applier *ap, struct archive *a, struct src *s,
-		       struct layer_result *res, struct err *e)
+                       struct layer_result *res, struct err *e)
 {
 	struct archive_entry *ae;
 	int r;
@@ -1148,7 +1158,7 @@ static int run_archive(struct applier *ap, struct archive *a, struct src *s,
 			raw = archive_entry_pathname_utf8(ae);
 		if (!raw)
 			return err_set(e, E_INVALID, "entry %lld has no readable name",
-				       (long long)res->entries);
+			               (long long)res->entries);
 		res->entries++;
 		path = clean_path(raw);
 		if (apply_entry(ap, a, ae, path, e) < 0) {
@@ -1163,7 +1173,7 @@ static int run_archive(struct applier *ap, struct archive *a, struct src *s,
 }
 
 int layer_apply(int blob_fd, int dir_fd, const struct layer_opts *o, struct layer_result *out,
-		struct err *e)
+                struct err *e)
 {
 	struct layer_opts defaults = {0};
 	struct applier ap = {0};
@@ -1182,10 +1192,10 @@ int layer_apply(int blob_fd, int dir_fd, const struct layer_opts *o, struct laye
 
 		csize = fstat(blob_fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
 	}
-	limit = o->max_bytes > 0 ? o->max_bytes
-				 : (csize > LAYER_MIN_LIMIT / LAYER_RATIO_LIMIT
-					    ? csize * LAYER_RATIO_LIMIT
-					    : LAYER_MIN_LIMIT);
+	limit = o->max_bytes > 0
+	            ? o->max_bytes
+	            : (csize > LAYER_MIN_LIMIT / LAYER_RATIO_LIMIT ? csize * LAYER_RATIO_LIMIT
+	                                                           : LAYER_MIN_LIMIT);
 	if (src_open(&s, blob_fd, limit, e) < 0)
 		goto out;
 	ap.root = dir_fd;

@@ -67,6 +67,6 @@ struct layer_result {
  * removes. Reads blob_fd to its end (the digest covers trailing padding). No locks, no fsync;
  * safe to run in several threads at once on different directories. */
 int layer_apply(int blob_fd, int dir_fd, const struct layer_opts *o, struct layer_result *out,
-		struct err *e);
+                struct err *e);
 
 #endif

@@ -113,11 +113,11 @@ int snapshot_meta_load(const struct ctx *ctx, int n, struct snapshot_meta *out, 
 }
 
 int snapshot_lookup(const struct ctx *ctx, const struct digest *chain, struct snapshot_meta *out,
-		    struct err *e)
+                    struct err *e)
 {
 	cleanup_free char *path = chain_index_path(ctx, chain);
 	cleanup_free char *data = NULL;
-	struct snapshot_meta m;
+	struct snapshot_meta m = {0};
 	struct err local = ERR_INIT;
 	size_t len;
 	int n;
@@ -133,13 +133,13 @@ int snapshot_lookup(const struct ctx *ctx, const struct digest *chain, struct sn
 	if (n <= 0 || snapshot_meta_load(ctx, n, &m, &local) < 0 ||
 	    !digest_equal(&m.chain_id, chain))
 		return err_set(e, E_NOTFOUND, "no snapshot of chain sha256:%s (stale index)",
-			       chain->hex);
+		               chain->hex);
 	*out = m;
 	return 0;
 }
 
 int snapshot_chain_lock(const struct ctx *ctx, const struct digest *chain, int64_t timeout_ns,
-			struct lock *out, struct err *e)
+                        struct lock *out, struct err *e)
 {
 	cleanup_free char *dir = chains_dir(ctx);
 	cleanup_free char *path = xasprintf("%s/%s.lock", dir, chain->hex);
@@ -240,7 +240,7 @@ static int measure_at(int dfd, int64_t *entries, int64_t *bytes, int depth, stru
 		}
 		if (type == DT_DIR) {
 			int cfd = openat(dirfd(d), de->d_name,
-					 O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			                 O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 			if (cfd < 0) {
 				rc = err_sys(e, "open %s", de->d_name);
@@ -266,7 +266,7 @@ int snapshot_measure(int dir_fd, int64_t *entries, int64_t *bytes, struct err *e
 }
 
 int snapshot_finish(const struct ctx *ctx, struct snapshot_new *s, struct snapshot_meta *meta,
-		    struct err *e)
+                    struct err *e)
 {
 	cleanup_free char *dir = snapshot_dir(ctx, s->n);
 	cleanup_free char *path = xasprintf("%s/meta.json", dir);
@@ -292,7 +292,7 @@ int snapshot_finish(const struct ctx *ctx, struct snapshot_new *s, struct snapsh
 }
 
 int snapshot_publish(const struct ctx *ctx, struct snapshot_new *s,
-		     const struct snapshot_meta *meta, struct err *e)
+                     const struct snapshot_meta *meta, struct err *e)
 {
 	cleanup_free char *path = chain_index_path(ctx, &meta->chain_id);
 	char buf[32];
@@ -324,9 +324,9 @@ void snapshot_abort(const struct ctx *ctx, struct snapshot_new *s)
 }
 
 int snapshot_verify(const struct ctx *ctx, const struct digest *chain, const struct digest *diff,
-		    struct snapshot_meta *out, struct err *e)
+                    struct snapshot_meta *out, struct err *e)
 {
-	struct snapshot_meta m;
+	struct snapshot_meta m = {0};
 	cleanup_free char *fsdir = NULL;
 	cleanup_close int fd = -1;
 	int64_t entries, bytes;
@@ -336,7 +336,7 @@ int snapshot_verify(const struct ctx *ctx, const struct digest *chain, const str
 	fsdir = snapshot_fs_dir(ctx, m.n);
 	if (diff && !digest_equal(&m.diff_id, diff))
 		return err_set(e, E_CORRUPT, "snapshot %d: diff_id sha256:%s, expected sha256:%s",
-			       m.n, m.diff_id.hex, diff->hex);
+		               m.n, m.diff_id.hex, diff->hex);
 	fd = open(fsdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return err_sys(e, "snapshot %d: %s", m.n, fsdir);
@@ -344,10 +344,10 @@ int snapshot_verify(const struct ctx *ctx, const struct digest *chain, const str
 		return err_wrap(e, "snapshot %d", m.n);
 	if (entries != m.entries || bytes != m.size_bytes)
 		return err_set(e, E_CORRUPT,
-			       "snapshot %d: fs holds %lld entries and %lld bytes, meta.json "
-			       "recorded %lld and %lld",
-			       m.n, (long long)entries, (long long)bytes, (long long)m.entries,
-			       (long long)m.size_bytes);
+		               "snapshot %d: fs holds %lld entries and %lld bytes, meta.json "
+		               "recorded %lld and %lld",
+		               m.n, (long long)entries, (long long)bytes, (long long)m.entries,
+		               (long long)m.size_bytes);
 	*out = m;
 	return 0;
 }
@@ -396,7 +396,7 @@ static int list_numbers(const struct ctx *ctx, int **out, size_t *n, struct err 
 /* Whether snapshot n is published: meta.json readable and its chain's index names n. */
 static bool is_published(const struct ctx *ctx, int n, struct snapshot_meta *m)
 {
-	struct snapshot_meta idx;
+	struct snapshot_meta idx = {0};
 	struct err local = ERR_INIT;
 
 	return snapshot_meta_load(ctx, n, m, &local) == 0 &&
@@ -407,7 +407,7 @@ int snapshot_list(const struct ctx *ctx, struct snapshot_meta **out, size_t *n, 
 {
 	cleanup_free int *ns = NULL;
 	struct snapshot_meta *v = NULL;
-	size_t cnt, i, k = 0;
+	size_t cnt = 0, i, k = 0;
 
 	if (list_numbers(ctx, &ns, &cnt, e) < 0)
 		return -1;
@@ -425,7 +425,7 @@ int snapshot_gc(const struct ctx *ctx, int *removed, struct err *e)
 {
 	cleanup_free int *ns = NULL;
 	cleanup_free char *chains = chains_dir(ctx);
-	size_t cnt, i;
+	size_t cnt = 0, i;
 	int count = 0;
 	DIR *d;
 	const struct dirent *de;
@@ -433,7 +433,7 @@ int snapshot_gc(const struct ctx *ctx, int *removed, struct err *e)
 	if (list_numbers(ctx, &ns, &cnt, e) < 0)
 		return -1;
 	for (i = 0; i < cnt; i++) {
-		struct snapshot_meta m;
+		struct snapshot_meta m = {0};
 		cleanup_free char *dir = NULL;
 		cleanup_free char *lockp = NULL;
 		struct lock l = LOCK_INIT;
@@ -455,7 +455,7 @@ int snapshot_gc(const struct ctx *ctx, int *removed, struct err *e)
 	if (d) {
 		while ((de = readdir(d))) {
 			struct digest chain;
-			struct snapshot_meta m;
+			struct snapshot_meta m = {0};
 			struct lock l = LOCK_INIT;
 			struct err local = ERR_INIT;
 			cleanup_free char *name = NULL;
@@ -484,7 +484,7 @@ int snapshot_gc(const struct ctx *ctx, int *removed, struct err *e)
 
 int snapshot_remove(const struct ctx *ctx, int n, struct err *e)
 {
-	struct snapshot_meta m, idx;
+	struct snapshot_meta m = {0}, idx = {0};
 	struct lock cl = LOCK_INIT, sl = LOCK_INIT;
 	cleanup_free char *dir = snapshot_dir(ctx, n);
 	cleanup_free char *lockp = xasprintf("%s/lock", dir);
@@ -514,7 +514,7 @@ int snapshot_discard(const struct ctx *ctx, const struct snapshot_meta *m, struc
 {
 	cleanup_free char *p = chain_index_path(ctx, &m->chain_id);
 	cleanup_free char *dir = snapshot_dir(ctx, m->n);
-	struct snapshot_meta idx;
+	struct snapshot_meta idx = {0};
 	struct err local = ERR_INIT;
 
 	if (snapshot_lookup(ctx, &m->chain_id, &idx, &local) == 0 && idx.n == m->n &&
@@ -548,15 +548,15 @@ bool snapshot_overlay_supported(const struct ctx *ctx)
 static int add_path(struct buf *b, const char *p, struct err *e)
 {
 	if (strpbrk(p, ",:"))
-		return err_set(e, E_INVALID, "%s: a ',' or ':' cannot be carried in overlay options",
-			       p);
+		return err_set(e, E_INVALID,
+		               "%s: a ',' or ':' cannot be carried in overlay options", p);
 	buf_adds(b, p);
 	return 0;
 }
 
 int snapshot_overlay_options(const struct ctx *ctx, const int *ns, size_t n, const char *upper,
-			     const char *work, enum config_volatile mode, bool rel, char **out,
-			     struct err *e)
+                             const char *work, enum config_volatile mode, bool rel, char **out,
+                             struct err *e)
 {
 	cleanup_buf struct buf b = BUF_INIT;
 	cleanup_free char *dir = store_snapshots_dir(ctx);
@@ -564,15 +564,15 @@ int snapshot_overlay_options(const struct ctx *ctx, const int *ns, size_t n, con
 	size_t i;
 
 	if (n == 0 || (n == 1 && !upper))
-		return err_set(e, E_INVALID,
-			       "an overlay needs an upperdir or at least two lower layers (%zu given)",
-			       n);
+		return err_set(
+		    e, E_INVALID,
+		    "an overlay needs an upperdir or at least two lower layers (%zu given)", n);
 	if (page <= 0)
 		page = 4096;
 	buf_adds(&b, "lowerdir=");
 	for (i = 0; i < n; i++) {
-		cleanup_free char *p = rel ? xasprintf("%d/fs", ns[i])
-					   : xasprintf("%s/%d/fs", dir, ns[i]);
+		cleanup_free char *p =
+		    rel ? xasprintf("%d/fs", ns[i]) : xasprintf("%s/%d/fs", dir, ns[i]);
 
 		if (i)
 			buf_addc(&b, ':');
@@ -588,17 +588,17 @@ int snapshot_overlay_options(const struct ctx *ctx, const int *ns, size_t n, con
 			return -1;
 		if (mode == VOLATILE_ON && !snapshot_volatile_supported())
 			return err_set(e, E_UNSUPPORTED,
-				       "snapshots.volatile is on but overlay volatile needs Linux "
-				       "5.10 or later");
+			               "snapshots.volatile is on but overlay volatile needs Linux "
+			               "5.10 or later");
 		if (mode == VOLATILE_ON || (mode == VOLATILE_AUTO && snapshot_volatile_supported()))
 			buf_adds(&b, ",volatile");
 	}
 	if (b.len + 1 > (size_t)page)
 		return err_set(e, E_INVALID,
-			       "overlay options for %zu layers are %zu bytes, the kernel takes at "
-			       "most %ld%s",
-			       n, b.len + 1, page,
-			       rel ? "" : " (mount relative to the snapshots directory)");
+		               "overlay options for %zu layers are %zu bytes, the kernel takes at "
+		               "most %ld%s",
+		               n, b.len + 1, page,
+		               rel ? "" : " (mount relative to the snapshots directory)");
 	*out = buf_take(&b);
 	return 0;
 }

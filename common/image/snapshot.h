@@ -47,7 +47,7 @@ char *snapshot_fs_dir(const struct ctx *ctx, int n);
 /* The complete snapshot of a chain: its index names a directory whose meta.json carries that
  * chain. E_NOTFOUND otherwise (no index, or one left pointing at garbage). No lock. */
 int snapshot_lookup(const struct ctx *ctx, const struct digest *chain, struct snapshot_meta *out,
-		    struct err *e);
+                    struct err *e);
 
 /* Reads snapshots/<n>/meta.json. E_NOTFOUND, E_CORRUPT. No lock. */
 int snapshot_meta_load(const struct ctx *ctx, int n, struct snapshot_meta *out, struct err *e);
@@ -55,7 +55,7 @@ int snapshot_meta_load(const struct ctx *ctx, int n, struct snapshot_meta *out, 
 /* Takes the chain's lock (snapshots/chains/<hex>.lock), waiting up to timeout_ns as lock_take.
  * Held by an unpack from before it looks the chain up until its index is written. */
 int snapshot_chain_lock(const struct ctx *ctx, const struct digest *chain, int64_t timeout_ns,
-			struct lock *out, struct err *e);
+                        struct lock *out, struct err *e);
 
 /* A snapshot being written. */
 struct snapshot_new {
@@ -63,7 +63,10 @@ struct snapshot_new {
 	int fs_fd;        /* the empty fs/ directory, O_RDONLY|O_DIRECTORY */
 	struct lock lock; /* snapshots/<n>/lock, held until published or aborted */
 };
-#define SNAPSHOT_NEW_INIT {0, -1, LOCK_INIT}
+#define SNAPSHOT_NEW_INIT                                                                          \
+	{                                                                                          \
+		0, -1, LOCK_INIT                                                                   \
+	}
 
 /* Allocates the next free number (mkdir, retrying on EEXIST), creates <n>/fs (0755) and takes
  * <n>/lock so garbage collection leaves it alone. Creates snapshots/ and chains/ if missing. */
@@ -72,12 +75,12 @@ int snapshot_begin(const struct ctx *ctx, struct snapshot_new *out, struct err *
 /* Measures fs/ (entries, size), fills meta->n, size_bytes, entries and writes meta.json
  * (atomic, not fsynced). The snapshot stays invisible until snapshot_publish. */
 int snapshot_finish(const struct ctx *ctx, struct snapshot_new *s, struct snapshot_meta *meta,
-		    struct err *e);
+                    struct err *e);
 
 /* Writes the chain index (atomic rename, not fsynced): the snapshot becomes visible. Then
  * releases the snapshot's lock. */
 int snapshot_publish(const struct ctx *ctx, struct snapshot_new *s,
-		     const struct snapshot_meta *meta, struct err *e);
+                     const struct snapshot_meta *meta, struct err *e);
 
 /* Removes an unpublished snapshot and releases its lock; a no-op on SNAPSHOT_NEW_INIT or after
  * snapshot_publish. */
@@ -92,7 +95,7 @@ int snapshot_measure(int dir_fd, int64_t *entries, int64_t *bytes, struct err *e
  * recorded number of entries and bytes (catches lost and truncated files, not a changed byte;
  * `unpack --verify` re-applies nothing). E_CORRUPT saying what differs. No lock. */
 int snapshot_verify(const struct ctx *ctx, const struct digest *chain, const struct digest *diff,
-		    struct snapshot_meta *out, struct err *e);
+                    struct snapshot_meta *out, struct err *e);
 
 /* Every published snapshot, sorted by number. The caller frees *out. No lock. */
 int snapshot_list(const struct ctx *ctx, struct snapshot_meta **out, size_t *n, struct err *e);
@@ -129,7 +132,7 @@ bool snapshot_overlay_supported(const struct ctx *ctx);
  * (E_INVALID), as is a single lower without an upper (the kernel refuses it). The caller
  * frees *out. */
 int snapshot_overlay_options(const struct ctx *ctx, const int *ns, size_t n, const char *upper,
-			     const char *work, enum config_volatile mode, bool rel,
-			     char **out, struct err *e);
+                             const char *work, enum config_volatile mode, bool rel, char **out,
+                             struct err *e);
 
 #endif

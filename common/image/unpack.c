@@ -45,7 +45,7 @@ static void image_release(struct image *img)
 }
 
 static int image_load(const struct ctx *ctx, const struct digest *md, struct image *out,
-		      struct err *e)
+                      struct err *e)
 {
 	cleanup_free char *mdata = NULL;
 	cleanup_free char *cdata = NULL;
@@ -59,7 +59,7 @@ static int image_load(const struct ctx *ctx, const struct digest *md, struct ima
 	if (img.m.kind != MANIFEST_IMAGE) {
 		manifest_release(&img.m);
 		return err_set(e, E_INVALID, "sha256:%s is an index, not an image manifest",
-			       md->hex);
+		               md->hex);
 	}
 	if (blob_read(ctx, &img.m.config.digest, CONFIG_MAX, &cdata, &clen, e) < 0 ||
 	    image_config_parse(cdata, clen, &img.cfg, e) < 0) {
@@ -70,21 +70,22 @@ static int image_load(const struct ctx *ctx, const struct digest *md, struct ima
 		size_t nd = img.cfg.n_diff_ids, nl = img.m.n_layers;
 
 		image_release(&img);
-		return err_set(e, E_INVALID, "the config lists %zu diff_ids for %zu layers", nd, nl);
+		return err_set(e, E_INVALID, "the config lists %zu diff_ids for %zu layers", nd,
+		               nl);
 	}
 	*out = img;
 	return 0;
 }
 
 static int check_diff_id(size_t i, const struct descriptor *layer, const struct digest *got,
-			 const struct digest *want, struct err *e)
+                         const struct digest *want, struct err *e)
 {
 	if (digest_equal(got, want))
 		return 0;
 	return err_set(e, E_CORRUPT,
-		       "layer %zu (sha256:%s): uncompressed digest sha256:%s does not match the "
-		       "config's diff_id sha256:%s",
-		       i + 1, layer->digest.hex, got->hex, want->hex);
+	               "layer %zu (sha256:%s): uncompressed digest sha256:%s does not match the "
+	               "config's diff_id sha256:%s",
+	               i + 1, layer->digest.hex, got->hex, want->hex);
 }
 
 /* ---- snapshots, in parallel ---- */
@@ -186,7 +187,7 @@ static int pool_run(const struct ctx *ctx, struct task *tasks, size_t n, int job
 }
 
 static void emit(const struct ctx *ctx, enum event_type type, const char *reason,
-		 const struct digest *md, const struct unpack_opts *o, const char *msg)
+                 const struct digest *md, const struct unpack_opts *o, const char *msg)
 {
 	struct err ignored = ERR_INIT;
 	char id[DIGEST_STR_LEN];
@@ -196,7 +197,7 @@ static void emit(const struct ctx *ctx, enum event_type type, const char *reason
 }
 
 static int unpack_snapshots(const struct ctx *ctx, const struct image *img,
-			    const struct unpack_opts *o, struct unpack_result *r, struct err *e)
+                            const struct unpack_opts *o, struct unpack_result *r, struct err *e)
 {
 	size_t n = img->m.n_layers, i, n_tasks = 0;
 	struct lock *locks = xcalloc(n ? n : 1, sizeof(*locks));
@@ -213,21 +214,21 @@ static int unpack_snapshots(const struct ctx *ctx, const struct image *img,
 	/* Chain locks in layer order: images sharing layers share a prefix of chains, so every
 	 * unpack takes them in the same order and none can deadlock another. */
 	for (i = 0; i < n; i++) {
-		struct snapshot_meta m;
+		struct snapshot_meta m = {0};
 		struct err local = ERR_INIT;
 
 		if (snapshot_chain_lock(ctx, &r->chain_ids[i], -1, &locks[i], e) < 0)
 			goto out;
 		if (o->flags & UNPACK_VERIFY) {
 			if (snapshot_verify(ctx, &r->chain_ids[i], &img->cfg.diff_ids[i], &m,
-					    &local) == 0) {
+			                    &local) == 0) {
 				r->snapshots[i] = m.n;
 				r->size_bytes += m.size_bytes;
 				r->n_reused++;
 				continue;
 			}
 			if (local.code != E_NOTFOUND) {
-				struct snapshot_meta bad;
+				struct snapshot_meta bad = {0};
 
 				if (snapshot_lookup(ctx, &r->chain_ids[i], &bad, &local) == 0 &&
 				    snapshot_discard(ctx, &bad, e) < 0)
@@ -333,7 +334,7 @@ static void target_clean(const char *dir, bool created)
 }
 
 static int flatten_into(const struct ctx *ctx, const struct image *img, int dfd,
-			struct unpack_result *r, struct err *e)
+                        struct unpack_result *r, struct err *e)
 {
 	size_t i;
 
@@ -341,7 +342,7 @@ static int flatten_into(const struct ctx *ctx, const struct image *img, int dfd,
 		const struct descriptor *layer = &img->m.layers[i];
 		cleanup_close int fd = blob_open(ctx, &layer->digest, e);
 		struct layer_opts lo = {.flags = LAYER_APPLY_WHITEOUTS,
-					.compressed_size = layer->size};
+		                        .compressed_size = layer->size};
 		struct layer_result res;
 
 		if (fd < 0)
@@ -360,7 +361,7 @@ static int flatten_into(const struct ctx *ctx, const struct image *img, int dfd,
 static int read_in_rootfs(int rootfd, const char *path, char **out, struct err *e)
 {
 	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC,
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	                       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
 	cleanup_close int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 	struct stat st;
 	char *data;
@@ -399,14 +400,14 @@ static bool parse_id(const char *s, unsigned long *out)
 /* Finds a line of a passwd or group file by name (field 0) or by id (field 2); returns the
  * ids in fields 2 and 3. */
 static bool db_find(const char *db, const char *key, bool by_id, unsigned long *id,
-		    unsigned long *gid)
+                    unsigned long *gid)
 {
 	const char *line = db;
 
 	while (line && *line) {
 		const char *end = strchr(line, '\n');
 		cleanup_free char *copy = xstrndup(line, end ? (size_t)(end - line) : strlen(line));
-		char *f[4] = {0}, *save = NULL, *p = copy;
+		char *f[4] = {0}, *p = copy;
 		int k;
 
 		for (k = 0; k < 4; k++) {
@@ -414,7 +415,6 @@ static bool db_find(const char *db, const char *key, bool by_id, unsigned long *
 			if (!f[k])
 				break;
 		}
-		(void)save;
 		if (k >= 3 && f[2] && (by_id ? strcmp(f[2], key) == 0 : strcmp(f[0], key) == 0) &&
 		    parse_id(f[2], id)) {
 			if (gid && !(f[3] && parse_id(f[3], gid)))
@@ -429,7 +429,7 @@ static bool db_find(const char *db, const char *key, bool by_id, unsigned long *
 /* The image's user ("", "name", "uid", "name:group", "uid:gid") as numbers, names looked up
  * in the rootfs' /etc/passwd and /etc/group. */
 static int resolve_user(int rootfd, const char *spec, unsigned long *uid, unsigned long *gid,
-			struct err *e)
+                        struct err *e)
 {
 	cleanup_free char *user = xstrdup(spec ? spec : "");
 	cleanup_free char *passwd = NULL;
@@ -458,8 +458,8 @@ static int resolve_user(int rootfd, const char *spec, unsigned long *uid, unsign
 
 		read_in_rootfs(rootfd, "etc/group", &group, &local);
 		if (!group || !db_find(group, gspec, false, &g, NULL))
-			return err_set(e, E_INVALID, "group \"%s\" is not in the image's /etc/group",
-				       gspec);
+			return err_set(e, E_INVALID,
+			               "group \"%s\" is not in the image's /etc/group", gspec);
 		*gid = g;
 	}
 	return 0;
@@ -475,7 +475,7 @@ static struct json_object *strv_json(const char *const *v)
 }
 
 static void add_mount(struct json_object *mounts, const char *dest, const char *type,
-		      const char *src, const char *const *opts)
+                      const char *src, const char *const *opts)
 {
 	struct json_object *m = json_object_new_object();
 
@@ -486,10 +486,21 @@ static void add_mount(struct json_object *mounts, const char *dest, const char *
 	json_object_array_add(mounts, m);
 }
 
-static const char *const default_caps[] = {
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
-	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE", NULL};
+static const char *const default_caps[] = {"CAP_CHOWN",
+                                           "CAP_DAC_OVERRIDE",
+                                           "CAP_FSETID",
+                                           "CAP_FOWNER",
+                                           "CAP_MKNOD",
+                                           "CAP_NET_RAW",
+                                           "CAP_SETGID",
+                                           "CAP_SETUID",
+                                           "CAP_SETFCAP",
+                                           "CAP_SETPCAP",
+                                           "CAP_NET_BIND_SERVICE",
+                                           "CAP_SYS_CHROOT",
+                                           "CAP_KILL",
+                                           "CAP_AUDIT_WRITE",
+                                           NULL};
 
 /* config.json for runc/crun: the image's process (Entrypoint + Cmd, Env, WorkingDir, User),
  * rootfs/ as root, the default mounts and namespaces of `runc spec`. */
@@ -504,11 +515,19 @@ static int bundle_config(const struct image *img, int rootfd, const char *path, 
 	struct json_object *ns = json_object_new_array(), *rl = json_object_new_object();
 	struct json_object *rls = json_object_new_array();
 	static const char *const ns_types[] = {"pid", "network", "ipc", "uts", "mount", NULL};
-	static const char *const masked[] = {"/proc/acpi", "/proc/asound", "/proc/kcore",
-		"/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-		"/proc/sched_debug", "/sys/firmware", "/proc/scsi", NULL};
-	static const char *const ro[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-		"/proc/sysrq-trigger", NULL};
+	static const char *const masked[] = {"/proc/acpi",
+	                                     "/proc/asound",
+	                                     "/proc/kcore",
+	                                     "/proc/keys",
+	                                     "/proc/latency_stats",
+	                                     "/proc/timer_list",
+	                                     "/proc/timer_stats",
+	                                     "/proc/sched_debug",
+	                                     "/sys/firmware",
+	                                     "/proc/scsi",
+	                                     NULL};
+	static const char *const ro[] = {
+	    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL};
 	static const char *const caps_sets[] = {"bounding", "effective", "permitted", NULL};
 	unsigned long uid, gid;
 	cleanup_free char *text = NULL;
@@ -545,9 +564,9 @@ static int bundle_config(const struct image *img, int rootfd, const char *path, 
 	jsonio_set_int(user, "uid", (int64_t)uid);
 	jsonio_set_int(user, "gid", (int64_t)gid);
 	cwd = c->working_dir && *c->working_dir
-		      ? (c->working_dir[0] == '/' ? xstrdup(c->working_dir)
-						  : xasprintf("/%s", c->working_dir))
-		      : xstrdup("/");
+	          ? (c->working_dir[0] == '/' ? xstrdup(c->working_dir)
+	                                      : xasprintf("/%s", c->working_dir))
+	          : xstrdup("/");
 	jsonio_set_str(proc, "cwd", cwd);
 	jsonio_set_bool(proc, "noNewPrivileges", true);
 	for (i = 0; caps_sets[i]; i++)
@@ -562,11 +581,11 @@ static int bundle_config(const struct image *img, int rootfd, const char *path, 
 	{
 		static const char *const proc_o[] = {"nosuid", "noexec", "nodev", NULL};
 		static const char *const dev_o[] = {"nosuid", "strictatime", "mode=755",
-						    "size=65536k", NULL};
-		static const char *const pts_o[] = {"nosuid", "noexec", "newinstance",
-						    "ptmxmode=0666", "mode=0620", "gid=5", NULL};
-		static const char *const shm_o[] = {"nosuid", "noexec", "nodev", "mode=1777",
-						    "size=65536k", NULL};
+		                                    "size=65536k", NULL};
+		static const char *const pts_o[] = {
+		    "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL};
+		static const char *const shm_o[] = {"nosuid",    "noexec",      "nodev",
+		                                    "mode=1777", "size=65536k", NULL};
 		static const char *const sys_o[] = {"nosuid", "noexec", "nodev", "ro", NULL};
 
 		add_mount(mounts, "/proc", "proc", "proc", proc_o);
@@ -588,8 +607,8 @@ static int bundle_config(const struct image *img, int rootfd, const char *path, 
 	return fs_write_atomic(path, text, strlen(text), 0644, 0, e);
 }
 
-static int unpack_flat(const struct ctx *ctx, const struct image *img,
-		       const struct unpack_opts *o, struct unpack_result *r, struct err *e)
+static int unpack_flat(const struct ctx *ctx, const struct image *img, const struct unpack_opts *o,
+                       struct unpack_result *r, struct err *e)
 {
 	const char *top = o->bundle_dir ? o->bundle_dir : o->to_dir;
 	cleanup_free char *rootfs = o->bundle_dir ? path_join(o->bundle_dir, "rootfs") : NULL;
@@ -624,12 +643,12 @@ fail:
 	return -1;
 }
 
-int unpack_image(const struct ctx *ctx, const struct digest *manifest,
-		 const struct unpack_opts *o, struct unpack_result *out, struct err *e)
+int unpack_image(const struct ctx *ctx, const struct digest *manifest, const struct unpack_opts *o,
+                 struct unpack_result *out, struct err *e)
 {
 	struct unpack_opts defaults = {0};
 	struct unpack_result r = {0};
-	struct image img;
+	struct image img = {0};
 	int64_t t0 = ctx_clock_monotonic();
 	int rc;
 
@@ -647,10 +666,11 @@ int unpack_image(const struct ctx *ctx, const struct digest *manifest,
 	if (r.n_layers)
 		snapshot_chain_ids(img.cfg.diff_ids, r.n_layers, r.chain_ids);
 	{
-		cleanup_free char *msg = xasprintf(
-			"unpacking %zu layers%s%s", r.n_layers,
-			o->to_dir || o->bundle_dir ? " into " : "",
-			o->to_dir ? o->to_dir : o->bundle_dir ? o->bundle_dir : "");
+		cleanup_free char *msg = xasprintf("unpacking %zu layers%s%s", r.n_layers,
+		                                   o->to_dir || o->bundle_dir ? " into " : "",
+		                                   o->to_dir       ? o->to_dir
+		                                   : o->bundle_dir ? o->bundle_dir
+		                                                   : "");
 
 		emit(ctx, EVENT_NORMAL, "Unpacking", manifest, o, msg);
 	}
@@ -667,8 +687,8 @@ int unpack_image(const struct ctx *ctx, const struct digest *manifest,
 	}
 	{
 		cleanup_free char *msg = xasprintf(
-			"%zu layers (%zu reused, %zu rebuilt), %lld bytes in %.3fs", r.n_layers,
-			r.n_reused, r.n_rebuilt, (long long)r.bytes, (double)r.duration_ns / 1e9);
+		    "%zu layers (%zu reused, %zu rebuilt), %lld bytes in %.3fs", r.n_layers,
+		    r.n_reused, r.n_rebuilt, (long long)r.bytes, (double)r.duration_ns / 1e9);
 
 		emit(ctx, EVENT_NORMAL, "Unpacked", manifest, o, msg);
 	}

@@ -22,7 +22,7 @@ enum unpack_flags {
 struct unpack_opts {
 	unsigned flags;         /* enum unpack_flags */
 	const char *to_dir;     /* a flattened rootfs here instead of snapshots (must not exist
-				 * or be empty), or NULL */
+	                         * or be empty), or NULL */
 	const char *bundle_dir; /* an OCI bundle here: rootfs/ and config.json, or NULL */
 	int jobs;               /* layers applied at once; 0: the number of online CPUs */
 	const char *name;       /* the image's name for events, or NULL */
@@ -30,12 +30,12 @@ struct unpack_opts {
 
 struct unpack_result {
 	size_t n_layers;
-	size_t n_reused;    /* layers whose snapshot already existed (and verified, with VERIFY) */
-	size_t n_rebuilt;   /* VERIFY: snapshots that failed verification and were rebuilt */
-	int *snapshots;     /* snapshot mode: the snapshot number of each layer, bottom first */
+	size_t n_reused;  /* layers whose snapshot already existed (and verified, with VERIFY) */
+	size_t n_rebuilt; /* VERIFY: snapshots that failed verification and were rebuilt */
+	int *snapshots;   /* snapshot mode: the snapshot number of each layer, bottom first */
 	struct digest *chain_ids; /* each layer's chain ID, bottom first */
-	int64_t bytes;      /* uncompressed layer bytes applied by this call */
-	int64_t size_bytes; /* snapshot mode: bytes on disk of all the image's snapshots */
+	int64_t bytes;            /* uncompressed layer bytes applied by this call */
+	int64_t size_bytes;       /* snapshot mode: bytes on disk of all the image's snapshots */
 	int64_t duration_ns;
 };
 
@@ -52,7 +52,7 @@ void unpack_result_release(struct unpack_result *r);
  * With o->to_dir or o->bundle_dir, writes the flattened tree there instead (layers in order,
  * whiteouts applied by deletion) and touches no snapshot; on failure what it wrote there is
  * removed. o may be NULL. The caller releases *out. */
-int unpack_image(const struct ctx *ctx, const struct digest *manifest,
-		 const struct unpack_opts *o, struct unpack_result *out, struct err *e);
+int unpack_image(const struct ctx *ctx, const struct digest *manifest, const struct unpack_opts *o,
+                 struct unpack_result *out, struct err *e);
 
 #endif

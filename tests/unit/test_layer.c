@@ -42,8 +42,8 @@ static struct tb *tb_new(enum tb_comp comp, bool gnu)
 
 	t->a = archive_write_new();
 	assert_int_equal(gnu ? archive_write_set_format_gnutar(t->a)
-			     : archive_write_set_format_pax_restricted(t->a),
-			 ARCHIVE_OK);
+	                     : archive_write_set_format_pax_restricted(t->a),
+	                 ARCHIVE_OK);
 	if (comp == TB_GZIP)
 		assert_int_equal(archive_write_add_filter_gzip(t->a), ARCHIVE_OK);
 	if (comp == TB_ZSTD)
@@ -215,7 +215,7 @@ static void scene_free(struct scene *s)
 }
 
 static int apply_bytes(struct scene *s, const char *data, size_t len, unsigned flags,
-		       struct layer_result *res, struct err *e)
+                       struct layer_result *res, struct err *e)
 {
 	struct layer_opts o = {.flags = flags};
 	cleanup_close int fd = blob_fd(data, len);
@@ -275,9 +275,9 @@ static void build_features(struct tb *t)
 	tb_put(t, ae, "#!/bin/sh\n");
 	ae = tb_entry("bin/ping", AE_IFREG, 0755);
 	archive_entry_xattr_add_entry(ae, "security.capability",
-				      "\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00"
-				      "\x00\x00\x00\x00\x00\x00",
-				      20);
+	                              "\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00"
+	                              "\x00\x00\x00\x00\x00\x00",
+	                              20);
 	archive_entry_xattr_add_entry(ae, "user.note", "hi", 2);
 	archive_entry_xattr_add_entry(ae, "trusted.overlay.opaque", "y", 1);
 	tb_put(t, ae, "ping");
@@ -594,7 +594,8 @@ static void test_hardlink_escapes(void **state)
 		tb_hardlink(t, "bin/sh", "bin/busybox");
 		assert_int_equal(apply_tb(s, t, 0, &e), -1);
 		assert_int_equal(e.code, E_INVALID);
-		assert_non_null(strstr(e.msg, "hardlink target \"bin/busybox\" is not in this layer"));
+		assert_non_null(
+		    strstr(e.msg, "hardlink target \"bin/busybox\" is not in this layer"));
 		scene_free(s);
 	}
 }
@@ -839,22 +840,14 @@ int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8"); /* the writer converts names to UTF-8 for PAX */
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_features_plain),
-	    cmocka_unit_test(test_features_gzip),
-	    cmocka_unit_test(test_features_zstd),
-	    cmocka_unit_test(test_gzip_multi_member),
-	    cmocka_unit_test(test_dotdot_contained),
-	    cmocka_unit_test(test_absolute_contained),
-	    cmocka_unit_test(test_symlink_parent),
-	    cmocka_unit_test(test_symlink_then_write),
-	    cmocka_unit_test(test_hardlink_escapes),
-	    cmocka_unit_test(test_whiteout_names),
-	    cmocka_unit_test(test_truncated),
-	    cmocka_unit_test(test_bomb_bounded),
-	    cmocka_unit_test(test_duplicates),
-	    cmocka_unit_test(test_overlay_whiteouts),
-	    cmocka_unit_test(test_flattened_layers),
-	    cmocka_unit_test(test_not_a_tar),
+	    cmocka_unit_test(test_features_plain),   cmocka_unit_test(test_features_gzip),
+	    cmocka_unit_test(test_features_zstd),    cmocka_unit_test(test_gzip_multi_member),
+	    cmocka_unit_test(test_dotdot_contained), cmocka_unit_test(test_absolute_contained),
+	    cmocka_unit_test(test_symlink_parent),   cmocka_unit_test(test_symlink_then_write),
+	    cmocka_unit_test(test_hardlink_escapes), cmocka_unit_test(test_whiteout_names),
+	    cmocka_unit_test(test_truncated),        cmocka_unit_test(test_bomb_bounded),
+	    cmocka_unit_test(test_duplicates),       cmocka_unit_test(test_overlay_whiteouts),
+	    cmocka_unit_test(test_flattened_layers), cmocka_unit_test(test_not_a_tar),
 	};
 
 	return cmocka_run_group_tests_name("layer", tests, NULL, NULL);

@@ -118,31 +118,31 @@ static void put_json(struct unit_env *u, const char *json, struct digest *d)
 
 /* Commits config and manifest for layers (diff_ids taken from them unless diffs is given). */
 static void make_image(struct unit_env *u, const struct layer *layers, size_t n,
-		       const struct digest *diffs, struct digest *manifest)
+                       const struct digest *diffs, struct digest *manifest)
 {
 	struct buf cfg = BUF_INIT, man = BUF_INIT;
 	struct digest cd;
 	size_t i;
 
 	buf_adds(&cfg, "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Entrypoint\":"
-		       "[\"/bin/sh\",\"-c\"],\"Cmd\":[\"echo hi\"],\"Env\":[\"A=1\"],\"User\":"
-		       "\"app\",\"WorkingDir\":\"/work\"},\"rootfs\":{\"type\":\"layers\","
-		       "\"diff_ids\":[");
+	               "[\"/bin/sh\",\"-c\"],\"Cmd\":[\"echo hi\"],\"Env\":[\"A=1\"],\"User\":"
+	               "\"app\",\"WorkingDir\":\"/work\"},\"rootfs\":{\"type\":\"layers\","
+	               "\"diff_ids\":[");
 	for (i = 0; i < n; i++)
 		buf_printf(&cfg, "%s\"sha256:%s\"", i ? "," : "",
-			   (diffs ? &diffs[i] : &layers[i].diff_id)->hex);
+		           (diffs ? &diffs[i] : &layers[i].diff_id)->hex);
 	buf_adds(&cfg, "]}}");
 	put_json(u, buf_str(&cfg), &cd);
 	buf_printf(&man,
-		   "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+"
-		   "json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
-		   "\"digest\":\"sha256:%s\",\"size\":%zu},\"layers\":[",
-		   cd.hex, cfg.len);
+	           "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+"
+	           "json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+	           "\"digest\":\"sha256:%s\",\"size\":%zu},\"layers\":[",
+	           cd.hex, cfg.len);
 	for (i = 0; i < n; i++)
 		buf_printf(&man,
-			   "%s{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
-			   "\"digest\":\"sha256:%s\",\"size\":%zu}",
-			   i ? "," : "", layers[i].gz.d.hex, layers[i].gz.len);
+		           "%s{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
+		           "\"digest\":\"sha256:%s\",\"size\":%zu}",
+		           i ? "," : "", layers[i].gz.d.hex, layers[i].gz.len);
 	buf_adds(&man, "]}");
 	put_json(u, buf_str(&man), manifest);
 	buf_release(&cfg);
@@ -152,7 +152,8 @@ static void make_image(struct unit_env *u, const struct layer *layers, size_t n,
 static void fill_base(struct tb *t)
 {
 	tb_add(t, "etc/", AE_IFDIR, NULL);
-	tb_add(t, "etc/passwd", AE_IFREG, "root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/:/bin/sh\n");
+	tb_add(t, "etc/passwd", AE_IFREG,
+	       "root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/:/bin/sh\n");
 	tb_add(t, "etc/group", AE_IFREG, "root:x:0:\napp:x:1001:\n");
 	tb_add(t, "var/", AE_IFDIR, NULL);
 	tb_add(t, "var/old", AE_IFREG, "old");
@@ -279,10 +280,19 @@ static void test_chain_ids(void **state)
 	struct digest d[2], c[2], want;
 	struct err e = ERR_INIT;
 	(void)state;
-	assert_int_equal(digest_parse("sha256:4fbec69b941195fd56f8212a5000e304129451d82efca94ff0e0fb2d5355472e", &d[0], &e), 0);
-	assert_int_equal(digest_parse("sha256:77ea7eee3d80b1a38f83906dd3048e2689457eb90e18a7d12f839c5ae37106a2", &d[1], &e), 0);
+	assert_int_equal(
+	    digest_parse("sha256:4fbec69b941195fd56f8212a5000e304129451d82efca94ff0e0fb2d5355472e",
+	                 &d[0], &e),
+	    0);
+	assert_int_equal(
+	    digest_parse("sha256:77ea7eee3d80b1a38f83906dd3048e2689457eb90e18a7d12f839c5ae37106a2",
+	                 &d[1], &e),
+	    0);
 	/* sha256("sha256:<d0> sha256:<d1>"), computed independently */
-	assert_int_equal(digest_parse("sha256:ef232af0eb422cdfd7917631657cd8ed2bfd5b9461b37c427aa0d3e0a19adf79", &want, &e), 0);
+	assert_int_equal(
+	    digest_parse("sha256:ef232af0eb422cdfd7917631657cd8ed2bfd5b9461b37c427aa0d3e0a19adf79",
+	                 &want, &e),
+	    0);
 	snapshot_chain_ids(d, 2, c);
 	assert_true(digest_equal(&c[0], &d[0]));
 	assert_true(digest_equal(&c[1], &want));
@@ -407,7 +417,7 @@ static void test_garbage(void **state)
 {
 	struct unit_env *u = env_new();
 	struct snapshot_new half = SNAPSHOT_NEW_INIT, done = SNAPSHOT_NEW_INIT,
-			    busy = SNAPSHOT_NEW_INIT;
+	                    busy = SNAPSHOT_NEW_INIT;
 	struct snapshot_meta meta = {0};
 	struct err e = ERR_INIT;
 	struct layer l[1];
@@ -451,8 +461,7 @@ static void test_garbage(void **state)
 		assert_int_equal(snapshot_gc(&u->ctx, NULL, &e), 0);
 		{
 			cleanup_free char *sd = store_snapshots_dir(&u->ctx);
-			cleanup_free char *idx =
-				xasprintf("%s/chains/%s", sd, r.chain_ids[0].hex);
+			cleanup_free char *idx = xasprintf("%s/chains/%s", sd, r.chain_ids[0].hex);
 
 			assert_false(fs_exists(idx));
 		}
@@ -606,7 +615,7 @@ static void test_flatten_and_bundle(void **state)
 	assert_int_equal(type_at(to, "d/f"), 0);
 	assert_int_equal(type_at(to, "d/g"), S_IFREG);
 	assert_int_equal(count_snapshot_dirs(u), 0); /* no snapshots in this mode */
-	{ /* not empty: refused, left as it was */
+	{                                            /* not empty: refused, left as it was */
 		struct unpack_opts o = {.to_dir = to};
 
 		assert_int_equal(unpack_image(&u->ctx, &m, &o, &r, &e), -1);
@@ -622,7 +631,8 @@ static void test_flatten_and_bundle(void **state)
 	}
 	assert_int_equal(type_at(rootfs, "d/g"), S_IFREG);
 	assert_int_equal(fs_read_file(cfgp, 1 << 20, &cfg, &len, &e), 0);
-	assert_non_null(strstr(cfg, "\"args\": [\n      \"/bin/sh\",\n      \"-c\",\n      \"echo hi\"\n"));
+	assert_non_null(
+	    strstr(cfg, "\"args\": [\n      \"/bin/sh\",\n      \"-c\",\n      \"echo hi\"\n"));
 	assert_non_null(strstr(cfg, "\"uid\": 1000"));
 	assert_non_null(strstr(cfg, "\"gid\": 1001"));
 	assert_non_null(strstr(cfg, "\"cwd\": \"/work\""));
@@ -658,37 +668,36 @@ static void test_overlay_options(void **state)
 	struct err e = ERR_INIT;
 	size_t i;
 	(void)state;
-	assert_int_equal(snapshot_overlay_options(&u->ctx, ns, 3, NULL, NULL, VOLATILE_AUTO, false,
-						  &abs, &e),
-			 0);
+	assert_int_equal(
+	    snapshot_overlay_options(&u->ctx, ns, 3, NULL, NULL, VOLATILE_AUTO, false, &abs, &e),
+	    0);
 	{
 		cleanup_free char *want =
-			xasprintf("lowerdir=%s/snapshots/12/fs:%s/snapshots/7/fs:%s/snapshots/3/fs",
-				  u->root, u->root, u->root);
+		    xasprintf("lowerdir=%s/snapshots/12/fs:%s/snapshots/7/fs:%s/snapshots/3/fs",
+		              u->root, u->root, u->root);
 
 		assert_string_equal(abs, want);
 	}
-	assert_int_equal(snapshot_overlay_options(&u->ctx, ns, 3, "/u", "/w", VOLATILE_OFF, true,
-						  &rel, &e),
-			 0);
+	assert_int_equal(
+	    snapshot_overlay_options(&u->ctx, ns, 3, "/u", "/w", VOLATILE_OFF, true, &rel, &e), 0);
 	assert_string_equal(rel, "lowerdir=12/fs:7/fs:3/fs,upperdir=/u,workdir=/w");
 	if (snapshot_volatile_supported()) {
 		assert_int_equal(snapshot_overlay_options(&u->ctx, ns, 1, "/u", "/w", VOLATILE_AUTO,
-							  true, &vol, &e),
-				 0);
+		                                          true, &vol, &e),
+		                 0);
 		assert_string_equal(vol, "lowerdir=12/fs,upperdir=/u,workdir=/w,volatile");
 	}
 	for (i = 0; i < ARRAY_SIZE(many); i++)
 		many[i] = (int)i + 1000;
 	assert_int_equal(snapshot_overlay_options(&u->ctx, many, ARRAY_SIZE(many), NULL, NULL,
-						  VOLATILE_OFF, true, &none, &e),
-			 -1);
+	                                          VOLATILE_OFF, true, &none, &e),
+	                 -1);
 	assert_int_equal(e.code, E_INVALID);
 	assert_non_null(strstr(e.msg, "overlay options for 2000 layers are"));
 	assert_null(none);
-	assert_int_equal(snapshot_overlay_options(&u->ctx, ns, 1, "/a:b", "/w", VOLATILE_OFF, true,
-						  &none, &e),
-			 -1);
+	assert_int_equal(
+	    snapshot_overlay_options(&u->ctx, ns, 1, "/a:b", "/w", VOLATILE_OFF, true, &none, &e),
+	    -1);
 	assert_int_equal(e.code, E_INVALID);
 	unit_env_free(u);
 }
@@ -697,14 +706,10 @@ int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_chain_ids),
-	    cmocka_unit_test(test_unpack_and_reuse),
-	    cmocka_unit_test(test_diff_id_mismatch),
-	    cmocka_unit_test(test_garbage),
-	    cmocka_unit_test(test_killed_unpack),
-	    cmocka_unit_test(test_concurrent_unpacks),
-	    cmocka_unit_test(test_verify_rebuilds),
-	    cmocka_unit_test(test_flatten_and_bundle),
+	    cmocka_unit_test(test_chain_ids),        cmocka_unit_test(test_unpack_and_reuse),
+	    cmocka_unit_test(test_diff_id_mismatch), cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_killed_unpack),    cmocka_unit_test(test_concurrent_unpacks),
+	    cmocka_unit_test(test_verify_rebuilds),  cmocka_unit_test(test_flatten_and_bundle),
 	    cmocka_unit_test(test_overlay_options),
 	};
 

@@ -11,6 +11,7 @@
 #include "common/image/pull.h"
 #include "common/image/registry.h"
 #include "common/image/source.h"
+#include "common/image/unpack.h"
 #include "common/store/blob.h"
 #include "common/store/event.h"
 #include "common/store/image_record.h"
@@ -317,6 +318,23 @@ static int fetch_image(const struct ctx *ctx, struct registry *reg, const struct
 	return fetch_all(&set, o->max_downloads, e);
 }
 
+/* Applies the layers into snapshots before the image is recorded, so a recorded image that
+ * was pulled with unpacking is ready to run, and one whose layers do not match their diff_ids
+ * is never recorded. */
+static int unpack_layers(const struct ctx *ctx, const struct pull_opts *o, const char *name,
+			 const struct digest *manifest, struct pull_result *res, struct err *e)
+{
+	struct unpack_opts uo = {.name = name};
+	struct unpack_result ur = {0};
+
+	progress(o, name, PULL_UNPACK, NULL, -1, 0, 0);
+	if (unpack_image(ctx, manifest, &uo, &ur, e) < 0)
+		return err_wrap(e, "unpack");
+	res->unpacked = true;
+	unpack_result_release(&ur);
+	return 0;
+}
+
 static int pull_from(const struct ctx *ctx, const struct endpoint *ep,
 		     const struct image_ref *ref, const struct pull_opts *o,
 		     struct pull_result *res, struct err *e)
@@ -343,6 +361,8 @@ static int pull_from(const struct ctx *ctx, const struct endpoint *ep,
 	if (load_config(ctx, &m, &cfg, e) < 0)
 		goto out;
 	res->bytes_fetched = registry_bytes_received(reg);
+	if (o->unpack && unpack_layers(ctx, o, ref->name, &md, res, e) < 0)
+		goto out;
 	if (record_image(ctx, ref->name, &md, media, &m, &cfg, mlen, res, e) < 0)
 		goto out;
 	rc = 0;
@@ -401,6 +421,8 @@ static int pull_source(const struct ctx *ctx, const struct image_ref *ref,
 	free(res->name);
 	res->name = xstrdup(sr.name);
 	res->bytes_fetched = sr.bytes_committed;
+	if (o->unpack && unpack_layers(ctx, o, sr.name, &sr.manifest, res, e) < 0)
+		goto out;
 	if (record_image(ctx, sr.name, &sr.manifest, sr.media_type, &m, &cfg, mlen, res, e) < 0)
 		goto out;
 	rc = 0;

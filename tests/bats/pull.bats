@@ -49,8 +49,9 @@ image_count() { find "$CTRBOX_ROOT/images" -name '*.json' 2>/dev/null | wc -l; }
 @test "pull: a one-layer image from the registry matches what skopeo reports" {
 	ctrbox pull --plain-http "$BUSYBOX_IMAGE"
 	assert_success
-	raw=$(skopeo inspect --raw --tls-verify=false "docker://$BUSYBOX_IMAGE")
-	want=sha256:$(printf '%s' "$raw" | sha256sum | cut -d' ' -f1)
+	skopeo inspect --raw --tls-verify=false "docker://$BUSYBOX_IMAGE" >"$BATS_TEST_TMPDIR/raw"
+	raw=$(cat "$BATS_TEST_TMPDIR/raw")
+	want=sha256:$(sha256sum "$BATS_TEST_TMPDIR/raw" | cut -d' ' -f1)
 	ctrbox images --format json
 	assert_success
 	assert_equal "$(jq -r '.[0].name' <<<"$output")" "$BUSYBOX_IMAGE"
@@ -80,7 +81,8 @@ image_count() { find "$CTRBOX_ROOT/images" -name '*.json' 2>/dev/null | wc -l; }
 	assert_success
 	assert_equal "$(jq -r '.[0].reference' <<<"$output")" "$BUSYBOX_IMAGE"
 	assert_equal "$(jq -r '.[0].layers' <<<"$output")" 1
-	assert_equal "$(jq -r '.[0].fetched_bytes' <<<"$output")" 0 # all there already
+	# Only the manifest is fetched again: every blob is there already.
+	[ "$(jq -r '.[0].fetched_bytes' <<<"$output")" -lt 10000 ]
 	[[ $(jq -r '.[0].platform' <<<"$output") == linux/* ]]
 }
 
@@ -233,7 +235,8 @@ image_count() { find "$CTRBOX_ROOT/images" -name '*.json' 2>/dev/null | wc -l; }
 }
 
 @test "pull: a broken transfer resumes with Range and the image is complete" {
-	fakereg_start --fault 'blobs/break=50000'
+	# Twice: the config and the layer are the first two blob GETs, so the layer always breaks.
+	fakereg_start --fault 'blobs/break=50000@2'
 	ctrbox pull --plain-http "$FAKEREG/ctrbox/busybox:latest"
 	assert_success
 	run bash -c "curl -s http://$FAKEREG/_debug/requests | jq -r '.[] | select(.range != null) | .range'"
@@ -241,7 +244,7 @@ image_count() { find "$CTRBOX_ROOT/images" -name '*.json' 2>/dev/null | wc -l; }
 }
 
 @test "pull: a server that ignores Range restarts the blob from zero and still verifies" {
-	fakereg_start --fault 'blobs/break=50000' --fault 'blobs/norange'
+	fakereg_start --fault 'blobs/break=50000@2' --fault 'blobs/norange@always'
 	ctrbox pull --plain-http "$FAKEREG/ctrbox/busybox:latest"
 	assert_success
 	assert_equal "$(image_count)" 1

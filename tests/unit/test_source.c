@@ -30,6 +30,7 @@ struct tfile {
 	char *data;
 	size_t len;
 	char *symlink;
+	bool hardlink; /* symlink holds a hardlink's target instead */
 };
 
 struct tfiles {
@@ -47,6 +48,7 @@ static void tf_add(struct tfiles *fs, const char *name, const void *data, size_t
 	memcpy(f->data, data, len);
 	f->len = len;
 	f->symlink = NULL;
+	f->hardlink = false;
 }
 
 static void tf_symlink(struct tfiles *fs, const char *name, const char *target)
@@ -58,6 +60,13 @@ static void tf_symlink(struct tfiles *fs, const char *name, const char *target)
 	f->data = NULL;
 	f->len = 0;
 	f->symlink = xstrdup(target);
+	f->hardlink = false;
+}
+
+static void tf_hardlink(struct tfiles *fs, const char *name, const char *target)
+{
+	tf_symlink(fs, name, target);
+	fs->f[fs->n - 1].hardlink = true;
 }
 
 static struct tfile *tf_find(struct tfiles *fs, const char *name)
@@ -152,7 +161,12 @@ static void tf_write_tar(const struct tfiles *fs, const char *path, enum tar_fla
 
 		archive_entry_set_pathname(ent, name);
 		archive_entry_set_mtime(ent, 1700000000, 0);
-		if (f->symlink) {
+		if (f->symlink && f->hardlink) {
+			archive_entry_set_filetype(ent, AE_IFREG);
+			archive_entry_set_perm(ent, 0644);
+			archive_entry_set_hardlink(ent, f->symlink);
+			archive_entry_set_size(ent, 0);
+		} else if (f->symlink) {
 			archive_entry_set_filetype(ent, AE_IFLNK);
 			archive_entry_set_perm(ent, 0777);
 			archive_entry_set_symlink(ent, f->symlink);
@@ -800,6 +814,68 @@ static void test_archive_truncated(void **state)
 	unit_env_free(u);
 }
 
+/* Links inside an archive are followed only within it; duplicate names are refused. */
+static void test_archive_links(void **state)
+{
+	struct unit_env *u = store_env();
+	struct source_result r = {0};
+	struct seen seen = {0};
+	struct err e = ERR_INIT;
+
+	for (int c = 0; c < 4; c++) {
+		cleanup_free char *path = xasprintf("%s/links%d.tar", u->dir, c);
+		cleanup_free char *ref = xasprintf("oci-archive:%s", path);
+		cleanup_free char *name = NULL, *want = NULL;
+		struct tfiles fs = {0};
+		struct timage im;
+		struct tfile *f;
+
+		tf_one(&fs, "v1", &im);
+		name = xasprintf("blobs/sha256/%s", im.layers[0].hex);
+		f = tf_find(&fs, name);
+		switch (c) {
+		case 0: /* a hardlink to the real data under another name: fine */
+		case 1: /* a symlink, the same */
+			free(f->name);
+			f->name = xstrdup("elsewhere/data");
+			if (c == 0)
+				tf_hardlink(&fs, name, "elsewhere/data");
+			else
+				tf_symlink(&fs, name, "../../elsewhere/data");
+			break;
+		case 2: /* a symlink out of the archive */
+			free(f->data);
+			f->data = NULL;
+			f->len = 0;
+			f->symlink = xstrdup("../../../../etc/passwd");
+			want = xasprintf("layer 0: %s: a link pointing outside the archive", name);
+			break;
+		default: /* index.json twice */
+			tf_str(&fs, "index.json", "{\"schemaVersion\":2,\"manifests\":[]}");
+			want = xstrdup("index.json: the archive has more than one member so named");
+			break;
+		}
+		tf_write_tar(&fs, path, 0);
+		if (!want) {
+			if (import(u, ref, NULL, &r, &seen, &e) < 0)
+				fail_msg("case %d: %s", c, e.msg);
+			assert_image_committed(u, &im, true);
+			source_result_release(&r);
+		} else {
+			assert_int_equal(import(u, ref, NULL, &r, &seen, &e), -1);
+			assert_int_equal(e.code, E_INVALID);
+			assert_string_equal(e.msg, want);
+			assert_image_committed(u, &im, false);
+		}
+		tf_free(&fs);
+		for (size_t i = 0; i < im.n_layers; i++)
+			assert_int_equal(blob_remove(&u->ctx, &im.layers[i], &e), 0);
+		assert_int_equal(blob_remove(&u->ctx, &im.config, &e), 0);
+		assert_int_equal(blob_remove(&u->ctx, &im.manifest, &e), 0);
+	}
+	unit_env_free(u);
+}
+
 /* docker save's layout: manifest.json, <hex>.json config, <id>/layer.tar (one a symlink to
  * another, as docker and skopeo write a layer shared by two images). */
 struct tdocker {
@@ -1158,7 +1234,7 @@ int main(void)
 	    cmocka_unit_test(test_layout_corrupt), cmocka_unit_test(test_layout_hostile),
 	    cmocka_unit_test(test_oci_archive),    cmocka_unit_test(test_archive_truncated),
 	    cmocka_unit_test(test_docker_archive), cmocka_unit_test(test_docker_archive_refused),
-	    cmocka_unit_test(test_fixtures),
+	    cmocka_unit_test(test_fixtures),       cmocka_unit_test(test_archive_links),
 	};
 
 	return cmocka_run_group_tests_name("source", tests, NULL, NULL);

@@ -20,6 +20,7 @@ Faults (--fault [KIND/]NAME[=ARG][@TIMES], TIMES a number or "always", default o
   429=SECS, 503=SECS          that status with Retry-After: SECS; 503=date:SECS sends an HTTP date
   500                         a bare 500
   break=N                     send the headers and N bytes of the body, then close the connection
+                              (only bodies longer than N count)
   norange                     ignore Range: answer 200 with the whole body
   badrange                    answer 206 with a Content-Range that starts one byte late
   redirect                    307 to the same path on a second listener reached as localhost:PORT2
@@ -87,11 +88,14 @@ class State:
             name, _, arg = spec.partition("=")
             self.faults.append([name, arg, times, kind])
 
-    def take(self, name, kind):
-        """The fault's argument (or "") when it applies to this request, else None."""
+    def take(self, name, kind, applies=None):
+        """The fault's argument (or "") when it applies to this request, else None. applies(arg)
+        can decline a request, which then does not use the fault up."""
         with self.lock:
             for f in self.faults:
                 if f[0] != name or f[2] == 0 or (f[3] is not None and f[3] != kind):
+                    continue
+                if applies is not None and not applies(f[1]):
                     continue
                 if f[2] > 0:
                     f[2] -= 1
@@ -273,7 +277,6 @@ class Handler(BaseHTTPRequestHandler):
         size = len(data)
         start = 0
         rng = self.headers.get("Range")
-        brk = st.take("break", kind) if faults else None
         if faults and st.take("corrupt", kind) is not None and data:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
         nolength = faults and st.take("nolength", kind) is not None
@@ -291,6 +294,9 @@ class Handler(BaseHTTPRequestHandler):
             code = 206
             headers["Content-Range"] = "bytes %d-%d/%d" % (claimed, size - 1, size)
             data = data[claimed:]
+        # A break applies to the first body long enough to be broken (a small config blob
+        # before a layer does not use it up).
+        brk = st.take("break", kind, lambda n: len(data) > int(n)) if faults else None
         slow = st.take("slow", kind) if faults else None
         if brk is None and slow is None:
             return self.reply(code, data, ctype=ctype, headers=headers, length=not nolength)

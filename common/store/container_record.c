@@ -205,6 +205,8 @@ int container_state_save(const struct ctx *ctx, const char *id, const struct con
 	jsonio_set_int(o, "pid_start_time", (int64_t)s->pid_start_time);
 	jsonio_set_int(o, "shim_pid", s->shim_pid);
 	jsonio_set_int(o, "shim_start_time", (int64_t)s->shim_start_time);
+	if (s->shim_parent_pid)
+		jsonio_set_int(o, "shim_parent_pid", s->shim_parent_pid);
 	jsonio_set_time(o, "started", s->started_ns);
 	jsonio_set_time(o, "finished", s->finished_ns);
 	jsonio_set_int(o, "exit_code", s->exit_code);
@@ -223,7 +225,7 @@ static int state_from_json(struct json_object *o, struct container_state *out, s
 {
 	struct container_state s = {0};
 	const char *status = NULL;
-	int64_t pid = 0, pst = 0, shim = 0, sst = 0, code = 0;
+	int64_t pid = 0, pst = 0, shim = 0, sst = 0, code = 0, sppid = 0;
 	size_t i;
 
 	if (jsonio_get_str(o, "status", true, &status, e) < 0 ||
@@ -231,6 +233,7 @@ static int state_from_json(struct json_object *o, struct container_state *out, s
 	    jsonio_get_int(o, "pid_start_time", false, &pst, e) < 0 ||
 	    jsonio_get_int(o, "shim_pid", false, &shim, e) < 0 ||
 	    jsonio_get_int(o, "shim_start_time", false, &sst, e) < 0 ||
+	    jsonio_get_int(o, "shim_parent_pid", false, &sppid, e) < 0 ||
 	    jsonio_get_time(o, "started", false, &s.started_ns, e) < 0 ||
 	    jsonio_get_time(o, "finished", false, &s.finished_ns, e) < 0 ||
 	    jsonio_get_int(o, "exit_code", false, &code, e) < 0 ||
@@ -242,8 +245,9 @@ static int state_from_json(struct json_object *o, struct container_state *out, s
 	if (i == ARRAY_SIZE(status_names))
 		return err_set(e, E_INVALID, "status: unknown value %s", status);
 	if (pid < 0 || pid > INT32_MAX || shim < 0 || shim > INT32_MAX || pst < 0 || sst < 0 ||
-	    code < INT32_MIN || code > INT32_MAX)
+	    code < INT32_MIN || code > INT32_MAX || sppid < 0 || sppid > INT32_MAX)
 		return err_set(e, E_INVALID, "pid, start time or exit code out of range");
+	s.shim_parent_pid = (int)sppid;
 	s.status = (enum units_status)i;
 	s.pid = (int)pid;
 	s.pid_start_time = (uint64_t)pst;

@@ -35,6 +35,7 @@ struct container_state {
 	uint64_t pid_start_time; /* /proc/PID/stat starttime, to tell PID reuse */
 	int shim_pid;
 	uint64_t shim_start_time;
+	int shim_parent_pid;     /* who adopted the shim: 1 or the nearest subreaper (0: unknown) */
 	int64_t started_ns, finished_ns;
 	int exit_code;
 	bool oom_killed;

@@ -148,6 +148,7 @@ static void test_container_round_trip(void **state)
 	    .pid_start_time = 123456789,
 	    .shim_pid = 77,
 	    .shim_start_time = 987654321,
+	    .shim_parent_pid = 1,
 	    .started_ns = unit_fixed_now(),
 	    .finished_ns = unit_fixed_now() + 1000,
 	    .exit_code = 137,
@@ -181,6 +182,7 @@ static void test_container_round_trip(void **state)
 	assert_int_equal(sback.pid_start_time, 123456789);
 	assert_int_equal(sback.shim_pid, 77);
 	assert_int_equal(sback.shim_start_time, 987654321);
+	assert_int_equal(sback.shim_parent_pid, 1);
 	assert_int_equal(sback.started_ns, s.started_ns);
 	assert_int_equal(sback.finished_ns, s.finished_ns);
 	assert_int_equal(sback.exit_code, 137);

@@ -347,6 +347,7 @@ struct applier {
 		char *path; /* NULL when empty */
 		int fd;
 		bool setgid;
+		bool stale; /* not to be reused; fd stays open while an entry may still use it */
 	} cache;
 	struct dirmeta *dirs;
 	size_t n_dirs, cap_dirs;
@@ -361,6 +362,13 @@ static void cache_drop(struct applier *ap)
 		free(ap->cache.path);
 		ap->cache.path = NULL;
 	}
+}
+
+/* After a replacement the cached parent may be gone or reached differently: the next entry
+ * resolves afresh, while the current one keeps using its descriptor. */
+static void cache_invalidate(struct applier *ap)
+{
+	ap->cache.stale = true;
 }
 
 /* The process umask, read without changing it (threads may be creating files). */
@@ -558,7 +566,7 @@ static int parent_of(struct applier *ap, const char *path, bool create, const ch
 		return ap->root;
 	}
 	parent = xstrndup(path, (size_t)(slash - path));
-	if (ap->cache.path && strcmp(ap->cache.path, parent) == 0) {
+	if (ap->cache.path && !ap->cache.stale && strcmp(ap->cache.path, parent) == 0) {
 		*setgid = ap->cache.setgid;
 		return ap->cache.fd;
 	}
@@ -568,6 +576,7 @@ static int parent_of(struct applier *ap, const char *path, bool create, const ch
 	cache_drop(ap);
 	ap->cache.path = TAKE_PTR(parent);
 	ap->cache.fd = fd;
+	ap->cache.stale = false;
 	ap->cache.setgid = fstat(fd, &st) == 0 && (st.st_mode & S_ISGID);
 	*setgid = ap->cache.setgid;
 	return fd;
@@ -613,23 +622,24 @@ static int replace_at(struct applier *ap, int pfd, const char *base, struct err 
 {
 	struct stat st;
 
+	int dup, rc;
+
 	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : err_sys(e, "stat %s", base);
-	if (S_ISDIR(st.st_mode)) {
-		/* The cached parent may lie inside the tree that goes. */
-		int dup = fcntl(pfd, F_DUPFD_CLOEXEC, 3);
-		int rc;
-
-		if (dup < 0)
-			return err_sys(e, "dup");
-		cache_drop(ap);
+	/* The cached parent may lie inside a tree that goes, or have been reached through a
+	 * symlink that is replaced: resolve afresh after any replacement (they are rare). */
+	dup = fcntl(pfd, F_DUPFD_CLOEXEC, 3);
+	if (dup < 0)
+		return err_sys(e, "dup");
+	cache_invalidate(ap);
+	if (S_ISDIR(st.st_mode))
 		rc = remove_at(dup, base, e);
-		close(dup);
-		return rc;
-	}
-	if (unlinkat(pfd, base, 0) < 0 && errno != ENOENT)
-		return err_sys(e, "remove %s", base);
-	return 0;
+	else if ((rc = unlinkat(dup, base, 0)) < 0 && errno != ENOENT)
+		rc = err_sys(e, "remove %s", base);
+	else
+		rc = 0;
+	close(dup);
+	return rc;
 }
 
 static bool xattr_dropped(const char *name)
@@ -992,7 +1002,7 @@ static int apply_opaque(struct applier *ap, const char *dir, struct err *e)
 			*e = local;
 			return -1;
 		}
-		cache_drop(ap);
+		cache_invalidate(ap);
 		return prune_opaque(ap, fd, dir, e);
 	}
 	if (*dir) {

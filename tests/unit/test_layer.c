@@ -721,7 +721,25 @@ static void test_duplicates(void **state)
 	tb_file(t, "d/y", "y");
 	tb_symlink(t, "l", "a");
 	tb_file(t, "l", "l is a file");
+	/* Replacements under a cached parent directory, and of a symlink parents went through. */
+	tb_dir(t, "p/");
+	tb_dir(t, "p/d/");
+	tb_file(t, "p/d/x", "x");
+	tb_file(t, "p/f", "f");
+	tb_file(t, "p/d", "p/d is a file");
+	tb_file(t, "p/g", "g");
+	tb_dir(t, "x/");
+	tb_symlink(t, "q", "x");
+	tb_file(t, "q/in-x", "via the symlink");
+	tb_dir(t, "q/");
+	tb_file(t, "q/in-q", "in the real q");
 	assert_int_equal(apply_tb(s, t, 0, &e), 0);
+	assert_int_equal(type_in(s, "p/d"), S_IFREG);
+	assert_int_equal(type_in(s, "p/g"), S_IFREG);
+	assert_int_equal(type_in(s, "x/in-x"), S_IFREG);
+	assert_int_equal(type_in(s, "q"), S_IFDIR);
+	assert_int_equal(type_in(s, "q/in-q"), S_IFREG);
+	assert_int_equal(type_in(s, "x/in-q"), 0);
 	a = read_in(s, "a");
 	assert_string_equal(a, "two");
 	assert_int_equal(type_in(s, "d"), S_IFDIR);

@@ -695,3 +695,32 @@ int unpack_image(const struct ctx *ctx, const struct digest *manifest, const str
 	*out = r;
 	return 0;
 }
+
+int unpack_lookup(const struct ctx *ctx, const struct digest *manifest, struct unpack_result *out,
+                  struct err *e)
+{
+	struct unpack_result r = {0};
+	struct image img = {0};
+	size_t i;
+
+	if (image_load(ctx, manifest, &img, e) < 0)
+		return -1;
+	r.n_layers = img.m.n_layers;
+	r.snapshots = xcalloc(r.n_layers ? r.n_layers : 1, sizeof(*r.snapshots));
+	r.chain_ids = xcalloc(r.n_layers ? r.n_layers : 1, sizeof(*r.chain_ids));
+	if (r.n_layers)
+		snapshot_chain_ids(img.cfg.diff_ids, r.n_layers, r.chain_ids);
+	image_release(&img);
+	for (i = 0; i < r.n_layers; i++) {
+		struct snapshot_meta m = {0};
+		struct err local = ERR_INIT;
+
+		if (snapshot_lookup(ctx, &r.chain_ids[i], &m, &local) < 0)
+			continue;
+		r.snapshots[i] = m.n;
+		r.size_bytes += m.size_bytes;
+		r.n_reused++;
+	}
+	*out = r;
+	return 0;
+}

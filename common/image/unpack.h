@@ -55,4 +55,12 @@ void unpack_result_release(struct unpack_result *r);
 int unpack_image(const struct ctx *ctx, const struct digest *manifest, const struct unpack_opts *o,
                  struct unpack_result *out, struct err *e);
 
+/* What is unpacked of an image, without unpacking anything or taking a lock (for `images`,
+ * `prune` and `run`): fills n_layers, chain_ids, snapshots (0 for a layer with no published
+ * snapshot), size_bytes (of those present) and n_reused (how many are present: the image is
+ * unpacked when it equals n_layers). Reads the manifest and config from the content store. The
+ * caller releases *out. */
+int unpack_lookup(const struct ctx *ctx, const struct digest *manifest, struct unpack_result *out,
+                  struct err *e);
+
 #endif

@@ -360,6 +360,23 @@ static void test_unpack_and_reuse(void **state)
 		unpack_result_release(&r2);
 	}
 	assert_int_equal(count_snapshot_dirs(u), 4);
+	{ /* what is unpacked, without unpacking */
+		struct unpack_result st;
+		struct digest m3;
+		struct layer l3[2] = {l[3], l[2]};
+
+		assert_int_equal(unpack_lookup(&u->ctx, &m1, &st, &e), 0);
+		assert_int_equal(st.n_reused, 3);
+		assert_int_equal(st.size_bytes, r.size_bytes);
+		assert_memory_equal(st.snapshots, r.snapshots, 3 * sizeof(int));
+		unpack_result_release(&st);
+		make_image(u, l3, 2, NULL, &m3);
+		assert_int_equal(unpack_lookup(&u->ctx, &m3, &st, &e), 0);
+		assert_int_equal(st.n_layers, 2);
+		assert_int_equal(st.n_reused, 0);
+		assert_int_equal(st.snapshots[0], 0);
+		unpack_result_release(&st);
+	}
 	{
 		struct snapshot_meta *all;
 		size_t n;

@@ -1,5 +1,5 @@
-/* cmd/prune.c - ctrbox prune: remove blobs no image references and partial downloads nobody is
- * resuming (DESIGN.md "pull"; ctrbox-prune(1)) */
+/* cmd/prune.c - ctrbox prune: remove blobs no image references, snapshots nothing uses and
+ * partial downloads nobody is resuming (DESIGN.md "pull"; ctrbox-prune(1)) */
 #include "cmd/applet.h"
 #include "common/image/gc.h"
 #include "common/util/out.h"
@@ -25,8 +25,9 @@ const struct applet applet_prune = {
 	.flags = AP_OUTPUT | AP_WRITES_STORE,
 	.usage = "prune [--dry-run] [--keep-partial] [--format table|json]",
 	.summary = "remove content no image uses",
-	.description = "Removes blobs that no image record reaches and partial downloads that no\n"
-		       "pull holds. Refuses (exit 1) while a pull is running rather than wait.",
+	.description = "Removes blobs that no image record reaches, snapshots that no image or\n"
+		       "container uses, and partial downloads that no pull holds. Refuses (exit 1)\n"
+		       "while a pull is running rather than wait.",
 };
 
 static const struct col prune_cols[] = {
@@ -41,7 +42,7 @@ int ctrbox_prune(struct ctx *ctx, int argc, char **argv)
 	struct optparse op;
 	struct err e = ERR_INIT;
 	struct gc_report r = {0};
-	enum gc_flags flags = GC_INGESTS;
+	enum gc_flags flags = GC_INGESTS | GC_SNAPSHOTS;
 	struct out *o;
 	char total[UNITS_BUFSZ];
 	int c, rc;

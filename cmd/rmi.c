@@ -150,7 +150,7 @@ int ctrbox_rmi(struct ctx *ctx, int argc, char **argv)
 	if (!removed)
 		return rc;
 	err_clear(&e);
-	if (gc_collect(ctx, 0, &r, &e) < 0) {
+	if (gc_collect(ctx, GC_SNAPSHOTS, &r, &e) < 0) {
 		/* The records are gone, which is what was asked; the space comes back later. */
 		log_warn(ctx, "blobs not collected: %s", e.msg);
 		return rc;

@@ -12,6 +12,8 @@
 
 #include "common/image/gc.h"
 #include "common/image/manifest.h"
+#include "common/image/snapshot.h"
+#include "common/store/container_record.h"
 #include "common/store/blob.h"
 #include "common/store/image_record.h"
 #include "common/store/lock.h"
@@ -86,6 +88,124 @@ static bool marked(const struct marks *m, const char *hex)
 	return m->n && bsearch(&hex, m->hex, m->n, sizeof(*m->hex), cmp_str) != NULL;
 }
 
+static void report_add(struct gc_report *r, const char *what, char *name, int64_t size)
+{
+	r->items = xreallocarray(r->items, r->n_items + 1, sizeof(*r->items));
+	r->items[r->n_items++] = (struct gc_item){xstrdup(what), name, size};
+	r->bytes += size;
+}
+
+/* The snapshot numbers in use: every layer chain of a recorded image (through its config's
+ * diff_ids) and every container's snapshot chain. */
+struct snap_marks {
+	int *n;
+	size_t len, cap;
+};
+
+static void snap_mark(struct snap_marks *m, int n)
+{
+	if (m->len == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 64;
+		m->n = xreallocarray(m->n, m->cap, sizeof(*m->n));
+	}
+	m->n[m->len++] = n;
+}
+
+static bool snap_marked(const struct snap_marks *m, int n)
+{
+	for (size_t i = 0; i < m->len; i++)
+		if (m->n[i] == n)
+			return true;
+	return false;
+}
+
+/* Marks the snapshots of an image manifest's layer chains that exist; an image that was never
+ * unpacked has none, which is fine. */
+static int snap_mark_image(const struct ctx *ctx, struct snap_marks *sm, const struct digest *d,
+			   struct err *e)
+{
+	cleanup_free char *data = NULL;
+	cleanup_free struct digest *chains = NULL;
+	struct manifest mf;
+	struct image_config cfg;
+	size_t len = 0;
+
+	if (blob_read(ctx, d, MANIFEST_MAX, &data, &len, e) < 0 ||
+	    manifest_parse(data, len, NULL, &mf, e) < 0)
+		return err_wrap(e, "manifest sha256:%s", d->hex);
+	if (mf.kind != MANIFEST_IMAGE) {
+		manifest_release(&mf);
+		return 0;
+	}
+	free(data);
+	data = NULL;
+	if (blob_read(ctx, &mf.config.digest, CONFIG_MAX, &data, &len, e) < 0 ||
+	    image_config_parse(data, len, &cfg, e) < 0) {
+		manifest_release(&mf);
+		return err_wrap(e, "config of sha256:%s", d->hex);
+	}
+	chains = xcalloc(cfg.n_diff_ids ? cfg.n_diff_ids : 1, sizeof(*chains));
+	snapshot_chain_ids(cfg.diff_ids, cfg.n_diff_ids, chains);
+	for (size_t i = 0; i < cfg.n_diff_ids; i++) {
+		struct snapshot_meta sn;
+		struct err ignored = ERR_INIT;
+
+		if (snapshot_lookup(ctx, &chains[i], &sn, &ignored) == 0)
+			snap_mark(sm, sn.n);
+	}
+	image_config_release(&cfg);
+	manifest_release(&mf);
+	return 0;
+}
+
+static int snap_mark_containers(const struct ctx *ctx, struct snap_marks *sm, struct err *e)
+{
+	cleanup_strv char **ids = NULL;
+	size_t n = 0;
+
+	if (container_list_ids(ctx, &ids, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct container_doc c = {0};
+
+		/* A container whose record cannot be read might use any snapshot. */
+		if (container_doc_load(ctx, ids[i], &c, e) < 0)
+			return err_wrap(e, "container %s", ids[i]);
+		for (char **s = c.snapshots; s && *s; s++)
+			snap_mark(sm, atoi(*s));
+		container_doc_release(&c);
+	}
+	return 0;
+}
+
+static int sweep_snapshots(const struct ctx *ctx, const struct snap_marks *sm,
+			   enum gc_flags flags, struct gc_report *r, struct err *e)
+{
+	struct snapshot_meta *v = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (!(flags & GC_DRY_RUN) && snapshot_gc(ctx, NULL, e) < 0)
+		return -1;
+	if (snapshot_list(ctx, &v, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (snap_marked(sm, v[i].n))
+			continue;
+		if (!(flags & GC_DRY_RUN) && snapshot_remove(ctx, v[i].n, e) < 0) {
+			if (e->code == E_BUSY) { /* an unpack is using it: next time */
+				err_clear(e);
+				continue;
+			}
+			rc = -1;
+			break;
+		}
+		report_add(r, "snapshot", xasprintf("snapshots/%d", v[i].n), v[i].size_bytes);
+	}
+	free(v);
+	return rc;
+}
+
 /* Marks a manifest and what it reaches; a missing child is not an error (an index records
  * all platforms but only one was pulled). depth bounds nested indexes. */
 static int mark_manifest(const struct ctx *ctx, struct marks *m, const struct digest *d,
@@ -117,13 +237,6 @@ static int mark_manifest(const struct ctx *ctx, struct marks *m, const struct di
 	}
 	manifest_release(&mf);
 	return 0;
-}
-
-static void report_add(struct gc_report *r, const char *what, char *name, int64_t size)
-{
-	r->items = xreallocarray(r->items, r->n_items + 1, sizeof(*r->items));
-	r->items[r->n_items++] = (struct gc_item){xstrdup(what), name, size};
-	r->bytes += size;
 }
 
 static int sweep_blobs(const struct ctx *ctx, const struct marks *m, enum gc_flags flags,
@@ -198,6 +311,7 @@ int gc_collect(const struct ctx *ctx, enum gc_flags flags, struct gc_report *out
 	cleanup_close int lease = lease_open(ctx, e);
 	struct image_record *imgs = NULL;
 	struct marks m = {0};
+	struct snap_marks sm = {0};
 	struct gc_report r = {0};
 	size_t n = 0, skipped = 0, i;
 	int rc = -1;
@@ -221,6 +335,16 @@ int gc_collect(const struct ctx *ctx, enum gc_flags flags, struct gc_report *out
 		}
 	if (m.n)
 		qsort(m.hex, m.n, sizeof(*m.hex), cmp_str);
+	if (flags & GC_SNAPSHOTS) {
+		for (i = 0; i < n; i++)
+			if (snap_mark_image(ctx, &sm, &imgs[i].manifest, e) < 0) {
+				err_wrap(e, "image %s", imgs[i].name);
+				goto out;
+			}
+		if (snap_mark_containers(ctx, &sm, e) < 0 ||
+		    sweep_snapshots(ctx, &sm, flags, &r, e) < 0)
+			goto out;
+	}
 	if (sweep_blobs(ctx, &m, flags, &r, e) < 0)
 		goto out;
 	if ((flags & GC_INGESTS) && sweep_ingests(ctx, flags, &r, e) < 0)
@@ -233,6 +357,7 @@ out:
 	for (i = 0; i < m.n; i++)
 		free(m.hex[i]);
 	free(m.hex);
+	free(sm.n);
 	image_records_free(imgs, n);
 	return rc;
 }

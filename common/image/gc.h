@@ -19,8 +19,8 @@
 int gc_lease_take(const struct ctx *ctx, struct err *e);
 
 struct gc_item {
-	char *what;  /* "blob", "ingest" (and later "snapshot") */
-	char *name;  /* "sha256:<hex>" or a path under ROOT */
+	char *what;  /* "blob", "ingest" or "snapshot" */
+	char *name;  /* "sha256:<hex>", or a path under ROOT ("snapshots/7") */
 	int64_t size_bytes;
 };
 
@@ -35,11 +35,13 @@ void gc_report_release(struct gc_report *r);
 enum gc_flags {
 	GC_DRY_RUN = 1 << 0, /* list what would go, remove nothing */
 	GC_INGESTS = 1 << 1, /* also partial downloads whose ingest lock is free */
+	GC_SNAPSHOTS = 1 << 2, /* also snapshots no image or container uses, and unpack garbage */
 };
 
 /* Removes every blob that no image record reaches (manifest, the config and layers of each
  * image manifest, and an index's children when an index is recorded), and with GC_INGESTS the
- * partial downloads no pull holds. E_BUSY when a pull holds the lease ("a pull is in progress").
+ * partial downloads no pull holds, and with GC_SNAPSHOTS the snapshots no image's layer chain
+ * or container names (a snapshot an unpack holds is left for next time). E_BUSY when a pull holds the lease ("a pull is in progress").
  * An image record that cannot be read stops the collection (E_CORRUPT): removing blobs on a
  * guess would destroy images. The caller releases *out. */
 int gc_collect(const struct ctx *ctx, enum gc_flags flags, struct gc_report *out, struct err *e);

@@ -52,3 +52,18 @@ setup() {
 	ctrbox prune something
 	assert_failure 2
 }
+
+@test "prune: snapshots no image uses go, an image's stay; rmi takes its snapshots with it" {
+	ctrbox pull -q --plain-http "$BUSYBOX_IMAGE" "$LAYERS_IMAGE"
+	assert_success
+	all=$(find "$CTRBOX_ROOT/snapshots/chains" -type f ! -name '*.lock' | wc -l)
+	rm "$CTRBOX_ROOT/images/"*layers*.json
+	ctrbox prune --keep-partial --format json
+	assert_success
+	removed=$(jq '[.[] | select(.kind == "snapshot")] | length' <<<"$output")
+	[ "$removed" -gt 0 ]
+	assert_equal "$(find "$CTRBOX_ROOT/snapshots/chains" -type f ! -name '*.lock' | wc -l)" "$((all - removed))"
+	ctrbox rmi "$BUSYBOX_IMAGE"
+	assert_success
+	assert_equal "$(find "$CTRBOX_ROOT/snapshots" -mindepth 1 -maxdepth 1 -name '[0-9]*' | wc -l)" 0
+}

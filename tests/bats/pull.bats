@@ -312,3 +312,15 @@ image_count() { find "$CTRBOX_ROOT/images" -name '*.json' 2>/dev/null | wc -l; }
 	assert_failure 2
 	[ ! -e "$CTRBOX_ROOT" ]
 }
+
+@test "pull: unpacks into snapshots by default, and not with --no-unpack" {
+	ctrbox pull -q --plain-http --no-unpack "$LAYERS_IMAGE"
+	assert_success
+	assert_equal "$(find "$CTRBOX_ROOT/snapshots" -mindepth 1 -maxdepth 1 -name '[0-9]*' 2>/dev/null | wc -l)" 0
+	ctrbox pull -q --plain-http "$LAYERS_IMAGE"
+	assert_success
+	n=$(skopeo inspect --raw --tls-verify=false "docker://$LAYERS_IMAGE" | jq '.layers | length')
+	assert_equal "$(find "$CTRBOX_ROOT/snapshots/chains" -type f ! -name '*.lock' | wc -l)" "$n"
+	run jq -r '.reason' "$CTRBOX_ROOT/events/journal.jsonl"
+	assert_line "Unpacked"
+}

@@ -130,18 +130,28 @@ int ctrbox_complete(struct ctx *ctx, int argc, char **argv);
 int ctrbox_help(struct ctx *ctx, int argc, char **argv);
 int ctrbox_images(struct ctx *ctx, int argc, char **argv);
 int ctrbox_info(struct ctx *ctx, int argc, char **argv);
+int ctrbox_inspect(struct ctx *ctx, int argc, char **argv);
+int ctrbox_kill(struct ctx *ctx, int argc, char **argv);
+int ctrbox_logs(struct ctx *ctx, int argc, char **argv);
 int ctrbox_prune(struct ctx *ctx, int argc, char **argv);
 int ctrbox_pull(struct ctx *ctx, int argc, char **argv);
+int ctrbox_rm(struct ctx *ctx, int argc, char **argv);
 int ctrbox_rmi(struct ctx *ctx, int argc, char **argv);
+int ctrbox_stop(struct ctx *ctx, int argc, char **argv);
 int ctrbox_unpack(struct ctx *ctx, int argc, char **argv);
 
 extern const struct applet applet_complete;
 extern const struct applet applet_help_;
 extern const struct applet applet_images;
 extern const struct applet applet_info;
+extern const struct applet applet_inspect;
+extern const struct applet applet_kill;
+extern const struct applet applet_logs;
 extern const struct applet applet_prune;
 extern const struct applet applet_pull;
+extern const struct applet applet_rm;
 extern const struct applet applet_rmi;
+extern const struct applet applet_stop;
 extern const struct applet applet_unpack;
 
 #endif

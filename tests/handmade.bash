@@ -1,0 +1,49 @@
+# tests/handmade.bash - containers made by hand for the lifecycle suites (stop, kill, rm, logs,
+# inspect): records written as the run side writes them, and a real process standing in for the
+# container's init, so the applets are tested without a shim. Load after helpers.
+# shellcheck shell=bash
+
+# A fresh 64-hex container ID from a seed word.
+fake_id() { printf '%s' "$1" | sha256sum | cut -c1-64; }
+
+# start_init [ignore-term]: starts a `sleep` standing in for a container's init (one that
+# ignores SIGTERM with ignore-term, as a PID-namespace init without handlers does); its PID is
+# in $INIT_PID and recorded for teardown.
+start_init() {
+	if [ "${1:-}" = ignore-term ]; then
+		bash -c 'trap "" TERM; exec sleep 1000' </dev/null >/dev/null 2>&1 3>&- &
+	else
+		sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
+	fi
+	INIT_PID=$!
+	echo "$INIT_PID" >>"$BATS_TEST_TMPDIR/inits"
+	# bash -c has exec'd sleep once its comm says so.
+	retry 50 0.02 grep -q '(sleep)' "/proc/$INIT_PID/stat"
+}
+
+# The pids started by start_init, killed by PID (never by name).
+kill_inits() {
+	local p
+	[ -f "$BATS_TEST_TMPDIR/inits" ] || return 0
+	while read -r p; do kill -9 "$p" 2>/dev/null || true; done <"$BATS_TEST_TMPDIR/inits"
+}
+
+start_time_of() { awk '{print $22}' "/proc/$1/stat"; }
+
+# fake_container ID NAME PID [STATUS [START_TIME]]: container.json and state.json as the run
+# side writes them. PID 0 is a container that is not running.
+fake_container() {
+	local id=$1 name=$2 pid=$3 status=${4:-running} start=${5:-}
+	if [ -z "$start" ]; then
+		start=0
+		[ "$pid" -gt 0 ] && start=$(start_time_of "$pid")
+	fi
+	mkdir -p "$CTRBOX_ROOT/containers/$id" "$CTRBOX_STATE/containers/$id"
+	printf '{"id":"%s","name":"%s","image":"busybox","command":["sleep","1000"],"labels":{},"created":"2026-11-29T10:00:00Z"}\n' \
+		"$id" "$name" >"$CTRBOX_ROOT/containers/$id/container.json"
+	printf '{"status":"%s","pid":%d,"pid_start_time":%s,"shim_pid":0,"shim_start_time":0,"started":"2026-11-29T10:00:01Z","exit_code":0,"oom_killed":false}\n' \
+		"$status" "$pid" "$start" >"$CTRBOX_STATE/containers/$id/state.json"
+}
+
+# container_status ID: the status state.json records.
+container_status() { jq -r .status "$CTRBOX_STATE/containers/$1/state.json"; }

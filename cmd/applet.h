@@ -137,6 +137,8 @@ int ctrbox_prune(struct ctx *ctx, int argc, char **argv);
 int ctrbox_pull(struct ctx *ctx, int argc, char **argv);
 int ctrbox_rm(struct ctx *ctx, int argc, char **argv);
 int ctrbox_rmi(struct ctx *ctx, int argc, char **argv);
+int ctrbox_run(struct ctx *ctx, int argc, char **argv);
+int ctrbox_shim(struct ctx *ctx, int argc, char **argv);
 int ctrbox_stop(struct ctx *ctx, int argc, char **argv);
 int ctrbox_unpack(struct ctx *ctx, int argc, char **argv);
 
@@ -151,6 +153,8 @@ extern const struct applet applet_prune;
 extern const struct applet applet_pull;
 extern const struct applet applet_rm;
 extern const struct applet applet_rmi;
+extern const struct applet applet_run;
+extern const struct applet applet_shim;
 extern const struct applet applet_stop;
 extern const struct applet applet_unpack;
 

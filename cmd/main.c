@@ -33,6 +33,7 @@ const char ctrbox_version[] = CTRBOX_VERSION;
 /* Sorted by name: applet_find and --list rely on it. */
 const struct applet *const applets[] = {
 	&applet_complete,
+	&applet_shim,
 	&applet_help_,
 	&applet_images,
 	&applet_info,
@@ -43,6 +44,7 @@ const struct applet *const applets[] = {
 	&applet_pull,
 	&applet_rm,
 	&applet_rmi,
+	&applet_run,
 	&applet_stop,
 	&applet_unpack,
 	NULL,

@@ -520,9 +520,18 @@ int spec_build(const struct image_config *img, const struct spec_opts *o,
 	s.gids = TAKE_PTR(u.gids);
 	s.n_gids = u.n_gids;
 	s.no_new_privs = !o->privileged;
-	s.rlimits = xcalloc(1, sizeof(*s.rlimits));
-	s.rlimits[0] = (struct spec_rlimit){RLIMIT_NOFILE, NOFILE_LIMIT, NOFILE_LIMIT};
-	s.n_rlimits = 1;
+	{
+		/* containerd's default, 1024 soft, within the hard limit we hold (raising it
+		 * needs CAP_SYS_RESOURCE, which a node's service manager may withhold). */
+		struct rlimit rl;
+		uint64_t hard = NOFILE_LIMIT;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+		    rl.rlim_max < hard)
+			hard = rl.rlim_max;
+		s.rlimits = xcalloc(1, sizeof(*s.rlimits));
+		s.rlimits[0] = (struct spec_rlimit){RLIMIT_NOFILE, hard < 1024 ? hard : 1024, hard};
+		s.n_rlimits = 1;
+	}
 	s.root_path = xstrdup("rootfs");
 	s.root_readonly = o->read_only;
 

@@ -1,0 +1,392 @@
+/* cmd/run.c - ctrbox run: create a container from an image (or an OCI bundle), start it under
+ * its shim, and stream its output with its exit code as ours, or print its ID with -d
+ * (DESIGN.md "run"; ctrbox-run(1)) */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/applet.h"
+#include "common/runtime/attach.h"
+#include "common/runtime/container.h"
+#include "common/runtime/shim.h"
+#include "common/runtime/spec.h"
+#include "common/store/container_record.h"
+#include "common/util/config.h"
+#include "common/util/fs.h"
+#include "common/util/mem.h"
+
+extern char **environ;
+
+enum {
+	O_RM = OPT_LONG + 1,
+	O_NAME,
+	O_ENV_FILE,
+	O_ENTRYPOINT,
+	O_HOSTNAME,
+	O_READ_ONLY,
+	O_CPUS,
+	O_PIDS_LIMIT,
+	O_NET,
+	O_CAP_ADD,
+	O_CAP_DROP,
+	O_PRIVILEGED,
+	O_PULL,
+	O_BUNDLE,
+	O_PLAIN_HTTP,
+};
+
+static const struct opt run_opts[] = {
+    {'d', "detach", NULL, "run in the background and print the container ID", COMP_NONE, NULL,
+     0},
+    {O_RM, "rm", NULL, "remove the container when it exits", COMP_NONE, NULL, 0},
+    {O_NAME, "name", "NAME", "name the container (default: a generated one)", COMP_NONE, NULL,
+     0},
+    {'e', "env", "KEY[=VALUE]", "set an environment variable (KEY alone: ours)", COMP_NONE,
+     NULL, 0},
+    {O_ENV_FILE, "env-file", "FILE", "read KEY=VALUE lines from a file", COMP_FILE, NULL, 0},
+    {'w', "workdir", "DIR", "the working directory inside the container", COMP_NONE, NULL, 0},
+    {'u', "user", "USER[:GROUP]", "run as this user: a name or uid, and group", COMP_NONE, NULL,
+     0},
+    {O_ENTRYPOINT, "entrypoint", "CMD", "replace the image's entrypoint (\"\" clears it)",
+     COMP_NONE, NULL, 0},
+    {O_HOSTNAME, "hostname", "NAME", "the container's host name (default: its short ID)",
+     COMP_NONE, NULL, 0},
+    {'v', "volume", "SRC:DST[:ro]", "bind-mount a host path into the container", COMP_FILE,
+     NULL, 0},
+    {O_READ_ONLY, "read-only", NULL, "mount the container's root file system read-only",
+     COMP_NONE, NULL, 0},
+    {'m', "memory", "SIZE", "memory limit (64M, 1G)", COMP_NONE, NULL, 0},
+    {O_CPUS, "cpus", "N", "CPU limit in CPUs (1.5)", COMP_NONE, NULL, 0},
+    {O_PIDS_LIMIT, "pids-limit", "N", "at most N processes", COMP_NONE, NULL, 0},
+    {O_NET, "net", "MODE", "network: none (own loopback only, the default) or host",
+     COMP_WORDS, "none|host", 0},
+    {'l', "label", "KEY=VALUE", "set a label on the container", COMP_NONE, NULL, 0},
+    {O_CAP_ADD, "cap-add", "CAP", "add a capability (SYS_ADMIN, ALL)", COMP_NONE, NULL, 0},
+    {O_CAP_DROP, "cap-drop", "CAP", "drop a capability (NET_RAW, ALL)", COMP_NONE, NULL, 0},
+    {O_PRIVILEGED, "privileged", NULL, "all capabilities, no seccomp, nothing masked",
+     COMP_NONE, NULL, 0},
+    {O_PULL, "pull", "POLICY", "pull the image: missing (default), always or never",
+     COMP_WORDS, "missing|always|never", 0},
+    {O_PLAIN_HTTP, "plain-http", NULL, "pull over plain HTTP", COMP_NONE, NULL, 0},
+    {O_BUNDLE, "bundle", "DIR", "run an OCI bundle (config.json and rootfs) instead of an image",
+     COMP_DIR, NULL, 0},
+    {0},
+};
+
+const struct applet applet_run = {
+    .name = "run",
+    .main = ctrbox_run,
+    .opts = run_opts,
+    .flags = AP_WRITES_STORE | AP_ARGS_STOP,
+    .usage = "run [OPTIONS] IMAGE [COMMAND [ARG...]]",
+    .summary = "run a command in a new container",
+    .description =
+	"Pulls IMAGE when missing, unpacks it, writes the container's config.json and starts\n"
+	"it under its own shim, which outlives this command. In the foreground run streams\n"
+	"the container's output and exits with its status (125: ctrbox failed, 126: the\n"
+	"command cannot be executed, 127: it was not found); -d prints the ID instead.\n"
+	"With --bundle DIR there is no IMAGE: the bundle's config.json says what to run.",
+    .complete_args = COMP_IMAGE,
+};
+
+/* The container's init, for the handler to forward SIGINT/SIGTERM/SIGHUP to (kill is
+ * async-signal-safe). */
+static volatile sig_atomic_t forward_pid;
+
+static void on_signal(int sig)
+{
+	if (forward_pid > 0)
+		kill((pid_t)forward_pid, sig);
+}
+
+struct run_args {
+	char **env, **volumes, **cap_add, **cap_drop;
+	struct label *labels;
+	size_t n_labels;
+};
+
+static void push(char ***v, const char *s)
+{
+	size_t n = 0;
+
+	while (*v && (*v)[n])
+		n++;
+	*v = xreallocarray(*v, n + 2, sizeof(**v));
+	(*v)[n] = xstrdup(s);
+	(*v)[n + 1] = NULL;
+}
+
+static void run_args_release(struct run_args *a)
+{
+	strv_free(a->env);
+	strv_free(a->volumes);
+	strv_free(a->cap_add);
+	strv_free(a->cap_drop);
+	for (size_t i = 0; i < a->n_labels; i++) {
+		free(a->labels[i].key);
+		free(a->labels[i].value);
+	}
+	free(a->labels);
+}
+
+/* docker's --env-file: KEY=VALUE or KEY lines, blank lines and # comments skipped. */
+static int read_env_file(struct optparse *op, const char *path, char ***env)
+{
+	cleanup_free char *data = NULL;
+	struct err e = ERR_INIT;
+	size_t len = 0;
+	char *save = NULL;
+
+	if (fs_read_file(path, 1 << 20, &data, &len, &e) < 0)
+		return opt_usage_error(op, "--env-file %s: %s", path, e.msg);
+	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t l = strlen(line);
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (l && line[strlen(line) - 1] == '\r')
+			line[strlen(line) - 1] = '\0';
+		if (!*line || *line == '#')
+			continue;
+		push(env, line);
+	}
+	return 0;
+}
+
+/* --cpus 1.5 in thousandths. */
+static int parse_cpus(struct optparse *op, int64_t *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(op->arg, &end);
+	if (errno || end == op->arg || *end || v <= 0 || v > 4096)
+		return opt_usage_error(op, "--cpus: expected a positive number of CPUs, got %s",
+				       op->arg);
+	*out = (int64_t)(v * 1000 + 0.5);
+	return 0;
+}
+
+static int parse_label(struct optparse *op, struct run_args *a)
+{
+	const char *eq = strchr(op->arg, '=');
+
+	if (!*op->arg || eq == op->arg)
+		return opt_usage_error(op, "--label: expected KEY=VALUE, got %s", op->arg);
+	a->labels = xreallocarray(a->labels, a->n_labels + 1, sizeof(*a->labels));
+	a->labels[a->n_labels].key = eq ? xstrndup(op->arg, (size_t)(eq - op->arg))
+					: xstrdup(op->arg);
+	a->labels[a->n_labels].value = xstrdup(eq ? eq + 1 : "");
+	a->n_labels++;
+	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	struct err e = ERR_INIT;
+
+	return fs_write_all(fd, buf, len, &e);
+}
+
+/* When the shim could not stream to us to the end (we were too slow), the record says. */
+static int exit_from_state(struct ctx *ctx, const char *id)
+{
+	for (int i = 0; i < 36000; i++) {
+		struct container_state st;
+		struct err e = ERR_INIT;
+		if (container_state_load(ctx, id, &st, &e) < 0)
+			return EXIT_RUN_ERROR;
+		if (st.status == STATUS_STOPPED)
+			return st.exit_code;
+		usleep(100 * 1000);
+	}
+	return EXIT_RUN_ERROR;
+}
+
+/* Streams the container's output until its exit frame; forwards SIGINT/SIGTERM/SIGHUP. */
+static int stream(struct ctx *ctx, const char *id, int afd, pid_t init)
+{
+	cleanup_free char *buf = xmalloc(ATTACH_PAYLOAD_MAX);
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+
+	forward_pid = init;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		enum attach_kind k;
+		size_t len;
+		struct err e = ERR_INIT;
+
+		if (attach_recv(afd, &k, buf, &len, &e) < 0)
+			return exit_from_state(ctx, id);
+		if (k == 0)
+			return exit_from_state(ctx, id);
+		if (k == ATTACH_EXIT && len == sizeof(int32_t)) {
+			int32_t code;
+			memcpy(&code, buf, sizeof(code));
+			return code;
+		}
+		/* A closed stdout is no reason to stop: the exit code still matters. */
+		(void)write_all(k == ATTACH_STDERR ? 2 : 1, buf, len);
+	}
+}
+
+static int start(struct ctx *ctx, const char *id, bool detach, bool rm)
+{
+	struct shim_opts so = {.id = id, .rm = rm, .wait_attach = !detach};
+	struct shim_msg m;
+	struct err e = ERR_INIT;
+	cleanup_close int sfd = -1;
+	cleanup_close int afd = -1;
+
+	if (shim_spawn(ctx, "/proc/self/exe", &so, &sfd, &e) < 0 ||
+	    shim_read_msg(sfd, &m, &e) < 0) {
+		applet_fail(ctx, &e);
+		container_discard(ctx, id);
+		return EXIT_RUN_ERROR;
+	}
+	if (m.kind == SHIM_READY) {
+		if (!detach && attach_connect(ctx, id, &afd, &e) < 0) {
+			applet_fail(ctx, &e);
+			return EXIT_RUN_ERROR;
+		}
+		if (shim_read_msg(sfd, &m, &e) < 0) {
+			applet_fail(ctx, &e);
+			return EXIT_RUN_ERROR;
+		}
+	}
+	if (m.kind == SHIM_FAILED) {
+		fprintf(ctx->err, "ctrbox run: %s\n", m.msg);
+		return m.code ? m.code : EXIT_RUN_ERROR;
+	}
+	if (detach) {
+		fprintf(ctx->out, "%s\n", id);
+		return EXIT_OK;
+	}
+	return stream(ctx, id, afd, m.pid);
+}
+
+int ctrbox_run(struct ctx *ctx, int argc, char **argv)
+{
+	struct optparse op;
+	struct run_args a = {0};
+	struct spec_opts so = {.envp = (const char *const *)environ};
+	struct pull_opts po = {0};
+	struct container_opts co = {.spec = &so, .pull_opts = &po};
+	struct err e = ERR_INIT;
+	uint64_t pids = 0;
+	bool detach = false, rm = false;
+	char id[65];
+	int c, rc;
+
+	platform_host(&po.platform);
+	po.max_downloads = (int)ctx->cfg->pull.max_concurrent_downloads;
+	opt_begin(&op, ctx, &applet_run, argc, argv);
+	while ((c = opt_next(&op)) > 0) {
+		switch (c) {
+		case 'd': detach = true; break;
+		case O_RM: rm = true; break;
+		case O_NAME: co.name = op.arg; break;
+		case 'e': push(&a.env, op.arg); break;
+		case O_ENV_FILE:
+			if (read_env_file(&op, op.arg, &a.env) != 0)
+				goto usage;
+			break;
+		case 'w': so.workdir = op.arg; break;
+		case 'u': so.user = op.arg; break;
+		case O_ENTRYPOINT: so.entrypoint = op.arg; break;
+		case O_HOSTNAME: so.hostname = op.arg; break;
+		case 'v': push(&a.volumes, op.arg); break;
+		case O_READ_ONLY: so.read_only = true; break;
+		case 'm':
+			if (opt_size(&op, &so.memory_bytes) < 0)
+				goto usage;
+			break;
+		case O_CPUS:
+			if (parse_cpus(&op, &so.cpus_milli) != 0)
+				goto usage;
+			break;
+		case O_PIDS_LIMIT:
+			if (opt_uint(&op, 1 << 22, &pids) < 0)
+				goto usage;
+			so.pids_limit = (int64_t)pids;
+			break;
+		case O_NET:
+			if (strcmp(op.arg, "host") == 0)
+				so.net_host = true;
+			else if (strcmp(op.arg, "none") == 0)
+				so.net_none = true;
+			else {
+				opt_usage_error(&op, "--net: expected none or host, got %s", op.arg);
+				goto usage;
+			}
+			break;
+		case 'l':
+			if (parse_label(&op, &a) != 0)
+				goto usage;
+			break;
+		case O_CAP_ADD: push(&a.cap_add, op.arg); break;
+		case O_CAP_DROP: push(&a.cap_drop, op.arg); break;
+		case O_PRIVILEGED: so.privileged = true; break;
+		case O_PULL:
+			if (strcmp(op.arg, "missing") == 0)
+				co.pull = PULL_MISSING;
+			else if (strcmp(op.arg, "always") == 0)
+				co.pull = PULL_ALWAYS;
+			else if (strcmp(op.arg, "never") == 0)
+				co.pull = PULL_NEVER;
+			else {
+				opt_usage_error(&op, "--pull: expected missing, always or never");
+				goto usage;
+			}
+			break;
+		case O_PLAIN_HTTP: po.plain_http = true; break;
+		case O_BUNDLE: co.bundle = op.arg; break;
+		default: break;
+		}
+	}
+	if (c < 0) {
+		rc = op.rc;
+		goto out;
+	}
+	if (co.bundle && op.argc > 0) {
+		rc = opt_usage_error(&op, "--bundle runs the bundle's command: no IMAGE or COMMAND");
+		goto out;
+	}
+	if (!co.bundle && op.argc == 0) {
+		rc = opt_usage_error(&op, "no image given");
+		goto out;
+	}
+	if (!co.bundle) {
+		co.image = op.argv[0];
+		so.command = op.argc > 1 ? (const char *const *)op.argv + 1 : NULL;
+	}
+	so.env = (const char *const *)a.env;
+	so.volumes = (const char *const *)a.volumes;
+	so.cap_add = (const char *const *)a.cap_add;
+	so.cap_drop = (const char *const *)a.cap_drop;
+	co.labels = a.labels;
+	co.n_labels = a.n_labels;
+
+	if (container_create(ctx, &co, id, &e) < 0) {
+		applet_fail(ctx, &e);
+		rc = EXIT_RUN_ERROR;
+		goto out;
+	}
+	fflush(ctx->out);
+	fflush(ctx->err);
+	rc = start(ctx, id, detach, rm);
+	goto out;
+usage:
+	rc = EXIT_USAGE;
+out:
+	run_args_release(&a);
+	platform_release(&po.platform);
+	return rc;
+}

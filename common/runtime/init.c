@@ -1,0 +1,124 @@
+/* common/runtime/init.c - the container's first process between clone and exec: waits to be
+ * in its cgroup, enters the cgroup namespace, builds the rootfs, sets hostname, loopback,
+ * limits, user, capabilities, no_new_privs and seccomp, leaves only fds 0-2, and execs
+ * (DESIGN.md "run"). Errors become a report to the shim with docker's exit codes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/runtime/init.h"
+#include "common/runtime/rootfs.h"
+#include "common/runtime/secure.h"
+
+__attribute__((noreturn, format(printf, 3, 4))) static void fail(const struct init_args *a,
+								  int code, const char *fmt, ...)
+{
+	struct init_report r = {.code = code};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r.msg, sizeof(r.msg), fmt, ap);
+	va_end(ap);
+	if (write(a->report_fd, &r, sizeof(r)) < 0) {
+		/* The shim is gone; the exit code is all that is left. */
+	}
+	_exit(code);
+}
+
+static const char *env_get(char *const *env, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (; env && *env; env++)
+		if (strncmp(*env, key, n) == 0 && (*env)[n] == '=')
+			return *env + n + 1;
+	return NULL;
+}
+
+static void loopback_up(void)
+{
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		(void)ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+}
+
+/* execvp with the container's PATH, and docker's exit codes and words for what went wrong. */
+__attribute__((noreturn)) static void exec_command(const struct init_args *a)
+{
+	char *const *argv = a->spec->args;
+	char *const *env = a->spec->env;
+	const char *path = env_get(env, "PATH");
+	char buf[4096];
+	bool denied = false;
+
+	if (strchr(argv[0], '/')) {
+		execve(argv[0], argv, env);
+		if (errno == ENOENT)
+			fail(a, 127, "exec: \"%s\": stat %s: no such file or directory", argv[0],
+			     argv[0]);
+		fail(a, errno == EACCES || errno == ENOEXEC || errno == EISDIR ? 126 : 125,
+		     "exec: \"%s\": %s", argv[0], strerror(errno));
+	}
+	for (const char *p = path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	     p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
+		size_t n = strcspn(p, ":");
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? p : ".", argv[0]);
+		execve(buf, argv, env);
+		if (errno == EACCES || errno == ENOEXEC || errno == EISDIR)
+			denied = true;
+	}
+	if (denied)
+		fail(a, 126, "exec: \"%s\": permission denied", argv[0]);
+	fail(a, 127, "exec: \"%s\": executable file not found in $PATH", argv[0]);
+}
+
+void init_container(const struct init_args *a)
+{
+	const struct spec *s = a->spec;
+	struct err e = ERR_INIT;
+	char go;
+	int null;
+
+	/* Wait for the shim to move us into the cgroup, so the cgroup namespace roots there. */
+	if (read(a->go_fd, &go, 1) != 1)
+		_exit(125);
+	close(a->go_fd);
+	if ((s->ns & SPEC_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		fail(a, 125, "cgroup namespace: %s", strerror(errno));
+	if (dup2(a->out_fd, 1) < 0 || dup2(a->err_fd, 2) < 0)
+		fail(a, 125, "stdio: %s", strerror(errno));
+	if (rootfs_mount_root(a->rootfs, a->overlay_dir, a->overlay_opts, a->bind_src, &e) < 0 ||
+	    rootfs_setup(s, a->rootfs, a->cgroup_v2, &e) < 0)
+		fail(a, 125, "rootfs: %s", e.msg);
+	/* stdin is the container's own /dev/null, opened after the pivot. */
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0)
+		fail(a, 125, "stdin: %s", strerror(errno));
+	if ((s->ns & SPEC_NS_UTS) && s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		fail(a, 125, "sethostname: %s", strerror(errno));
+	if (s->ns & SPEC_NS_NET)
+		loopback_up();
+	if (chdir(s->cwd ? s->cwd : "/") < 0)
+		fail(a, 125, "workdir %s: %s", s->cwd, strerror(errno));
+	if (secure_rlimits(s, &e) < 0 || secure_user(s, &e) < 0 ||
+	    secure_no_new_privs(s, &e) < 0 || secure_seccomp(s, &e) < 0 ||
+	    secure_close_fds(&e) < 0)
+		fail(a, 125, "%s", e.msg);
+	exec_command(a);
+}

@@ -1,0 +1,35 @@
+/* common/runtime/init.h - the container's first process between clone and exec (DESIGN.md
+ * "run": namespaces, overlay rootfs, /proc, /dev, hostname, user, capabilities,
+ * no_new_privs, seccomp, then exec). It reports a failure to the shim over a pipe, with the
+ * exit code docker would use: 127 command not found, 126 not executable, 125 anything else. */
+#ifndef CTRBOX_RUNTIME_INIT_H
+#define CTRBOX_RUNTIME_INIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/runtime/spec.h"
+
+/* What the init sends on the report pipe when it cannot exec; nothing (EOF) means exec
+ * succeeded. */
+struct init_report {
+	int32_t code;
+	char msg[1024];
+};
+
+struct init_args {
+	const struct spec *spec;
+	const char *rootfs;       /* the mount point (ROOT/containers/<id>/rootfs, or a bundle's) */
+	const char *overlay_opts; /* overlay data, lowerdirs relative to overlay_dir; or NULL */
+	const char *overlay_dir;  /* chdir here before mounting the overlay */
+	const char *bind_src;     /* a bundle's rootfs to bind on rootfs instead; or NULL */
+	bool cgroup_v2;
+	int go_fd;     /* one byte arrives when the shim has put us into the cgroup */
+	int report_fd; /* close-on-exec: EOF at the shim means exec happened */
+	int out_fd, err_fd; /* become 1 and 2 */
+};
+
+/* Never returns: execs the container's command or _exits with the report's code. */
+__attribute__((noreturn)) void init_container(const struct init_args *a);
+
+#endif

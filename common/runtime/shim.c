@@ -1,0 +1,619 @@
+/* common/runtime/shim.c - the per-container shim (DESIGN.md lesson 3, "run"): double-forked by
+ * `run`, a child subreaper in its own session, the parent of the container's init; it reaps,
+ * logs (CRI format), serves attach clients, records state.json and events, and cleans up.
+ * Kept small: fixed buffers, no threads, one poll loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/image/snapshot.h"
+#include "common/runtime/attach.h"
+#include "common/runtime/cgroup.h"
+#include "common/runtime/crilog.h"
+#include "common/runtime/init.h"
+#include "common/runtime/shim.h"
+#include "common/runtime/spec.h"
+#include "common/store/container_record.h"
+#include "common/store/event.h"
+#include "common/store/layout.h"
+#include "common/util/config.h"
+#include "common/util/fs.h"
+#include "common/util/mem.h"
+
+#define LOG_MAX_BYTES     (10LL << 20)
+#define LOG_MAX_FILES     3
+#define ATTACH_WAIT_MS    10000
+#define MAX_CLIENTS       8
+#define READ_CHUNK        16384
+
+/* ---- run's side ---- */
+
+int shim_spawn(const struct ctx *ctx, const char *self, const struct shim_opts *o,
+	       int *status_fd, struct err *e)
+{
+	const char *argv[16];
+	int sv[2], n = 0, st;
+	pid_t pid;
+
+	argv[n++] = "ctrbox";
+	argv[n++] = "--root";
+	argv[n++] = ctx->path.root;
+	argv[n++] = "--state";
+	argv[n++] = ctx->path.state;
+	if (ctx->config_path && ctx->origin.config && strcmp(ctx->origin.config, "flag") == 0) {
+		argv[n++] = "--config";
+		argv[n++] = ctx->config_path;
+	}
+	argv[n++] = "__shim";
+	argv[n++] = "--status-fd=3";
+	if (o->rm)
+		argv[n++] = "--rm";
+	if (o->wait_attach)
+		argv[n++] = "--wait-attach";
+	argv[n++] = o->id;
+	argv[n] = NULL;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return err_sys(e, "socketpair");
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return err_sys(e, "fork");
+	}
+	if (pid == 0) {
+		int null;
+		/* The intermediate: a new session, then exit at once so the shim is orphaned
+		 * and adopted by PID 1 or the nearest subreaper. */
+		if (setsid() < 0)
+			_exit(1);
+		pid = fork();
+		if (pid != 0)
+			_exit(pid < 0 ? 1 : 0);
+		if (sv[1] == 3) {
+			if (fcntl(3, F_SETFD, 0) < 0)
+				_exit(1);
+		} else if (dup2(sv[1], 3) < 0) {
+			_exit(1);
+		}
+		null = open("/dev/null", O_RDWR);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(1);
+		syscall(SYS_close_range, 4U, ~0U, 0U);
+		execv(self, (char *const *)argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			close(sv[0]);
+			return err_sys(e, "wait for the shim's starter");
+		}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		close(sv[0]);
+		return err_set(e, E_IO, "the shim's starter failed");
+	}
+	*status_fd = sv[0];
+	return 0;
+}
+
+int shim_read_msg(int fd, struct shim_msg *m, struct err *e)
+{
+	size_t got = 0;
+
+	while (got < sizeof(*m)) {
+		ssize_t n = read(fd, (char *)m + got, sizeof(*m) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_sys(e, "shim status");
+		if (n == 0)
+			return err_set(e, E_IO, "the shim exited without reporting");
+		got += (size_t)n;
+	}
+	m->msg[sizeof(m->msg) - 1] = '\0';
+	return 0;
+}
+
+/* ---- the shim ---- */
+
+struct shim {
+	const struct ctx *ctx;
+	const struct shim_opts *o;
+	char *name;
+	char *cdir, *sdir;
+	struct spec spec;
+	struct cgroup cg;
+	bool have_cg;
+	struct crilog *log;
+	int status_fd, listen_fd, sig_fd;
+	int out_fd, err_fd;
+	int clients[MAX_CLIENTS];
+	pid_t pid;
+	int wstatus;
+	bool exited;
+	struct container_state st;
+};
+
+static void send_msg(struct shim *s, int kind, int code, int pid, const char *msg)
+{
+	struct shim_msg m = {.kind = kind, .code = code, .pid = pid};
+
+	if (s->status_fd < 0)
+		return;
+	if (msg)
+		snprintf(m.msg, sizeof(m.msg), "%s", msg);
+	/* `run` may be gone (killed): a failed send changes nothing for the container. */
+	if (send(s->status_fd, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m)) {
+		close(s->status_fd);
+		s->status_fd = -1;
+	}
+}
+
+/* /proc/PID/stat field 22, to tell a reused PID from ours. */
+static uint64_t start_time(const struct ctx *ctx, pid_t pid)
+{
+	char rel[32], *data = NULL, *p;
+	struct err e = ERR_INIT;
+	size_t len;
+	uint64_t v = 0;
+	cleanup_free char *path = NULL;
+
+	snprintf(rel, sizeof(rel), "%d/stat", (int)pid);
+	path = path_join(ctx->path.proc, rel);
+	if (fs_read_file(path, 4096, &data, &len, &e) < 0)
+		return 0;
+	p = strrchr(data, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		v = strtoull(p + 1, NULL, 10);
+	free(data);
+	return v;
+}
+
+static void emit(struct shim *s, enum event_type t, const char *reason, const char *msg)
+{
+	struct err e = ERR_INIT;
+
+	(void)event_emit(s->ctx, t, reason, OBJECT_CONTAINER, s->o->id, s->name, "shim", &e, "%s",
+			 msg);
+}
+
+static void save_state(struct shim *s)
+{
+	struct err e = ERR_INIT;
+
+	(void)container_state_save(s->ctx, s->o->id, &s->st, &e);
+}
+
+static void client_add(struct shim *s, int fd)
+{
+	int buf = 1 << 20;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->clients[i] < 0) {
+			s->clients[i] = fd;
+			return;
+		}
+	close(fd); /* full: refuse by hanging up */
+}
+
+static void accept_clients(struct shim *s)
+{
+	int fd;
+
+	while ((fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		client_add(s, fd);
+}
+
+static void broadcast(struct shim *s, enum attach_kind k, const void *data, size_t len)
+{
+	struct err e = ERR_INIT;
+
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->clients[i] >= 0 && attach_send(s->clients[i], k, data, len, &e) < 0) {
+			close(s->clients[i]);
+			s->clients[i] = -1;
+		}
+}
+
+/* Foreground `run`: hold the container until it attached, or went away, or a timeout. */
+static void wait_attach(struct shim *s)
+{
+	struct pollfd p[2] = {{s->listen_fd, POLLIN, 0}, {s->status_fd, POLLIN, 0}};
+	int rc;
+
+	do
+		rc = poll(p, s->status_fd >= 0 ? 2 : 1, ATTACH_WAIT_MS);
+	while (rc < 0 && errno == EINTR);
+	if (rc > 0 && (p[0].revents & POLLIN))
+		accept_clients(s);
+}
+
+static void reap(struct shim *s)
+{
+	struct signalfd_siginfo si;
+	int st;
+	pid_t p;
+
+	while (read(s->sig_fd, &si, sizeof(si)) == sizeof(si))
+		;
+	/* The init, and any orphan re-parented to us as subreaper. */
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+		if (p == s->pid) {
+			s->exited = true;
+			s->wstatus = st;
+		}
+}
+
+static bool pump(struct shim *s, int *fd, enum crilog_stream stream)
+{
+	char buf[READ_CHUNK];
+	struct err e = ERR_INIT;
+	ssize_t n = read(*fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	if (n <= 0) {
+		close(*fd);
+		*fd = -1;
+		return false;
+	}
+	if (s->log)
+		(void)crilog_write(s->log, stream, s->ctx->now_ns(), buf, (size_t)n, &e);
+	broadcast(s, stream == CRILOG_STDOUT ? ATTACH_STDOUT : ATTACH_STDERR, buf, (size_t)n);
+	return true;
+}
+
+static void loop(struct shim *s)
+{
+	while (!s->exited || s->out_fd >= 0 || s->err_fd >= 0) {
+		struct pollfd p[4 + MAX_CLIENTS];
+		int n = 0, rc, idx_out = -1, idx_err = -1, idx_cl = 0;
+
+		p[n++] = (struct pollfd){s->sig_fd, POLLIN, 0};
+		p[n++] = (struct pollfd){s->listen_fd, POLLIN, 0};
+		if (s->out_fd >= 0) {
+			idx_out = n;
+			p[n++] = (struct pollfd){s->out_fd, POLLIN, 0};
+		}
+		if (s->err_fd >= 0) {
+			idx_err = n;
+			p[n++] = (struct pollfd){s->err_fd, POLLIN, 0};
+		}
+		idx_cl = n;
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			p[n++] = (struct pollfd){s->clients[i], POLLIN, 0};
+		/* Once the init is gone, its namespace is too: the pipes end at once. The
+		 * timeout only guards a descriptor leaked out of the namespace. */
+		rc = poll(p, (nfds_t)n, s->exited ? 2000 : -1);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc == 0 && s->exited)
+			break;
+		if (p[0].revents)
+			reap(s);
+		if (p[1].revents & POLLIN)
+			accept_clients(s);
+		if (idx_out >= 0 && p[idx_out].revents)
+			pump(s, &s->out_fd, CRILOG_STDOUT);
+		if (idx_err >= 0 && p[idx_err].revents)
+			pump(s, &s->err_fd, CRILOG_STDERR);
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			if (s->clients[i] >= 0 && p[idx_cl + i].revents) {
+				char junk[256];
+				/* Clients only listen: input is discarded, EOF hangs up. */
+				if (read(s->clients[i], junk, sizeof(junk)) <= 0) {
+					close(s->clients[i]);
+					s->clients[i] = -1;
+				}
+			}
+	}
+}
+
+static void cleanup_cgroup(struct shim *s)
+{
+	struct err e = ERR_INIT;
+
+	if (!s->have_cg)
+		return;
+	for (int i = 0; i < 100; i++) {
+		struct timespec ts = {0, 10 * 1000000L};
+		err_clear(&e);
+		if (cgroup_remove(&s->cg, &e) == 0 || e.sys_errno != EBUSY)
+			break;
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void finish(struct shim *s, int code, bool started)
+{
+	struct err e = ERR_INIT;
+	uint64_t ooms = 0;
+	int32_t c32;
+	char buf[32];
+
+	if (s->log)
+		(void)crilog_flush(s->log, s->ctx->now_ns(), &e);
+	if (started && s->have_cg && cgroup_oom_kills(&s->cg, &ooms, &e) == 0 && ooms > 0)
+		s->st.oom_killed = true;
+	s->st.status = STATUS_STOPPED;
+	s->st.exit_code = code;
+	s->st.finished_ns = s->ctx->now_ns();
+	s->st.pid = 0;
+	s->st.pid_start_time = 0;
+	save_state(s);
+	if (s->st.oom_killed)
+		emit(s, EVENT_WARNING, "OOMKilled", "the kernel's OOM killer killed a process");
+	snprintf(buf, sizeof(buf), "exit code %d", code);
+	if (started)
+		emit(s, code == 0 ? EVENT_NORMAL : EVENT_WARNING, "Died", buf);
+	c32 = code;
+	broadcast(s, ATTACH_EXIT, &c32, sizeof(c32));
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->clients[i] >= 0)
+			close(s->clients[i]);
+	cleanup_cgroup(s);
+	{
+		cleanup_free char *sock = attach_path(s->ctx, s->o->id);
+		(void)unlink(sock);
+	}
+	if (s->o->rm) {
+		(void)fs_remove_tree(s->cdir, &e);
+		(void)fs_remove_tree(s->sdir, &e);
+		emit(s, EVENT_NORMAL, "Removed", "removed after exit (--rm)");
+	}
+}
+
+/* The overlay data for the container's snapshot chain (container.json lists it lowest
+ * first; overlay wants the top first), lowerdirs relative to ROOT/snapshots. */
+static int overlay_opts(struct shim *s, char **snaps, char **out, struct err *e)
+{
+	size_t n = 0;
+	cleanup_free int *ns = NULL;
+	cleanup_free char *upper = path_join(s->cdir, "upper");
+	cleanup_free char *work = path_join(s->cdir, "work");
+
+	while (snaps[n])
+		n++;
+	ns = xcalloc(n ? n : 1, sizeof(*ns));
+	for (size_t i = 0; i < n; i++) {
+		char *end;
+		long v = strtol(snaps[i], &end, 10);
+		if (*end || v < 1 || v > 0x7fffffff)
+			return err_set(e, E_CORRUPT, "container.json: bad snapshot %s", snaps[i]);
+		ns[n - 1 - i] = (int)v;
+	}
+	if (fs_mkdir_p(upper, 0755, e) < 0 || fs_mkdir_p(work, 0700, e) < 0)
+		return -1;
+	return snapshot_overlay_options(s->ctx, ns, n, upper, work, s->ctx->cfg->snapshot_volatile,
+					true, out, e);
+}
+
+static void shim_release(struct shim *s)
+{
+	free(s->name);
+	free(s->cdir);
+	free(s->sdir);
+	spec_release(&s->spec);
+	cgroup_release(&s->cg);
+	if (s->log)
+		crilog_close(s->log);
+	for (int *fd = &s->status_fd; fd <= &s->err_fd; fd++)
+		if (*fd >= 0)
+			close(*fd);
+}
+
+static unsigned clone_flags(const struct spec *sp)
+{
+	unsigned f = 0;
+
+	if (sp->ns & SPEC_NS_PID)
+		f |= CLONE_NEWPID;
+	if (sp->ns & SPEC_NS_MOUNT)
+		f |= CLONE_NEWNS;
+	if (sp->ns & SPEC_NS_IPC)
+		f |= CLONE_NEWIPC;
+	if (sp->ns & SPEC_NS_UTS)
+		f |= CLONE_NEWUTS;
+	if (sp->ns & SPEC_NS_NET)
+		f |= CLONE_NEWNET;
+	return f;
+}
+
+/* Everything up to a started container; a failure is reported as 125 and recorded. */
+static int start(struct shim *s, struct err *e)
+{
+	struct container_doc doc = {0};
+	cleanup_free char *cfg = path_join(s->cdir, "config.json");
+	cleanup_free char *rootfs = path_join(s->cdir, "rootfs");
+	cleanup_free char *opts = NULL;
+	cleanup_free char *snapdir = store_snapshots_dir(s->ctx);
+	cleanup_free char *logpath = path_join(s->cdir, "log");
+	struct cgroup_limits lim;
+	enum cgroup_mode mode = CGROUP_V1;
+	int out[2] = {-1, -1}, errp[2] = {-1, -1}, go[2] = {-1, -1}, rep[2] = {-1, -1};
+	struct init_report r;
+	ssize_t n;
+	pid_t pid;
+
+	if (container_doc_load(s->ctx, s->o->id, &doc, e) < 0)
+		return -1;
+	s->name = doc.name ? xstrdup(doc.name) : NULL;
+	if (spec_load(cfg, &s->spec, e) < 0)
+		goto fail;
+	if (doc.snapshots && doc.snapshots[0]) {
+		if (overlay_opts(s, doc.snapshots, &opts, e) < 0 || fs_mkdir_p(rootfs, 0755, e) < 0)
+			goto fail;
+	}
+	lim = (struct cgroup_limits){s->spec.memory_bytes, s->spec.cpu_quota_us,
+				     s->spec.cpu_period_us, s->spec.pids_limit};
+	if (cgroup_detect(s->ctx, &mode, e) == 0) {
+		cgroup_paths(s->ctx, mode, s->o->id, &s->cg);
+		s->have_cg = true;
+		if (cgroup_create(&s->cg, &lim, e) < 0)
+			goto fail;
+	} else if (lim.memory_bytes || lim.cpu_quota_us || lim.pids) {
+		goto fail; /* limits asked for and no cgroups to hold them */
+	}
+	if (crilog_open(logpath, LOG_MAX_BYTES, LOG_MAX_FILES, &s->log, e) < 0 ||
+	    attach_listen(s->ctx, s->o->id, &s->listen_fd, e) < 0)
+		goto fail;
+	send_msg(s, SHIM_READY, 0, getpid(), NULL);
+
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 ||
+	    pipe2(rep, O_CLOEXEC) < 0) {
+		err_sys(e, "pipe");
+		goto fail_pipes;
+	}
+	pid = (pid_t)syscall(SYS_clone, (unsigned long)(clone_flags(&s->spec) | SIGCHLD), NULL,
+			     NULL, NULL, NULL);
+	if (pid < 0) {
+		err_sys(e, "clone");
+		goto fail_pipes;
+	}
+	if (pid == 0) {
+		struct init_args a = {
+		    .spec = &s->spec,
+		    .rootfs = opts ? rootfs : s->spec.root_path,
+		    .overlay_opts = opts,
+		    .overlay_dir = snapdir,
+		    .bind_src = opts ? NULL : s->spec.root_path,
+		    .cgroup_v2 = mode == CGROUP_V2,
+		    .go_fd = go[0],
+		    .report_fd = rep[1],
+		    .out_fd = out[1],
+		    .err_fd = errp[1],
+		};
+		init_container(&a);
+	}
+	s->pid = pid;
+	close(out[1]);
+	close(errp[1]);
+	close(go[0]);
+	close(rep[1]);
+	s->out_fd = out[0];
+	s->err_fd = errp[0];
+	if (s->have_cg && cgroup_add_pid(&s->cg, pid, e) < 0) {
+		kill(pid, SIGKILL);
+		close(go[1]);
+		close(rep[0]);
+		goto fail;
+	}
+	if (s->o->wait_attach)
+		wait_attach(s);
+	if (write(go[1], "g", 1) != 1) {
+		err_sys(e, "start the container");
+		kill(pid, SIGKILL);
+	}
+	close(go[1]);
+	do
+		n = read(rep[0], &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	close(rep[0]);
+	container_doc_release(&doc);
+	if (n == (ssize_t)sizeof(r)) {
+		r.msg[sizeof(r.msg) - 1] = '\0';
+		return err_set(e, r.code == 127 ? E_NOTFOUND : r.code == 126 ? E_PERM : E_INVALID,
+			       "%s", r.msg);
+	}
+	if (n != 0)
+		return err_set(e, E_IO, "the container's init died before exec");
+	return 0;
+
+fail_pipes:
+	for (int *fd = out; fd <= &rep[1]; fd++)
+		if (*fd >= 0)
+			close(*fd);
+fail:
+	container_doc_release(&doc);
+	return -1;
+}
+
+static int failed_code(const struct err *e)
+{
+	return e->code == E_NOTFOUND && strncmp(e->msg, "exec:", 5) == 0 ? 127
+	       : e->code == E_PERM && strncmp(e->msg, "exec:", 5) == 0   ? 126
+									 : 125;
+}
+
+int shim_main(const struct ctx *ctx, const struct shim_opts *o, int status_fd)
+{
+	struct shim s = {.ctx = ctx, .o = o, .status_fd = status_fd, .listen_fd = -1,
+			 .sig_fd = -1, .out_fd = -1, .err_fd = -1};
+	struct err e = ERR_INIT;
+	sigset_t mask;
+	int code;
+
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		s.clients[i] = -1;
+	s.cdir = store_container_dir(ctx, o->id);
+	s.sdir = store_container_state_dir(ctx, o->id);
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	(void)prctl(PR_SET_NAME, "ctrbox-shim", 0, 0, 0);
+	/* Only SIGKILL ends the shim: the container is stopped through its init. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	s.sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	(void)fs_mkdir_p(s.sdir, 0700, &e);
+
+	s.st.shim_pid = getpid();
+	s.st.shim_start_time = start_time(ctx, getpid());
+	s.st.shim_parent_pid = getppid();
+	if (s.sig_fd < 0 || start(&s, &e) < 0) {
+		code = failed_code(&e);
+		send_msg(&s, SHIM_FAILED, code, 0, e.msg);
+		emit(&s, EVENT_WARNING, "Failed", e.msg);
+		if (s.pid > 0)
+			while (waitpid(s.pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		finish(&s, code, false);
+		shim_release(&s);
+		return 0;
+	}
+	s.st.status = STATUS_RUNNING;
+	s.st.pid = s.pid;
+	s.st.pid_start_time = start_time(ctx, s.pid);
+	s.st.started_ns = ctx->now_ns();
+	save_state(&s);
+	emit(&s, EVENT_NORMAL, "Started", s.spec.args[0]);
+	send_msg(&s, SHIM_STARTED, 0, s.pid, NULL);
+	if (s.status_fd >= 0) {
+		close(s.status_fd);
+		s.status_fd = -1;
+	}
+
+	loop(&s);
+	if (!s.exited) {
+		/* A pipe outlived the namespace's teardown; wait for the init itself. */
+		while (waitpid(s.pid, &s.wstatus, 0) < 0 && errno == EINTR)
+			;
+	}
+	code = WIFEXITED(s.wstatus)     ? WEXITSTATUS(s.wstatus)
+	       : WIFSIGNALED(s.wstatus) ? 128 + WTERMSIG(s.wstatus)
+					: 255;
+	finish(&s, code, true);
+	shim_release(&s);
+	return 0;
+}

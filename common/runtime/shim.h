@@ -1,0 +1,47 @@
+/* common/runtime/shim.h - the per-container shim (DESIGN.md lesson 3): started by `run` through
+ * a double fork so it is reparented to PID 1 or the nearest subreaper, in its own session with
+ * stdio on /dev/null and no inherited descriptors but its status socket. It is a child
+ * subreaper and the container's parent: it creates the namespaces, starts the init
+ * (init.h), reaps it and any orphans, records state.json, writes the CRI log, serves the
+ * attach socket, emits Started, Died and OOMKilled, cleans up the cgroup (and with --rm the
+ * container), and exits. */
+#ifndef CTRBOX_RUNTIME_SHIM_H
+#define CTRBOX_RUNTIME_SHIM_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/util/ctx.h"
+#include "common/util/err.h"
+
+struct shim_opts {
+	const char *id;
+	bool rm;          /* remove the container after it exits */
+	bool wait_attach; /* hold the container until a client attaches (or `run` is gone) */
+};
+
+/* What the shim tells `run` over the status socket. */
+enum shim_msg_kind {
+	SHIM_READY = 1, /* listening on attach.sock; pid is the shim */
+	SHIM_STARTED,   /* exec happened; pid is the container's init */
+	SHIM_FAILED,    /* the container did not start: code 125/126/127 and msg */
+};
+
+struct shim_msg {
+	int32_t kind, code, pid;
+	char msg[1024];
+};
+
+/* `run`'s side: double-forks and execs `self __shim` (self: the ctrbox binary) with the
+ * roots of ctx; returns the status socket. Blocks until the intermediate child is reaped. */
+int shim_spawn(const struct ctx *ctx, const char *self, const struct shim_opts *o,
+	       int *status_fd, struct err *e);
+
+/* Reads the next message; E_IO when the shim died without saying (the socket closed). */
+int shim_read_msg(int fd, struct shim_msg *m, struct err *e);
+
+/* The shim itself, from the hidden `__shim` applet: runs the container to its end. Returns the
+ * shim's exit status (0 once the container ran, 125 when it could not be started). */
+int shim_main(const struct ctx *ctx, const struct shim_opts *o, int status_fd);
+
+#endif

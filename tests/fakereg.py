@@ -8,6 +8,9 @@ Content:
   --manifest REF=FILE[:TYPE]  served at /v2/<any repo>/manifests/REF and .../manifests/<digest>
                               with Content-Type TYPE (default the OCI manifest type); by
                               digest, the first --manifest of that content wins
+TLS:
+  --tls CERT:KEY              the main listener speaks https (the second one stays plain http)
+  --tls-client-ca FILE        and requires a client certificate FILE issued
 Auth:
   --auth none|basic|bearer    bearer: a token endpoint at /token on the same listener
   --user USER:PASS            the accepted credentials (basic: required; bearer: the token
@@ -21,6 +24,7 @@ Faults (--fault [KIND/]NAME[=ARG][@TIMES], TIMES a number or "always", default o
   500                         a bare 500
   break=N                     send the headers and N bytes of the body, then close the connection
                               (only bodies longer than N count)
+  stall=N                     send the headers and N bytes of the body, then nothing for 30 s
   norange                     ignore Range: answer 200 with the whole body
   badrange                    answer 206 with a Content-Range that starts one byte late
   redirect                    307 to the same path on a second listener reached as localhost:PORT2
@@ -49,6 +53,7 @@ from urllib.parse import parse_qs, urlsplit
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 SLOW_CHUNK = 16384
+STALL_SECS = 30
 PATH_RE = re.compile(r"^/v2/(.+)/(manifests|blobs)/([^/]+)$")
 
 
@@ -62,6 +67,7 @@ class State:
         self.other_requests = 0
         self.leaks = 0
         self.other_port = 0
+        self.tls = None  # the main listener's ssl.SSLContext, or None
         self.blobs = {}
         self.manifests = {}
         self.faults = []  # [name, arg, times left (-1: always), kind or None]
@@ -117,6 +123,8 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def handle(self):
+        if self.st.tls:
+            return super().handle()
         try:
             first = self.connection.recv(1, socket.MSG_PEEK)
         except OSError:
@@ -248,7 +256,8 @@ class Handler(BaseHTTPRequestHandler):
             if exp is not None and exp > time.monotonic():
                 return True
         host = self.headers.get("Host", "127.0.0.1")
-        chal = 'Bearer realm="http://%s/token",service="fakereg",scope="repository:x:pull"' % host
+        chal = 'Bearer realm="%s://%s/token",service="fakereg",scope="repository:x:pull"' % (
+            "https" if st.tls else "http", host)
         self.reply(401, error_body("UNAUTHORIZED", "authentication required"),
                    headers={"WWW-Authenticate": chal})
         return False
@@ -297,10 +306,13 @@ class Handler(BaseHTTPRequestHandler):
         # A break applies to the first body long enough to be broken (a small config blob
         # before a layer does not use it up).
         brk = st.take("break", kind, lambda n: len(data) > int(n)) if faults else None
+        stall = st.take("stall", kind, lambda n: len(data) > int(n)) if faults else None
         slow = st.take("slow", kind) if faults else None
-        if brk is None and slow is None:
+        if brk is None and stall is None and slow is None:
             return self.reply(code, data, ctype=ctype, headers=headers, length=not nolength)
-        body = data if brk is None else data[:int(brk)]
+        body = data
+        if brk is not None or stall is not None:
+            body = data[:int(brk if brk is not None else stall)]
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         for k, v in headers.items():
@@ -319,7 +331,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(int(slow) / 1000)
         self.wfile.flush()
-        if brk is not None:
+        if stall is not None:
+            time.sleep(STALL_SECS)
+        if brk is not None or stall is not None:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
 
@@ -340,6 +354,19 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    tls = None
+
+    def finish_request(self, request, client_address):
+        if self.tls is not None:
+            # The handshake runs in the connection's own thread; one that fails (a plain-HTTP
+            # client, a missing client certificate) just closes the connection.
+            try:
+                request.settimeout(10)
+                request = self.tls.wrap_socket(request, server_side=True)
+                request.settimeout(None)
+            except OSError:
+                return
+        super().finish_request(request, client_address)
 
     def handle_error(self, request, client_address):  # a client that went away is normal
         pass
@@ -356,6 +383,9 @@ def main():
     ap.add_argument("--token-expires", type=int)
     ap.add_argument("--token-key", choices=("token", "access_token"), default="token")
     ap.add_argument("--fault", action="append", default=[])
+    ap.add_argument("--tls", metavar="CERT:KEY", help="serve https on the main listener")
+    ap.add_argument("--tls-client-ca", metavar="FILE",
+                    help="require a client certificate issued by FILE")
     args = ap.parse_args()
     if args.auth == "basic" and not args.user:
         ap.error("--auth basic needs --user")
@@ -364,6 +394,16 @@ def main():
     main_h = type("MainHandler", (Handler,), {"st": st, "listener": "main"})
     other_h = type("OtherHandler", (Handler,), {"st": st, "listener": "other"})
     srv = Server(("127.0.0.1", args.port), main_h)
+    if args.tls:
+        import ssl  # only here: it costs start-up time every other test would pay
+
+        cert, key = args.tls.split(":", 1)
+        st.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        st.tls.load_cert_chain(cert, key)
+        if args.tls_client_ca:
+            st.tls.verify_mode = ssl.CERT_REQUIRED
+            st.tls.load_verify_locations(args.tls_client_ca)
+        srv.tls = st.tls
     other = Server(("127.0.0.1", 0), other_h)
     st.other_port = other.server_address[1]
     threading.Thread(target=other.serve_forever, daemon=True).start()

@@ -72,6 +72,7 @@ struct req {
 	int (*before)(struct req *q, struct err *e); /* before each attempt (sets Range) */
 	bool (*incomplete)(struct req *q);           /* a 2xx that ended early: retried */
 	bool (*progressed)(struct req *q); /* the last attempt stored bytes: not a failure */
+	bool once;                         /* no retries */
 	void *arg;
 	/* the response of the last hop */
 	long status;
@@ -590,8 +591,8 @@ static int req_run(struct req *q, const char *url, struct err *e)
 		} else {
 			return 0;
 		}
-		if (attempt >= ATTEMPTS_HARD_MAX ||
-		    (failures >= q->r->retries && !(q->progressed && q->progressed(q)))) {
+		if (attempt >= ATTEMPTS_HARD_MAX || (failures >= (q->once ? 0 : q->r->retries) &&
+		                                     !(q->progressed && q->progressed(q)))) {
 			if (attempt > 1)
 				return err_set(e, xe.code, "%s (after %d attempts)", xe.msg,
 				               attempt);
@@ -615,30 +616,50 @@ static int req_run(struct req *q, const char *url, struct err *e)
 	}
 }
 
+/* After a loopback registry failed TLS and plain http did not answer as a registry either:
+ * the TLS failure is what to report, and https is what to try next time. */
+static int reg_fallback_failed(struct registry *r, const struct err *tls, struct err *e)
+{
+	char http_msg[ERR_MSG_MAX];
+
+	memcpy(http_msg, e->msg, sizeof(http_msg));
+	free(r->base);
+	r->base = xasprintf("https://%s", r->host);
+	return err_set(e, tls->code, "%s (plain http: %s)", tls->msg, http_msg);
+}
+
 /* The /v2/ ping, once per client, under r->mu: learns the auth challenge, and for a loopback
- * registry falls back from https to http when TLS fails, as docker does. */
+ * registry falls back from https to http when TLS fails, as docker does (one attempt, which
+ * must answer 200 or 401 as a registry would). */
 static int reg_ping_locked(struct registry *r, struct err *e)
 {
+	struct err tls_err = ERR_INIT;
+	bool fallback = false;
+
 	while (!r->pinged) {
 		cleanup_free char *url = xasprintf("%s/v2/", r->base);
-		struct req q = {.r = r, .body_max = ERRBODY_MAX};
+		struct req q = {.r = r, .body_max = ERRBODY_MAX, .once = fallback};
 		struct auth_challenge c;
 		int rc;
 
 		q.what = xasprintf("GET %s", url);
 		q.reg_origin = url_origin(r->base);
 		rc = req_run(&q, url, e);
-		if (rc < 0 && q.tls_failed && r->loopback && strncmp(r->base, "https://", 8) == 0) {
+		if (rc < 0 && q.tls_failed && r->loopback && !fallback) {
 			log_debug(r->ctx, "registry: %s; %s is a loopback host, trying plain http",
 			          e->msg, r->host);
+			tls_err = *e;
+			fallback = true;
 			free(r->base);
 			r->base = xasprintf("http://%s", r->host);
 			req_release(&q);
 			continue;
 		}
+		if (rc == 0 && fallback && q.status != 200 && q.status != 401)
+			rc = req_status_error(&q, e);
 		if (rc < 0) {
 			req_release(&q);
-			return -1;
+			return fallback ? reg_fallback_failed(r, &tls_err, e) : -1;
 		}
 		if (q.status == 401 && q.www_auth) {
 			if (auth_challenge_parse(q.www_auth, &c, e) < 0) {

@@ -33,6 +33,7 @@ struct fx {
 	pid_t pid;
 	int port;
 	char *host; /* "127.0.0.1:PORT" */
+	bool tls;   /* the fake speaks https */
 	char *blob_path, *mf_path;
 	char *blob;
 	struct digest blob_d;
@@ -148,8 +149,10 @@ static void srv_start_v(struct fx *f, const char *const *extra)
 	argv[n++] = m2;
 	argv[n++] = "--manifest";
 	argv[n++] = m3;
+	f->tls = false;
 	for (size_t i = 0; extra && extra[i]; i++) {
 		assert_true(n < ARRAY_SIZE(argv) - 1);
+		f->tls = f->tls || strcmp(extra[i], "--tls") == 0;
 		argv[n++] = extra[i];
 	}
 	argv[n] = NULL;
@@ -215,7 +218,7 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
 static struct json_object *srv_debug(struct fx *f, const char *path)
 {
 	cleanup_buf struct buf b = BUF_INIT;
-	cleanup_free char *url = xasprintf("http://%s%s", f->host, path);
+	cleanup_free char *url = xasprintf("%s://%s%s", f->tls ? "https" : "http", f->host, path);
 	struct json_object *doc = NULL;
 	struct err e = ERR_INIT;
 	CURL *h = curl_easy_init();
@@ -224,6 +227,8 @@ static struct json_object *srv_debug(struct fx *f, const char *path)
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	assert_int_equal(curl_easy_perform(h), CURLE_OK);
 	curl_easy_cleanup(h);
 	assert_int_equal(jsonio_parse(b.data, b.len, &doc, &e), 0);
@@ -730,6 +735,118 @@ static void test_corrupt_blob_not_committed(void **state)
 	registry_free(r);
 }
 
+static void test_stalled_transfer_resumed(void **state)
+{
+	struct fx *f = *state;
+	struct registry_opts o = test_opts();
+	struct registry *r;
+	int64_t t0, took;
+	struct err e = ERR_INIT;
+
+	/* 1000 bytes, then silence: below 1 kB/s for the low-speed time aborts and resumes. */
+	srv_start(f, "--fault", "blobs/stall=1000");
+	o.low_speed_time_ns = NSEC_PER_SEC;
+	r = reg_open(f, &o);
+	t0 = mono_ms();
+	if (fetch_blob(f, r, &e) < 0)
+		fail_msg("%s", e.msg);
+	took = mono_ms() - t0;
+	assert_true(took >= 900 && took < 10000);
+	assert_blob_committed(f);
+	assert_int_equal(srv_count(f, "/blobs/", "range", "bytes=1000-", "status", "206"), 1);
+	registry_free(r);
+}
+
+/* A self-signed certificate for 127.0.0.1 and localhost, made with the openssl tool. */
+static void make_cert(struct fx *f, char **cert, char **key)
+{
+	int status;
+	pid_t pid;
+
+	*cert = xasprintf("%s/cert.pem", f->u->dir);
+	*key = xasprintf("%s/key.pem", f->u->dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("openssl", "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+		       "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+		       "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+		       "-keyout", *key, "-out", *cert, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("openssl req failed (status %d): is the openssl tool installed?", status);
+}
+
+static void test_tls(void **state)
+{
+	struct fx *f = *state;
+	cleanup_free char *cert = NULL, *key = NULL, *tls = NULL, *data = NULL, *mt = NULL;
+	struct registry_opts o = test_opts();
+	struct registry *r;
+	struct digest d;
+	size_t len;
+	struct err e = ERR_INIT;
+
+	make_cert(f, &cert, &key);
+	tls = xasprintf("%s:%s", cert, key);
+	srv_start(f, "--tls", tls, "--auth", "bearer");
+	o.plain_http = false;
+	/* Trusted through ca_file: manifest, token realm and blob over https. */
+	o.ca_file = cert;
+	r = reg_open(f, &o);
+	get_manifest_ok(r, "latest", MT_OCI_MANIFEST, f->mf);
+	if (fetch_blob(f, r, &e) < 0)
+		fail_msg("%s", e.msg);
+	registry_free(r);
+	assert_int_equal(srv_count(f, "/token?", "status", "200", NULL, NULL), 1);
+	/* Untrusted: refused, and the loopback fallback to plain http does not hide why. */
+	o.ca_file = NULL;
+	r = reg_open(f, &o);
+	assert_int_equal(registry_get_manifest(r, "latest", &data, &len, &mt, &d, &e), -1);
+	assert_int_equal(e.code, E_NET);
+	assert_non_null(strstr(e.msg, "SSL certificate problem"));
+	assert_non_null(strstr(e.msg, "(plain http: GET http://"));
+	registry_free(r);
+	/* Not verified when told so. */
+	o.tls_verify = false;
+	r = reg_open(f, &o);
+	get_manifest_ok(r, "latest", MT_OCI_MANIFEST, f->mf);
+	registry_free(r);
+}
+
+static void test_tls_client_certificate(void **state)
+{
+	struct fx *f = *state;
+	cleanup_free char *cert = NULL, *key = NULL, *tls = NULL, *data = NULL, *mt = NULL;
+	struct registry_opts o = test_opts();
+	struct registry *r;
+	struct digest d;
+	size_t len;
+	struct err e = ERR_INIT;
+
+	make_cert(f, &cert, &key);
+	tls = xasprintf("%s:%s", cert, key);
+	srv_start(f, "--tls", tls, "--tls-client-ca", cert);
+	o.plain_http = false;
+	o.ca_file = cert;
+	o.retries = -1;
+	r = reg_open(f, &o);
+	assert_int_equal(registry_get_manifest(r, "latest", &data, &len, &mt, &d, &e), -1);
+	assert_int_equal(e.code, E_NET);
+	registry_free(r);
+	o.cert_file = cert;
+	o.key_file = key;
+	r = reg_open(f, &o);
+	get_manifest_ok(r, "latest", MT_OCI_MANIFEST, f->mf);
+	registry_free(r);
+}
+
 #define N_PAR   4
 #define PAR_LEN (96 * 1024)
 
@@ -950,6 +1067,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_redirect_keeps_auth_home, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_blob_not_committed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_parallel_blobs_one_token, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stalled_transfer_resumed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tls_client_certificate, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
 }

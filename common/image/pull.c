@@ -107,6 +107,8 @@ static int fetch_one(struct fetch_set *set, struct fetch_job *job, struct err *e
 		}
 		return err_wrap(e, "%s", ds);
 	}
+	if (d->size > (1 << 20))
+		ingest_pipeline(&ing);
 	if (registry_get_blob(set->reg, d, &ing, fetch_progress, &cb, e) < 0) {
 		ingest_close(&ing); /* keep what arrived: the next pull resumes from it */
 		return err_wrap(e, "%s", ds);

@@ -42,6 +42,7 @@ struct ingest {
 	int lock_fd;       /* the digest's ingest lock */
 	char *path;        /* content/ingest/sha256-HEX */
 	struct hasher *h;
+	struct ingest_pipe *pipe; /* NULL: writes are synchronous (see ingest_pipeline) */
 };
 
 /* Opens the ingest for d, taking its lock (waiting up to timeout_ns as lock_take does). Partial
@@ -51,6 +52,13 @@ struct ingest {
  * want_size, or a corrupt partial, is discarded and the ingest starts from zero. */
 int ingest_open(const struct ctx *ctx, const struct digest *d, int64_t want_size,
 		int64_t timeout_ns, struct ingest *ing, struct err *e);
+
+/* Moves hashing and writing to a thread of the ingest's own, fed through a few large buffers,
+ * so that a download overlaps receiving with hashing and writing (and starts the disk's
+ * writeback early, so the commit's fsync has little left to do). ingest_write then only copies;
+ * an error of the thread is returned by a later ingest_write or by ingest_commit. Everything
+ * that ends or rewinds the ingest drains the thread first. */
+void ingest_pipeline(struct ingest *ing);
 
 /* Appends received bytes. More than want_size in total is E_CORRUPT. */
 int ingest_write(struct ingest *ing, const void *data, size_t len, struct err *e);

@@ -13,7 +13,7 @@ setup() {
 	assert_line --regexp $'^help\t'
 	refute_line --partial __complete
 	assert_line --index -1 ':4'
-	ctrbox __complete in
+	ctrbox __complete inf
 	assert_equal "${lines[0]%%$'\t'*}" info
 	assert_equal "${#lines[@]}" 2
 }

@@ -1,0 +1,315 @@
+/* common/store/event_query.c - questions asked of the event journal (DESIGN.md lesson 4, issue 7
+ * "events"): filters, the last N matching events, and counts per key and bucket with the change
+ * against the previous period. Everything reads through journal_reader: no lock. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/store/event_query.h"
+#include "common/store/journal.h"
+#include "common/util/mem.h"
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+static bool object_match(const char *want, const struct event *ev)
+{
+	const char *kind = object_kind_name(ev->object.kind);
+	size_t klen = strlen(kind), wlen = strlen(want);
+
+	if (str_eq(want, ev->object.name) || str_eq(want, ev->object.id))
+		return true;
+	if (ev->object.id && wlen && strncmp(ev->object.id, want, wlen) == 0)
+		return true;
+	/* "kind/name" as the OBJECT column shows it */
+	if (wlen > klen + 1 && strncmp(want, kind, klen) == 0 && want[klen] == '/') {
+		cleanup_free char *label = event_object_label(ev);
+
+		return strcmp(label, want) == 0;
+	}
+	return false;
+}
+
+bool event_filter_match(const struct event_filter *f, const struct event *ev)
+{
+	if (f->since_ns && ev->time_ns < f->since_ns)
+		return false;
+	if (f->until_ns && ev->time_ns >= f->until_ns)
+		return false;
+	if (f->has_type && ev->type != f->type)
+		return false;
+	if (f->n_reasons) {
+		size_t i;
+
+		for (i = 0; i < f->n_reasons; i++)
+			if (str_eq(f->reasons[i], ev->reason))
+				break;
+		if (i == f->n_reasons)
+			return false;
+	}
+	if (f->source && !str_eq(f->source, ev->source))
+		return false;
+	if (f->object && !object_match(f->object, ev))
+		return false;
+	return true;
+}
+
+char *event_object_label(const struct event *ev)
+{
+	const char *kind = object_kind_name(ev->object.kind);
+
+	if (ev->object.name && *ev->object.name)
+		return xasprintf("%s/%s", kind, ev->object.name);
+	if (ev->object.id && *ev->object.id)
+		return xasprintf("%s/%.12s", kind, ev->object.id);
+	if (ev->object.kind == OBJECT_NODE && ev->host && *ev->host)
+		return xasprintf("%s/%s", kind, ev->host);
+	return xstrdup(kind);
+}
+
+void events_free(struct event *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		event_release(&v[i]);
+	free(v);
+}
+
+int event_query(const struct ctx *ctx, const struct event_filter *f, size_t last,
+                struct event **out, size_t *n, uint64_t *skipped, struct err *e)
+{
+	struct journal_reader *r = NULL;
+	struct event *v = NULL, ev = {0};
+	size_t cnt = 0, cap = 0, head = 0; /* with last: a ring, head is the oldest slot */
+	int rc;
+
+	if (journal_reader_open(ctx, &r, e) < 0)
+		return -1;
+	if (last) {
+		cap = last < 1024 ? last : 1024;
+		v = xcalloc(cap, sizeof(*v));
+	}
+	while ((rc = journal_next(r, &ev, e)) > 0) {
+		if (!event_filter_match(f, &ev)) {
+			event_release(&ev);
+			continue;
+		}
+		if (last && cnt == last) {
+			event_release(&v[head]);
+			v[head] = ev;
+			head = (head + 1) % last;
+		} else {
+			if (cnt == cap) {
+				size_t ncap = cap ? cap * 2 : 256;
+
+				if (last && ncap > last)
+					ncap = last;
+				v = xreallocarray(v, ncap, sizeof(*v));
+				cap = ncap;
+			}
+			v[cnt++] = ev;
+		}
+		memset(&ev, 0, sizeof(ev));
+	}
+	if (skipped)
+		*skipped = journal_reader_skipped(r);
+	journal_reader_free(r);
+	if (rc < 0) {
+		events_free(v, cnt);
+		return -1;
+	}
+	if (head) {
+		/* Unroll the ring so the oldest comes first. */
+		struct event *o = xcalloc(cnt, sizeof(*o));
+
+		for (size_t i = 0; i < cnt; i++)
+			o[i] = v[(head + i) % cnt];
+		free(v);
+		v = o;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int event_stats_by_parse(const char *s, enum event_stats_by *out)
+{
+	static const char *const names[] = {
+	    [STATS_BY_REASON] = "reason", [STATS_BY_TYPE] = "type", [STATS_BY_OBJECT] = "object"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum event_stats_by)i;
+			return 0;
+		}
+	return -1;
+}
+
+int event_stats_init(struct event_stats *s, enum event_stats_by by, int64_t since_ns,
+                     int64_t until_ns, int64_t bucket_ns, struct err *e)
+{
+	int64_t span = until_ns - since_ns;
+
+	if (until_ns <= since_ns)
+		return err_set(e, E_INVALID, "the window ends before it begins");
+	if (bucket_ns <= 0)
+		return err_set(e, E_INVALID, "the bucket must be longer than zero");
+	if (span / bucket_ns >= EVENT_STATS_MAX_BUCKETS)
+		return err_set(e, E_INVALID, "%lld buckets: at most %d, choose a longer bucket",
+		               (long long)(span / bucket_ns + 1), EVENT_STATS_MAX_BUCKETS);
+	memset(s, 0, sizeof(*s));
+	s->by = by;
+	s->since_ns = since_ns;
+	s->until_ns = until_ns;
+	s->bucket_ns = bucket_ns;
+	s->n_buckets = (size_t)((span + bucket_ns - 1) / bucket_ns);
+	s->n_slots = 64;
+	s->slots = xmalloc(s->n_slots * sizeof(*s->slots));
+	memset(s->slots, 0xff, s->n_slots * sizeof(*s->slots));
+	return 0;
+}
+
+static uint64_t key_hash(const char *k)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *k; k++)
+		h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+	return h;
+}
+
+/* The row for key, created on first sight. */
+static struct event_stats_row *stats_row(struct event_stats *s, const char *key)
+{
+	size_t mask = s->n_slots - 1, i = key_hash(key) & mask;
+
+	while (s->slots[i] != (size_t)-1) {
+		if (strcmp(s->rows[s->slots[i]].key, key) == 0)
+			return &s->rows[s->slots[i]];
+		i = (i + 1) & mask;
+	}
+	s->rows = xreallocarray(s->rows, s->n_rows + 1, sizeof(*s->rows));
+	s->rows[s->n_rows] = (struct event_stats_row){
+	    .key = xstrdup(key), .buckets = xcalloc(s->n_buckets, sizeof(uint64_t))};
+	s->slots[i] = s->n_rows++;
+	if (s->n_rows * 2 > s->n_slots) {
+		/* Grow and rehash: keep the table at most half full. */
+		free(s->slots);
+		s->n_slots *= 2;
+		s->slots = xmalloc(s->n_slots * sizeof(*s->slots));
+		memset(s->slots, 0xff, s->n_slots * sizeof(*s->slots));
+		mask = s->n_slots - 1;
+		for (size_t r = 0; r < s->n_rows; r++) {
+			size_t j = key_hash(s->rows[r].key) & mask;
+
+			while (s->slots[j] != (size_t)-1)
+				j = (j + 1) & mask;
+			s->slots[j] = r;
+		}
+	}
+	return &s->rows[s->n_rows - 1];
+}
+
+void event_stats_add(struct event_stats *s, const struct event *ev)
+{
+	int64_t span = s->until_ns - s->since_ns;
+	cleanup_free char *label = NULL;
+	struct event_stats_row *row;
+	const char *key;
+
+	if (ev->time_ns >= s->until_ns || ev->time_ns < s->since_ns - span)
+		return;
+	switch (s->by) {
+	case STATS_BY_TYPE:
+		key = event_type_name(ev->type);
+		break;
+	case STATS_BY_OBJECT:
+		key = label = event_object_label(ev);
+		break;
+	case STATS_BY_REASON:
+	default:
+		key = ev->reason ? ev->reason : "";
+		break;
+	}
+	row = stats_row(s, key);
+	if (ev->time_ns < s->since_ns) {
+		row->previous++;
+		s->total_previous++;
+		return;
+	}
+	row->count++;
+	row->buckets[(ev->time_ns - s->since_ns) / s->bucket_ns]++;
+	s->total++;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct event_stats_row *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (x->previous != y->previous)
+		return x->previous > y->previous ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+void event_stats_finish(struct event_stats *s)
+{
+	if (s->n_rows)
+		qsort(s->rows, s->n_rows, sizeof(*s->rows), row_cmp);
+	/* The index no longer matches the order; the rows are final now. */
+	free(s->slots);
+	s->slots = NULL;
+	s->n_slots = 0;
+}
+
+void event_stats_release(struct event_stats *s)
+{
+	for (size_t i = 0; i < s->n_rows; i++) {
+		free(s->rows[i].key);
+		free(s->rows[i].buckets);
+	}
+	free(s->rows);
+	free(s->slots);
+	memset(s, 0, sizeof(*s));
+}
+
+int event_stats_collect(const struct ctx *ctx, const struct event_filter *f,
+                        struct event_stats *s, uint64_t *skipped, struct err *e)
+{
+	struct event_filter w = *f;
+	struct journal_reader *r = NULL;
+	struct event ev = {0};
+	int rc;
+
+	w.since_ns = s->since_ns - (s->until_ns - s->since_ns);
+	w.until_ns = s->until_ns;
+	if (journal_reader_open(ctx, &r, e) < 0)
+		return -1;
+	while ((rc = journal_next(r, &ev, e)) > 0) {
+		if (event_filter_match(&w, &ev))
+			event_stats_add(s, &ev);
+		event_release(&ev);
+	}
+	if (skipped)
+		*skipped = journal_reader_skipped(r);
+	journal_reader_free(r);
+	if (rc < 0)
+		return -1;
+	event_stats_finish(s);
+	return 0;
+}
+
+void event_stats_change(uint64_t count, uint64_t previous, char *buf, size_t n)
+{
+	if (previous == 0 || count == previous) {
+		snprintf(buf, n, "%s", count != previous ? "new" : "0%");
+		return;
+	}
+	if (count >= previous)
+		snprintf(buf, n, "+%llu%%",
+		         (unsigned long long)((count - previous) * 100 / previous));
+	else
+		snprintf(buf, n, "-%llu%%",
+		         (unsigned long long)((previous - count) * 100 / previous));
+}

@@ -65,3 +65,11 @@ teardown() { kill_inits; }
 	assert_equal "$stderr" "ctrbox kill: web: container is not running"
 	kill -0 "$INIT_PID"
 }
+
+@test "kill: completion offers signal names for -s and running containers" {
+	ctrbox __complete kill -s US
+	assert_equal "${lines[*]}" "USR1 USR2 :4"
+	fake_container "$ID" web 1 running 1
+	ctrbox __complete kill -s KILL ""
+	assert_line --regexp $'^web\t'
+}

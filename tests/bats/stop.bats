@@ -75,3 +75,13 @@ teardown() { kill_inits; }
 	assert_equal "$stderr" "ctrbox stop: nosuch: no such container"
 	assert_equal "$(cat "$CTRBOX_STATE/containers/$ID/state.json")" "$before"
 }
+
+@test "stop: completion offers running containers only" {
+	fake_container "$ID" web 1 running 1
+	fake_container "$(fake_id db)" db 0 exited
+	ctrbox __complete stop ""
+	assert_line --regexp $'^web\t'
+	refute_line --regexp $'^db\t'
+	ctrbox __complete rm ""
+	assert_line --regexp $'^db\t'
+}

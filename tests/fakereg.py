@@ -18,6 +18,8 @@ Auth:
   --token-expires N           expires_in in token responses (omitted when not given; the
                               server then treats tokens as valid for 60 s)
   --token-key token|access_token
+  --token-life SECS           how long the server accepts a token (default: --token-expires, else
+                              60 s); shorter than expires_in, a client meets a 401 mid-way
 Faults (--fault [KIND/]NAME[=ARG][@TIMES], TIMES a number or "always", default once; KIND
 "blobs" or "manifests" limits it to those GETs, else it applies to both, on the main listener):
   429=SECS, 503=SECS          that status with Retry-After: SECS; 503=date:SECS sends an HTTP date
@@ -29,6 +31,7 @@ Faults (--fault [KIND/]NAME[=ARG][@TIMES], TIMES a number or "always", default o
   badrange                    answer 206 with a Content-Range that starts one byte late
   redirect                    307 to the same path on a second listener reached as localhost:PORT2
   redirect-self               307 to the same path on this listener (with ?hop=1)
+  redirect-loop               307 to ?loop=1, which redirects to ?loop=2, and so on forever
   corrupt                     flip the first byte of the body
   nolength                    no Content-Length: the body ends when the connection closes
   slow=MS                     send the body in 16 KiB pieces, MS milliseconds apart
@@ -202,6 +205,9 @@ class Handler(BaseHTTPRequestHandler):
         if not m:
             return self.reply(404, error_body("NOT_FOUND", "not found"))
         kind, ref = m.group(2), m.group(3)
+        if url.query.startswith("loop="):
+            loc = "%s?loop=%d" % (url.path, int(url.query[5:]) + 1)
+            return self.reply(307, b"", headers={"Location": loc})
         if url.query != "hop=1" and self.fault_status(kind):
             return
         if kind == "manifests":
@@ -217,6 +223,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(307, b"", headers={"Location": loc})
             if st.take("redirect-self", kind) is not None:
                 return self.reply(307, b"", headers={"Location": url.path + "?hop=1"})
+            if st.take("redirect-loop", kind) is not None:
+                return self.reply(307, b"", headers={"Location": url.path + "?loop=1"})
         return self.serve(st.blobs[ref], "application/octet-stream", kind)
 
     def fault_status(self, kind):
@@ -272,7 +280,7 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.n_tokens += 1
             tok = "tok-%d-%s" % (st.n_tokens, q.get("scope", [""])[0])
-            life = st.args.token_expires if st.args.token_expires is not None else 60
+            life = st.args.token_life or st.args.token_expires or 60
             st.tokens[tok] = time.monotonic() + life
         doc = {st.args.token_key: tok}
         if st.args.token_expires is not None:
@@ -382,6 +390,7 @@ def main():
     ap.add_argument("--user")
     ap.add_argument("--token-expires", type=int)
     ap.add_argument("--token-key", choices=("token", "access_token"), default="token")
+    ap.add_argument("--token-life", type=float)
     ap.add_argument("--fault", action="append", default=[])
     ap.add_argument("--tls", metavar="CERT:KEY", help="serve https on the main listener")
     ap.add_argument("--tls-client-ca", metavar="FILE",

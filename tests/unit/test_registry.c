@@ -448,6 +448,22 @@ static void test_bearer_token_expires(void **state)
 	registry_free(r);
 }
 
+static void test_bearer_token_refused_midway(void **state)
+{
+	struct fx *f = *state;
+	struct registry *r;
+
+	/* The server stops accepting a token long before the 60 s the client assumes. */
+	srv_start(f, "--auth", "bearer", "--token-life", "0.3");
+	r = reg_open(f, NULL);
+	get_manifest_ok(r, "latest", MT_OCI_MANIFEST, f->mf);
+	usleep(400 * 1000);
+	get_manifest_ok(r, "latest", MT_OCI_MANIFEST, f->mf);
+	assert_int_equal(srv_count(f, "/token?", NULL, NULL, NULL, NULL), 2);
+	assert_int_equal(srv_count(f, "/manifests/latest", "status", "401", NULL, NULL), 1);
+	registry_free(r);
+}
+
 static void test_bearer_bad_credentials(void **state)
 {
 	struct fx *f = *state;
@@ -712,6 +728,53 @@ static void test_redirect_keeps_auth_home(void **state)
 	if (fetch_blob(f, r, &e) < 0)
 		fail_msg("%s", e.msg);
 	assert_int_equal(srv_count(f, "?hop=1", "auth", "Bearer", "status", "200"), 1);
+	registry_free(r);
+}
+
+static void test_redirect_loop(void **state)
+{
+	struct fx *f = *state;
+	struct registry *r;
+	struct err e = ERR_INIT;
+
+	srv_start(f, "--fault", "blobs/redirect-loop");
+	r = reg_open(f, NULL);
+	assert_int_equal(fetch_blob(f, r, &e), -1);
+	assert_int_equal(e.code, E_NET);
+	assert_non_null(strstr(e.msg, "more than 5 redirects"));
+	assert_int_equal(srv_count(f, "/blobs/", "status", "307", NULL, NULL), 6);
+	registry_free(r);
+}
+
+static void test_blob_size_mismatch(void **state)
+{
+	struct fx *f = *state;
+	struct registry *r;
+	struct descriptor d = f->desc;
+	struct ingest ing;
+	int64_t before;
+	struct err e = ERR_INIT;
+
+	/* The descriptor says 10 bytes fewer than the registry has. */
+	d.size = BLOB_LEN - 10;
+	srv_start(f, "--fault", "blobs/nolength");
+	r = reg_open(f, NULL);
+	/* No Content-Length: refused at the first byte too many. */
+	assert_int_equal(ingest_open(&f->u->ctx, &d.digest, d.size, 0, &ing, &e), 0);
+	assert_int_equal(registry_get_blob(r, &d, &ing, NULL, NULL, &e), -1);
+	assert_int_equal(e.code, E_CORRUPT);
+	assert_non_null(strstr(e.msg, "more than the expected 204790 bytes"));
+	assert_true(ing.offset <= d.size);
+	ingest_abort(&ing);
+	/* With one: refused before the body. */
+	before = registry_bytes_received(r);
+	assert_int_equal(ingest_open(&f->u->ctx, &d.digest, d.size, 0, &ing, &e), 0);
+	assert_int_equal(registry_get_blob(r, &d, &ing, NULL, NULL, &e), -1);
+	assert_int_equal(e.code, E_CORRUPT);
+	assert_non_null(strstr(e.msg, "HTTP 200 with 204800 bytes from offset 0, expected 204790"));
+	assert_int_equal(ing.offset, 0);
+	assert_true(registry_bytes_received(r) - before < 65536);
+	ingest_abort(&ing);
 	registry_free(r);
 }
 
@@ -1055,6 +1118,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_manifest_oversize, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bearer_token_reused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bearer_token_expires, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bearer_token_refused_midway, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bearer_bad_credentials, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_basic_auth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
@@ -1065,6 +1129,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_wrong_content_range_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_killed_pull_resumes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_redirect_keeps_auth_home, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_redirect_loop, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_blob_size_mismatch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_blob_not_committed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_parallel_blobs_one_token, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stalled_transfer_resumed, setup, teardown),

@@ -245,7 +245,16 @@ static int start(struct ctx *ctx, const char *id, bool detach, bool rm)
 	cleanup_close int sfd = -1;
 	cleanup_close int afd = -1;
 
-	if (shim_spawn(ctx, "/proc/self/exe", &so, &sfd, &e) < 0 ||
+	cleanup_free char *shim_bin = shim_binary();
+	cleanup_free char *overlay = NULL;
+
+	if (container_overlay_options(ctx, id, &overlay, &e) < 0) {
+		applet_fail(ctx, &e);
+		container_discard(ctx, id);
+		return EXIT_RUN_ERROR;
+	}
+	so.overlay = overlay;
+	if (shim_spawn(ctx, shim_bin, &so, &sfd, &e) < 0 ||
 	    shim_read_msg(sfd, &m, &e) < 0) {
 		applet_fail(ctx, &e);
 		container_discard(ctx, id);

@@ -7,13 +7,14 @@
 #include "common/runtime/shim.h"
 #include "common/store/layout.h"
 
-enum { O_STATUS_FD = OPT_LONG + 1, O_RM, O_WAIT_ATTACH };
+enum { O_STATUS_FD = OPT_LONG + 1, O_RM, O_WAIT_ATTACH, O_OVERLAY };
 
 static const struct opt shim_opts_[] = {
     {O_STATUS_FD, "status-fd", "FD", "report to `run` on this descriptor", COMP_NONE, NULL, 0},
     {O_RM, "rm", NULL, "remove the container after it exits", COMP_NONE, NULL, 0},
     {O_WAIT_ATTACH, "wait-attach", NULL, "start the container once a client attached",
      COMP_NONE, NULL, 0},
+    {O_OVERLAY, "overlay", "DATA", "the rootfs overlay's mount data", COMP_NONE, NULL, 0},
     {0},
 };
 
@@ -22,7 +23,7 @@ const struct applet applet_shim = {
     .main = ctrbox_shim,
     .opts = shim_opts_,
     .flags = AP_HIDDEN | AP_NO_PLAIN,
-    .usage = "__shim [--status-fd FD] [--rm] [--wait-attach] ID",
+    .usage = "__shim [--status-fd FD] [--rm] [--wait-attach] [--overlay DATA] ID",
     .summary = "the per-container shim (started by run)",
 };
 
@@ -44,6 +45,8 @@ int ctrbox_shim(struct ctx *ctx, int argc, char **argv)
 			o.rm = true;
 		} else if (c == O_WAIT_ATTACH) {
 			o.wait_attach = true;
+		} else if (c == O_OVERLAY) {
+			o.overlay = op.arg;
 		}
 	}
 	if (c < 0)

@@ -21,6 +21,7 @@
 #include "common/store/image_record.h"
 #include "common/store/layout.h"
 #include "common/store/lock.h"
+#include "common/util/config.h"
 #include "common/util/fs.h"
 #include "common/util/mem.h"
 
@@ -306,4 +307,44 @@ fail:
 	container_discard(ctx, doc.id);
 	container_doc_release(&doc);
 	return -1;
+}
+
+int container_overlay_options(const struct ctx *ctx, const char *id, char **out, struct err *e)
+{
+	struct container_doc doc = {0};
+	cleanup_free char *cdir = store_container_dir(ctx, id);
+	cleanup_free char *upper = path_join(cdir, "upper");
+	cleanup_free char *work = path_join(cdir, "work");
+	cleanup_free char *rootfs = path_join(cdir, "rootfs");
+	cleanup_free int *ns = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (container_doc_load(ctx, id, &doc, e) < 0)
+		return -1;
+	while (doc.snapshots && doc.snapshots[n])
+		n++;
+	if (n == 0) {
+		container_doc_release(&doc);
+		*out = NULL;
+		return 0;
+	}
+	ns = xcalloc(n, sizeof(*ns));
+	for (size_t i = 0; i < n; i++) {
+		char *end;
+		long v = strtol(doc.snapshots[i], &end, 10);
+		if (*end || v < 1 || v > 0x7fffffff) {
+			err_set(e, E_CORRUPT, "container %.12s: bad snapshot %s", id, doc.snapshots[i]);
+			goto out;
+		}
+		ns[n - 1 - i] = (int)v; /* overlay wants the top first */
+	}
+	if (fs_mkdir_p(upper, 0755, e) < 0 || fs_mkdir_p(work, 0700, e) < 0 ||
+	    fs_mkdir_p(rootfs, 0755, e) < 0)
+		goto out;
+	rc = snapshot_overlay_options(ctx, ns, n, upper, work, ctx->cfg->snapshot_volatile, true,
+				      out, e);
+out:
+	container_doc_release(&doc);
+	return rc;
 }

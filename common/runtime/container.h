@@ -36,6 +36,12 @@ struct container_opts {
 int container_create(const struct ctx *ctx, const struct container_opts *o, char id[65],
 		     struct err *e);
 
+/* The overlay mount data for the container's rootfs from its snapshot chain (container.json),
+ * lowerdirs relative to ROOT/snapshots, upper and work under ROOT/containers/<id>/ (created
+ * here, with the rootfs mount point), volatile as the config says. NULL in *out for a
+ * container run from a bundle. The caller frees. */
+int container_overlay_options(const struct ctx *ctx, const char *id, char **out, struct err *e);
+
 /* Removes what container_create wrote (records, container and state directories). */
 void container_discard(const struct ctx *ctx, const char *id);
 

@@ -3,6 +3,7 @@
  * logs (CRI format), serves attach clients, records state.json and events, and cleans up.
  * Kept small: fixed buffers, no threads, one poll loop. */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -20,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/image/snapshot.h"
 #include "common/runtime/attach.h"
 #include "common/runtime/cgroup.h"
 #include "common/runtime/crilog.h"
@@ -30,7 +30,6 @@
 #include "common/store/container_record.h"
 #include "common/store/event.h"
 #include "common/store/layout.h"
-#include "common/util/config.h"
 #include "common/util/fs.h"
 #include "common/util/mem.h"
 
@@ -42,28 +41,74 @@
 
 /* ---- run's side ---- */
 
-int shim_spawn(const struct ctx *ctx, const char *self, const struct shim_opts *o,
+char *shim_binary(void)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash, *p;
+
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	if (!(slash = strrchr(self, '/')))
+		return NULL;
+	*slash = '\0';
+	p = xasprintf("%s/ctrbox-shim", self);
+	if (access(p, X_OK) < 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_opts *o,
 	       int *status_fd, struct err *e)
 {
-	const char *argv[16];
+	const char *argv[24];
+	const char *self = shim_bin ? shim_bin : "/proc/self/exe";
 	int sv[2], n = 0, st;
 	pid_t pid;
 
-	argv[n++] = "ctrbox";
-	argv[n++] = "--root";
-	argv[n++] = ctx->path.root;
-	argv[n++] = "--state";
-	argv[n++] = ctx->path.state;
-	if (ctx->config_path && ctx->origin.config && strcmp(ctx->origin.config, "flag") == 0) {
-		argv[n++] = "--config";
-		argv[n++] = ctx->config_path;
+	if (shim_bin) {
+		argv[n++] = "ctrbox-shim";
+		argv[n++] = "--root";
+		argv[n++] = ctx->path.root;
+		argv[n++] = "--state";
+		argv[n++] = ctx->path.state;
+		argv[n++] = "--proc";
+		argv[n++] = ctx->path.proc;
+		argv[n++] = "--sys";
+		argv[n++] = ctx->path.sys;
+		argv[n++] = "--cgroup";
+		argv[n++] = ctx->path.cgroup;
+		if (ctx->config_path) {
+			argv[n++] = "--config";
+			argv[n++] = ctx->config_path;
+		}
+		argv[n++] = "--status-fd";
+		argv[n++] = "3";
+	} else {
+		argv[n++] = "ctrbox";
+		argv[n++] = "--root";
+		argv[n++] = ctx->path.root;
+		argv[n++] = "--state";
+		argv[n++] = ctx->path.state;
+		if (ctx->config_path && ctx->origin.config &&
+		    strcmp(ctx->origin.config, "flag") == 0) {
+			argv[n++] = "--config";
+			argv[n++] = ctx->config_path;
+		}
+		argv[n++] = "__shim";
+		argv[n++] = "--status-fd=3";
 	}
-	argv[n++] = "__shim";
-	argv[n++] = "--status-fd=3";
 	if (o->rm)
 		argv[n++] = "--rm";
 	if (o->wait_attach)
 		argv[n++] = "--wait-attach";
+	if (o->overlay) {
+		argv[n++] = "--overlay";
+		argv[n++] = o->overlay;
+	}
 	argv[n++] = o->id;
 	argv[n] = NULL;
 
@@ -381,31 +426,6 @@ static void finish(struct shim *s, int code, bool started)
 	}
 }
 
-/* The overlay data for the container's snapshot chain (container.json lists it lowest
- * first; overlay wants the top first), lowerdirs relative to ROOT/snapshots. */
-static int overlay_opts(struct shim *s, char **snaps, char **out, struct err *e)
-{
-	size_t n = 0;
-	cleanup_free int *ns = NULL;
-	cleanup_free char *upper = path_join(s->cdir, "upper");
-	cleanup_free char *work = path_join(s->cdir, "work");
-
-	while (snaps[n])
-		n++;
-	ns = xcalloc(n ? n : 1, sizeof(*ns));
-	for (size_t i = 0; i < n; i++) {
-		char *end;
-		long v = strtol(snaps[i], &end, 10);
-		if (*end || v < 1 || v > 0x7fffffff)
-			return err_set(e, E_CORRUPT, "container.json: bad snapshot %s", snaps[i]);
-		ns[n - 1 - i] = (int)v;
-	}
-	if (fs_mkdir_p(upper, 0755, e) < 0 || fs_mkdir_p(work, 0700, e) < 0)
-		return -1;
-	return snapshot_overlay_options(s->ctx, ns, n, upper, work, s->ctx->cfg->snapshot_volatile,
-					true, out, e);
-}
-
 static void shim_release(struct shim *s)
 {
 	free(s->name);
@@ -443,7 +463,7 @@ static int start(struct shim *s, struct err *e)
 	struct container_doc doc = {0};
 	cleanup_free char *cfg = path_join(s->cdir, "config.json");
 	cleanup_free char *rootfs = path_join(s->cdir, "rootfs");
-	cleanup_free char *opts = NULL;
+	const char *opts = s->o->overlay;
 	cleanup_free char *snapdir = store_snapshots_dir(s->ctx);
 	cleanup_free char *logpath = path_join(s->cdir, "log");
 	struct cgroup_limits lim;
@@ -458,10 +478,6 @@ static int start(struct shim *s, struct err *e)
 	s->name = doc.name ? xstrdup(doc.name) : NULL;
 	if (spec_load(cfg, &s->spec, e) < 0)
 		goto fail;
-	if (doc.snapshots && doc.snapshots[0]) {
-		if (overlay_opts(s, doc.snapshots, &opts, e) < 0 || fs_mkdir_p(rootfs, 0755, e) < 0)
-			goto fail;
-	}
 	lim = (struct cgroup_limits){s->spec.memory_bytes, s->spec.cpu_quota_us,
 				     s->spec.cpu_period_us, s->spec.pids_limit};
 	if (cgroup_detect(s->ctx, &mode, e) == 0) {
@@ -604,6 +620,9 @@ int shim_main(const struct ctx *ctx, const struct shim_opts *o, int status_fd)
 		s.status_fd = -1;
 	}
 
+	/* The spec's JSON and the setup are done with: give their pages back, since the shim
+	 * lives as long as the container (its memory per container is a headline figure). */
+	malloc_trim(0);
 	loop(&s);
 	if (!s.exited) {
 		/* A pipe outlived the namespace's teardown; wait for the init itself. */

@@ -18,6 +18,8 @@ struct shim_opts {
 	const char *id;
 	bool rm;          /* remove the container after it exits */
 	bool wait_attach; /* hold the container until a client attaches (or `run` is gone) */
+	const char *overlay; /* the rootfs overlay's mount data (container_overlay_options), or
+			      * NULL for a bundle's rootfs (config.json root.path) */
 };
 
 /* What the shim tells `run` over the status socket. */
@@ -32,9 +34,14 @@ struct shim_msg {
 	char msg[1024];
 };
 
-/* `run`'s side: double-forks and execs `self __shim` (self: the ctrbox binary) with the
- * roots of ctx; returns the status socket. Blocks until the intermediate child is reaped. */
-int shim_spawn(const struct ctx *ctx, const char *self, const struct shim_opts *o,
+/* The small static shim program (ctrbox-shim) beside the running ctrbox binary, or NULL when
+ * there is none (then `ctrbox __shim` serves). The caller frees. */
+char *shim_binary(void);
+
+/* `run`'s side: double-forks and execs the shim (shim_bin, or with NULL this ctrbox binary's
+ * `__shim` applet) with the roots and host paths of ctx; returns the status socket. Blocks
+ * until the intermediate child is reaped. */
+int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_opts *o,
 	       int *status_fd, struct err *e);
 
 /* Reads the next message; E_IO when the shim died without saying (the socket closed). */

@@ -1,0 +1,98 @@
+/* cmd/shim/main.c - ctrbox-shim: the per-container shim as its own small, statically linked
+ * program (DESIGN.md lesson 3: "It is small: its memory per container is a headline figure").
+ * `run` execs it when it sits beside the ctrbox binary; the hidden `ctrbox __shim` applet runs
+ * the same shim_main() otherwise. `run` passes the roots, host paths and rootfs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/runtime/shim.h"
+#include "common/store/layout.h"
+#include "common/util/config.h"
+#include "common/util/ctx.h"
+
+static int usage(void)
+{
+	fputs("usage: ctrbox-shim --root DIR --state DIR [--proc DIR] [--sys DIR] [--cgroup DIR] "
+	      "[--config FILE] [--overlay DATA] [--status-fd FD] [--rm] [--wait-attach] ID\n"
+	      "(started by `ctrbox run`, not by hand)\n",
+	      stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	struct config defaults, *cfg = NULL;
+	struct ctx ctx = {0};
+	const char *config_file = NULL;
+	int rc;
+	struct shim_opts o = {0};
+	int status_fd = -1;
+
+	config_defaults(&defaults);
+	ctx.path.proc = "/proc";
+	ctx.path.sys = "/sys";
+	ctx.path.dev = "/dev";
+	ctx.path.cgroup = "/sys/fs/cgroup";
+	ctx.cfg = &defaults;
+	ctx.applet = "shim";
+	ctx.out = stdout;
+	ctx.err = stderr;
+	ctx.now_ns = ctx_clock_realtime;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--rm") == 0) {
+			o.rm = true;
+			continue;
+		}
+		if (strcmp(a, "--wait-attach") == 0) {
+			o.wait_attach = true;
+			continue;
+		}
+		if (a[0] != '-') {
+			if (o.id || i + 1 != argc)
+				return usage();
+			o.id = a;
+			continue;
+		}
+		if (!v)
+			return usage();
+		i++;
+		if (strcmp(a, "--root") == 0)
+			ctx.path.root = v;
+		else if (strcmp(a, "--state") == 0)
+			ctx.path.state = v;
+		else if (strcmp(a, "--proc") == 0)
+			ctx.path.proc = v;
+		else if (strcmp(a, "--sys") == 0)
+			ctx.path.sys = v;
+		else if (strcmp(a, "--cgroup") == 0)
+			ctx.path.cgroup = v;
+		else if (strcmp(a, "--status-fd") == 0) {
+			char *end;
+			long fd = strtol(v, &end, 10);
+			if (*end || fd < 3 || fd > 1024)
+				return usage();
+			status_fd = (int)fd;
+		}
+		else if (strcmp(a, "--config") == 0)
+			config_file = v;
+		else if (strcmp(a, "--overlay") == 0)
+			o.overlay = v;
+		else
+			return usage();
+	}
+	if (!o.id || !store_id_valid(o.id) || !ctx.path.root || !ctx.path.state)
+		return usage();
+	/* The event journal's limits come from the config; a bad file means defaults. */
+	if (config_file) {
+		struct err e = ERR_INIT;
+		if (config_load(config_file, false, &cfg, &e) == 0) {
+			ctx.cfg = cfg;
+			ctx.config_path = config_file;
+		}
+	}
+	rc = shim_main(&ctx, &o, status_fd);
+	config_free(cfg);
+	return rc;
+}

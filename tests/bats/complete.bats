@@ -90,3 +90,15 @@ complete_line() { # complete_line "LINE": prints COMPREPLY, one per line
 	run complete_line "ctrbox-info --fo"
 	assert_output -- --format
 }
+
+@test "__complete: image arguments come from the store, lock-free" {
+	ctrbox pull -q --plain-http "$BUSYBOX_IMAGE"
+	assert_success
+	ctrbox __complete rmi ""
+	assert_success
+	assert_line "$BUSYBOX_IMAGE"
+	ctrbox __complete pull --platform ""
+	assert_line "linux/arm64"
+	ctrbox __complete pull --progress ""
+	assert_line "json"
+}

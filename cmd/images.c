@@ -3,9 +3,11 @@
 #include <string.h>
 
 #include "cmd/applet.h"
+#include "common/image/unpack.h"
 #include "common/store/image_record.h"
 #include "common/util/mem.h"
 #include "common/util/out.h"
+#include "common/util/units.h"
 
 enum {
 	O_DIGESTS = OPT_LONG + 1,
@@ -35,9 +37,11 @@ static const struct col images_cols[] = {
 	{"platform", "PLATFORM", COL_STR},
 	{"created", "CREATED", COL_TIME},
 	{"size_bytes", "SIZE", COL_SIZE},
+	{"unpacked", "UNPACKED", COL_STR},
 	{"name", NULL, COL_STR},
 	{"digest", NULL, COL_STR},
 	{"pulled", NULL, COL_TIME},
+	{"unpacked_bytes", NULL, COL_SIZE},
 	{0},
 };
 
@@ -49,10 +53,35 @@ static const struct col images_digest_cols[] = {
 	{"platform", "PLATFORM", COL_STR},
 	{"created", "CREATED", COL_TIME},
 	{"size_bytes", "SIZE", COL_SIZE},
+	{"unpacked", "UNPACKED", COL_STR},
 	{"name", NULL, COL_STR},
 	{"pulled", NULL, COL_TIME},
+	{"unpacked_bytes", NULL, COL_SIZE},
 	{0},
 };
+
+/* The UNPACKED cell: the snapshots' size on disk when every layer is unpacked, "partly" when
+ * some are, "-" when none (or the image's documents cannot be read: images never fails on it). */
+static char *unpacked_text(const struct ctx *ctx, const struct digest *manifest, int64_t *bytes)
+{
+	struct unpack_result u = {0};
+	struct err e = ERR_INIT;
+	char b[UNITS_BUFSZ];
+	char *s;
+
+	*bytes = 0;
+	if (unpack_lookup(ctx, manifest, &u, &e) < 0)
+		return xstrdup("-");
+	if (u.n_layers && u.n_reused == u.n_layers) {
+		units_format_size(u.size_bytes, b, sizeof(b));
+		s = xstrdup(b);
+	} else {
+		s = xstrdup(u.n_reused ? "partly" : "-");
+	}
+	*bytes = u.size_bytes;
+	unpack_result_release(&u);
+	return s;
+}
 
 /* "host/a/b:tag@sha256:x" -> repository "host/a/b", tag "tag" (or "<none>"). */
 static void split_name(const char *name, char **repo, char **tag)
@@ -96,20 +125,22 @@ int ctrbox_images(struct ctx *ctx, int argc, char **argv)
 			ctx->path.root, skipped);
 	o = out_begin(ctx, digests ? images_digest_cols : images_cols);
 	for (size_t i = 0; i < n; i++) {
-		cleanup_free char *repo = NULL, *tag = NULL;
+		cleanup_free char *repo = NULL, *tag = NULL, *unpacked = NULL;
 		char md[DIGEST_STR_LEN], cd[DIGEST_STR_LEN];
+		int64_t ubytes;
 
 		split_name(v[i].name, &repo, &tag);
 		if (op.argc == 1 && strcmp(repo, op.argv[0]) != 0)
 			continue;
 		digest_format(&v[i].manifest, md);
 		digest_format(&v[i].config, cd);
+		unpacked = unpacked_text(ctx, &v[i].manifest, &ubytes);
 		if (digests)
 			out_row(o, repo, tag, md, cd, v[i].platform, v[i].created_ns, v[i].size_bytes,
-				v[i].name, v[i].pulled_ns);
+				unpacked, v[i].name, v[i].pulled_ns, ubytes);
 		else
 			out_row(o, repo, tag, cd, v[i].platform, v[i].created_ns, v[i].size_bytes,
-				v[i].name, md, v[i].pulled_ns);
+				unpacked, v[i].name, md, v[i].pulled_ns, ubytes);
 	}
 	image_records_free(v, n);
 	if (out_end(o, &e) < 0)

@@ -9,7 +9,7 @@ setup() {
 @test "images: an empty store lists only the heading" {
 	ctrbox images
 	assert_success
-	assert_output --regexp '^REPOSITORY +TAG +IMAGE ID +PLATFORM +CREATED +SIZE$'
+	assert_output --regexp '^REPOSITORY +TAG +IMAGE ID +PLATFORM +CREATED +SIZE +UNPACKED$'
 	ctrbox images --format json
 	assert_success
 	assert_output "[]"
@@ -55,4 +55,14 @@ setup() {
 @test "images: extra arguments are a usage error" {
 	ctrbox images a b
 	assert_failure 2
+}
+
+@test "images: UNPACKED shows the snapshots' size once the image is unpacked" {
+	ctrbox pull -q --plain-http --no-unpack "$BUSYBOX_IMAGE"
+	ctrbox images --format json
+	assert_equal "$(jq -r '.[0].unpacked' <<<"$output")" "-"
+	ctrbox pull -q --plain-http "$BUSYBOX_IMAGE"
+	ctrbox images --format json
+	[ "$(jq -r '.[0].unpacked_bytes' <<<"$output")" -gt 1000000 ]
+	[[ $(jq -r '.[0].unpacked' <<<"$output") == *MB ]]
 }

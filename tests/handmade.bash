@@ -47,3 +47,39 @@ fake_container() {
 
 # container_status ID: the status state.json records.
 container_status() { jq -r .status "$CTRBOX_STATE/containers/$1/state.json"; }
+
+# real_container NAME CMD...: `run -d` of the fixture busybox (pulled from the suite's registry
+# first) as NAME; its ID in $CID. Needs root.
+real_container() {
+	local name=$1
+	shift
+	requires root
+	# The shim's attach socket must fit sockaddr_un (108 bytes): a short STATE, not the
+	# sandbox's long path; remove_all removes it.
+	if [ -z "${SHORT_STATE:-}" ]; then
+		SHORT_STATE=$(mktemp -d /tmp/cbXXXX)
+		export CTRBOX_STATE=$SHORT_STATE
+	fi
+	if ! "$CTRBOX_BIN" images -q | grep -q .; then
+		"$CTRBOX_BIN" pull -q --plain-http "$BUSYBOX_IMAGE" >/dev/null || fail "pull failed"
+	fi
+	CID=$("$CTRBOX_BIN" run -d --name "$name" "$BUSYBOX_IMAGE" "$@" 3>&-) ||
+		fail "run -d failed"
+	retry 50 0.05 container_started "$CID"
+}
+
+container_started() { [ "$(container_status "$1")" != created ]; }
+
+container_status_is() { [ "$(container_status "$1")" = "$2" ]; }
+
+# Every container of the sandbox removed with rm -f (its shim ends with it), for teardown.
+remove_all() {
+	local d
+	for d in "$CTRBOX_ROOT"/containers/*/container.json; do
+		[ -e "$d" ] || continue
+		"$CTRBOX_BIN" rm -f "$(basename "$(dirname "$d")")" >/dev/null 2>&1 || true
+	done
+	if [ -n "${SHORT_STATE:-}" ]; then
+		rm -rf "$SHORT_STATE"
+	fi
+}

@@ -81,7 +81,10 @@ static int add_container(const struct ctx *ctx, struct inspect *in, const char *
 	}
 	o = json_object_new_object();
 	jsonio_set_str(o, "type", "container");
-	json_object_object_foreach(c, k, v) json_object_object_add(o, k, json_object_get(v));
+	json_object_object_foreach(c, k, v)
+	{
+		json_object_object_add(o, k, json_object_get(v));
+	}
 	if (st)
 		json_object_object_add(st, "running", json_object_new_boolean(init_alive(ctx, st)));
 	json_object_object_add(o, "state", TAKE_PTR(st));

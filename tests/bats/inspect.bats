@@ -9,7 +9,10 @@ setup() {
 	ID=$(fake_id web)
 }
 
-teardown() { kill_inits; }
+teardown() {
+	kill_inits
+	remove_all
+}
 
 @test "inspect: an unknown name fails with the exact message and prints an empty array" {
 	ctrbox inspect nosuch

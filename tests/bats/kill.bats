@@ -9,7 +9,10 @@ setup() {
 	ID=$(fake_id web)
 }
 
-teardown() { kill_inits; }
+teardown() {
+	kill_inits
+	remove_all
+}
 
 @test "kill: an unknown container fails with the exact message" {
 	ctrbox kill nosuch
@@ -72,4 +75,15 @@ teardown() { kill_inits; }
 	fake_container "$ID" web 1 running 1
 	ctrbox __complete kill -s KILL ""
 	assert_line --regexp $'^web\t'
+}
+
+@test "kill: a real container gets the signal; the shim records 128+N" {
+	real_container t1 sleep 1000
+	ctrbox kill t1
+	assert_success
+	retry 50 0.1 container_status_is "$CID" exited
+	assert_equal "$(jq .exit_code "$CTRBOX_STATE/containers/$CID/state.json")" 137
+	ctrbox kill t1
+	assert_failure 1
+	assert_equal "$stderr" "ctrbox kill: t1: container is not running"
 }

@@ -11,7 +11,10 @@ setup() {
 	LOG=$CTRBOX_ROOT/containers/$ID/log
 }
 
-teardown() { kill_inits; }
+teardown() {
+	kill_inits
+	remove_all
+}
 
 # rec SECOND STREAM TAG MSG: one CRI record at 2026-11-29T10:00:SECOND.
 rec() { printf '2026-11-29T10:00:%02d.000000001Z %s %s %s\n' "$1" "$2" "$3" "$4"; }
@@ -116,4 +119,14 @@ rotated_log() {
 	wait "$follower" || rc=$?
 	assert_equal "$rc" 0
 	assert_equal "$(cat "$SANDBOX/out")" hello
+}
+
+@test "logs: -f on a real container streams until it exits; streams and partial line kept" {
+	real_container t1 sh -c 'sleep 0.5; for i in 1 2 3; do echo out $i; echo err $i >&2; sleep 0.2; done; printf tail'
+	run --separate-stderr timeout 10 "$CTRBOX_BIN" logs -f t1
+	assert_success
+	assert_equal "$output" "$(printf 'out 1\nout 2\nout 3\ntail')"
+	assert_equal "$stderr" "$(printf 'err 1\nerr 2\nerr 3')"
+	ctrbox logs --tail 1 -t t1
+	[[ $output =~ ^20[0-9-]+T[0-9:.]+Z\ tail$ ]] || fail "$output"
 }

@@ -9,7 +9,10 @@ setup() {
 	ID=$(fake_id web)
 }
 
-teardown() { kill_inits; }
+teardown() {
+	kill_inits
+	remove_all
+}
 
 @test "rm: an unknown container fails with the exact message" {
 	ctrbox rm nosuch
@@ -66,4 +69,20 @@ teardown() { kill_inits; }
 	assert_line "${ID:0:6}"
 	assert_line db
 	[ ! -e "$CTRBOX_ROOT/containers/$ID" ] && [ ! -e "$CTRBOX_ROOT/containers/$other" ]
+}
+
+@test "rm: a real container: refused while running, -f removes records, upper dir and cgroup" {
+	real_container t1 sh -c 'echo data >/written; sleep 1000'
+	dir=$CTRBOX_ROOT/containers/$CID
+	retry 50 0.05 test -e "$dir/upper/written"
+	ctrbox rm t1
+	assert_failure 1
+	ctrbox rm -f t1
+	assert_success
+	[ ! -e "$dir" ] && [ ! -e "$CTRBOX_STATE/containers/$CID" ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -name "$CID")" ]
+	ctrbox inspect t1
+	assert_failure 1
+	# The name is free again.
+	real_container t1 true
 }

@@ -9,7 +9,10 @@ setup() {
 	ID=$(fake_id web)
 }
 
-teardown() { kill_inits; }
+teardown() {
+	kill_inits
+	remove_all
+}
 
 @test "stop: an unknown container fails with the exact message" {
 	ctrbox stop nosuch
@@ -84,4 +87,26 @@ teardown() { kill_inits; }
 	refute_line --regexp $'^db\t'
 	ctrbox __complete rm ""
 	assert_line --regexp $'^db\t'
+}
+
+@test "stop: a real container's SIGTERM handler runs and the shim records its exit" {
+	real_container t1 sh -c 'trap "echo stopping; exit 3" TERM; while :; do sleep 0.1; done'
+	ctrbox stop -t 5s t1
+	assert_success
+	assert_equal "$(container_status "$CID")" exited
+	assert_equal "$(jq .exit_code "$CTRBOX_STATE/containers/$CID/state.json")" 3
+	ctrbox logs t1
+	assert_output stopping
+}
+
+@test "stop: a real container that ignores SIGTERM is killed after -t" {
+	real_container t1 sleep 1000
+	start=$(date +%s%N)
+	ctrbox stop -t 1s t1
+	assert_success
+	took=$((($(date +%s%N) - start) / 1000000))
+	[ "$took" -ge 1000 ] && [ "$took" -lt 4000 ] || fail "took ${took}ms"
+	assert_equal "$(jq .exit_code "$CTRBOX_STATE/containers/$CID/state.json")" 137
+	run jq -r 'select(.reason == "Died") | .object.name' "$CTRBOX_ROOT/events/journal.jsonl"
+	assert_output t1
 }

@@ -466,8 +466,14 @@ int rt_remove(const struct ctx *ctx, const char *arg, bool force, struct err *e)
 	sdir = store_container_state_dir(ctx, id);
 	lockpath = path_join(dir, "lock");
 	doc = path_join(dir, "container.json");
-	if (lock_take(lockpath, LOCK_WAIT_NS, &l, e) < 0)
+	if (lock_take(lockpath, LOCK_WAIT_NS, &l, e) < 0) {
+		/* Removed meanwhile (run --rm's shim, another rm): say so as a lookup would. */
+		if (!fs_exists(dir)) {
+			container_doc_release(&c);
+			return err_set(e, E_NOTFOUND, "%s: no such container", arg);
+		}
 		goto fail;
+	}
 	/* The cgroup first: if it cannot go, the records stay and rm can be retried. */
 	if (remove_cgroups(ctx, id, e) < 0)
 		goto fail;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <locale.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,25 +26,36 @@
 #include "common/util/buf.h"
 #include "common/util/mem.h"
 
-#define IN_CAP  (1 << 20) /* compressed bytes read per read(2) */
-#define OUT_CAP (4 << 20) /* uncompressed bytes handed to libarchive at once */
+#define IN_CAP   (1 << 20) /* compressed bytes read per read(2) */
+#define SLOT_CAP (2 << 20) /* uncompressed bytes per chunk handed to libarchive */
+#define NSLOT    4         /* chunks in flight between the producer and libarchive */
 
 enum src_kind { SRC_PLAIN, SRC_GZIP, SRC_ZSTD };
 
-/* The uncompressed stream: produces chunks, hashes and counts them, enforces the bound. */
+/* The uncompressed stream. A producer thread reads, inflates, hashes and counts it into NSLOT
+ * chunks while the applying thread parses and writes files: on one layer the two overlap (the
+ * CPU-bound inflate and SHA-256 beside the kernel's write path). libarchive's read callback
+ * keeps a chunk until it asks for the next one. */
 struct src {
 	int fd;
 	enum src_kind kind;
 	uint8_t *in;
 	size_t in_len, in_pos; /* buffered compressed bytes (plain and zstd serve these first) */
 	bool in_eof;
-	uint8_t *out;
 	struct inflate_state *isal;
 	struct archive *zin; /* zstd: libarchive's filter with the raw format */
 	struct hasher *h;
-	int64_t total, limit;
-	struct err err; /* why the stream failed, when it did */
-	bool failed;
+	int64_t total, limit; /* the producer's; read after it is joined */
+	struct err err;       /* why the stream failed (set by the producer before `failed`) */
+	/* the pipe, under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	bool threaded;
+	uint8_t *slot[NSLOT];
+	size_t slot_len[NSLOT];
+	unsigned head, count; /* count includes the chunk libarchive holds */
+	bool held, eof, failed, stop;
 };
 
 static int src_read_in(struct src *s)
@@ -62,8 +74,7 @@ static int src_read_in(struct src *s)
 	return 0;
 }
 
-/* Serves the buffered bytes, then reads more: the compressed side for zstd, the stream itself
- * for plain tar. */
+/* Serves the buffered bytes, then reads more: the compressed side for zstd. */
 static ssize_t src_raw(struct src *s, const void **buf)
 {
 	size_t n;
@@ -112,9 +123,9 @@ static const char *isal_error_name(int r)
 	}
 }
 
-/* Inflates the next chunk; members follow one another (multi-member gzip, as pigz and some
- * registries write), zero padding after the last member is ignored as gzip(1) does. */
-static ssize_t src_gzip(struct src *s)
+/* Inflates the next chunk into out; members follow one another (multi-member gzip, as pigz and
+ * some registries write), zero padding after the last member is ignored as gzip(1) does. */
+static ssize_t src_gzip(struct src *s, uint8_t *out, size_t cap)
 {
 	struct inflate_state *st = s->isal;
 
@@ -146,12 +157,12 @@ static ssize_t src_gzip(struct src *s)
 			st->next_in = s->in;
 			st->avail_in = (uint32_t)s->in_len;
 		}
-		st->next_out = s->out;
-		st->avail_out = OUT_CAP;
+		st->next_out = out;
+		st->avail_out = (uint32_t)cap;
 		r = isal_inflate(st);
 		if (r != ISAL_DECOMP_OK)
 			return err_set(&s->err, E_CORRUPT, "gzip: %s", isal_error_name(r));
-		got = OUT_CAP - st->avail_out;
+		got = cap - st->avail_out;
 		if (got > 0)
 			return (ssize_t)got;
 		if (st->block_state != ISAL_BLOCK_FINISH && st->avail_in == 0 && s->in_eof)
@@ -160,84 +171,191 @@ static ssize_t src_gzip(struct src *s)
 	}
 }
 
-/* The next uncompressed chunk (0 at the end, -1 with s->err set). */
+/* Fills out with the next uncompressed bytes (0 at the end, -1 with s->err set), hashed and
+ * counted against the bound. */
+static ssize_t src_produce(struct src *s, uint8_t *out, size_t cap)
+{
+	ssize_t n;
+
+	switch (s->kind) {
+	case SRC_GZIP:
+		n = src_gzip(s, out, cap);
+		break;
+	case SRC_ZSTD:
+		n = archive_read_data(s->zin, out, cap);
+		if (n < 0)
+			err_set(&s->err, E_CORRUPT, "zstd: %s", archive_error_string(s->zin));
+		break;
+	default:
+		if (s->in_pos < s->in_len) { /* what the sniff read */
+			n = (ssize_t)(s->in_len - s->in_pos < cap ? s->in_len - s->in_pos : cap);
+			memcpy(out, s->in + s->in_pos, (size_t)n);
+			s->in_pos += (size_t)n;
+			break;
+		}
+		do
+			n = read(s->fd, out, cap);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			err_sys(&s->err, "read layer");
+		break;
+	}
+	if (n <= 0)
+		return n;
+	hasher_update(s->h, out, (size_t)n);
+	s->total += n;
+	if (s->total > s->limit)
+		return err_set(
+		    &s->err, E_INVALID,
+		    "uncompressed layer exceeds %lld bytes: refused as a decompression bomb",
+		    (long long)s->limit);
+	return n;
+}
+
+static void *src_producer(void *arg)
+{
+	struct src *s = arg;
+
+	for (;;) {
+		unsigned idx;
+		ssize_t n;
+
+		pthread_mutex_lock(&s->mu);
+		while (s->count == NSLOT && !s->stop)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->stop) {
+			pthread_mutex_unlock(&s->mu);
+			return NULL;
+		}
+		idx = (s->head + s->count) % NSLOT;
+		pthread_mutex_unlock(&s->mu);
+		n = src_produce(s, s->slot[idx], SLOT_CAP);
+		pthread_mutex_lock(&s->mu);
+		if (n > 0) {
+			s->slot_len[idx] = (size_t)n;
+			s->count++;
+		} else {
+			s->eof = true;
+			s->failed = n < 0;
+		}
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		if (n <= 0)
+			return NULL;
+	}
+}
+
+/* The next uncompressed chunk for libarchive (0 at the end, -1 on failure: see src_error). The
+ * chunk stays valid until the next call. */
 static ssize_t src_next(struct src *s, const void **buf)
 {
 	ssize_t n;
 
-	if (s->failed)
-		return -1;
-	switch (s->kind) {
-	case SRC_GZIP:
-		n = src_gzip(s);
-		*buf = s->out;
-		break;
-	case SRC_ZSTD:
-		n = archive_read_data(s->zin, s->out, OUT_CAP);
-		if (n < 0)
-			err_set(&s->err, E_CORRUPT, "zstd: %s", archive_error_string(s->zin));
-		*buf = s->out;
-		break;
-	default:
-		n = src_raw(s, buf);
-		break;
+	if (!s->threaded) {
+		if (s->failed || s->eof)
+			return s->failed ? -1 : 0;
+		n = src_produce(s, s->slot[0], SLOT_CAP);
+		s->failed = n < 0;
+		s->eof = n <= 0;
+		*buf = s->slot[0];
+		return n;
 	}
-	if (n < 0) {
-		s->failed = true;
-		return -1;
+	pthread_mutex_lock(&s->mu);
+	if (s->held) {
+		s->head = (s->head + 1) % NSLOT;
+		s->count--;
+		s->held = false;
+		pthread_cond_broadcast(&s->cv);
 	}
-	if (n > 0) {
-		hasher_update(s->h, *buf, (size_t)n);
-		s->total += n;
-		if (s->total > s->limit) {
-			s->failed = true;
-			err_set(&s->err, E_INVALID,
-			        "uncompressed layer exceeds %lld bytes: refused as a decompression "
-			        "bomb",
-			        (long long)s->limit);
-			return -1;
-		}
+	while (s->count == 0 && !s->eof)
+		pthread_cond_wait(&s->cv, &s->mu);
+	if (s->count > 0) {
+		*buf = s->slot[s->head];
+		n = (ssize_t)s->slot_len[s->head];
+		s->held = true;
+	} else {
+		n = s->failed ? -1 : 0;
 	}
+	pthread_mutex_unlock(&s->mu);
 	return n;
+}
+
+/* Whether the stream failed; copies why into e. */
+static bool src_error(struct src *s, struct err *e)
+{
+	bool failed;
+
+	pthread_mutex_lock(&s->mu);
+	failed = s->failed;
+	if (failed && e)
+		*e = s->err;
+	pthread_mutex_unlock(&s->mu);
+	return failed;
 }
 
 static la_ssize_t tar_read_cb(struct archive *a, void *arg, const void **buf)
 {
 	struct src *s = arg;
 	ssize_t n = src_next(s, buf);
+	struct err why = ERR_INIT;
 
 	if (n < 0) {
-		archive_set_error(a, EIO, "%s", s->err.msg);
+		src_error(s, &why);
+		archive_set_error(a, EIO, "%s", why.msg);
 		return -1;
 	}
 	return n;
 }
 
+/* Stops and joins the producer; afterwards s->h and s->total are the caller's. */
+static void src_stop(struct src *s)
+{
+	if (!s->threaded)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->th, NULL);
+	s->threaded = false;
+}
+
 static void src_release(struct src *s)
 {
+	unsigned i;
+
+	src_stop(s);
 	if (s->zin)
 		archive_read_free(s->zin);
 	if (s->h)
 		hasher_free(s->h);
+	for (i = 0; i < NSLOT; i++)
+		free(s->slot[i]);
 	free(s->in);
-	free(s->out);
 	free(s->isal);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
 }
 
 static int src_open(struct src *s, int fd, int64_t limit, struct err *e)
 {
+	unsigned i;
+
 	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	s->fd = fd;
 	s->limit = limit;
 	s->in = xmalloc(IN_CAP);
 	s->h = hasher_new();
+	for (i = 0; i < NSLOT; i++)
+		s->slot[i] = xmalloc(SLOT_CAP);
 	if (src_read_in(s) < 0) {
 		*e = s->err;
 		return -1;
 	}
 	if (s->in_len >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b) {
 		s->kind = SRC_GZIP;
-		s->out = xmalloc(OUT_CAP);
 		s->isal = xmalloc(sizeof(*s->isal));
 		isal_inflate_init(s->isal);
 		s->isal->crc_flag = ISAL_GZIP;
@@ -248,7 +366,6 @@ static int src_open(struct src *s, int fd, int64_t limit, struct err *e)
 		struct archive_entry *ae;
 
 		s->kind = SRC_ZSTD;
-		s->out = xmalloc(OUT_CAP);
 		s->zin = archive_read_new();
 		if (!s->zin)
 			return err_set(e, E_IO, "libarchive: out of memory");
@@ -261,6 +378,8 @@ static int src_open(struct src *s, int fd, int64_t limit, struct err *e)
 	} else {
 		s->kind = SRC_PLAIN;
 	}
+	/* Without a thread the same work runs inline, one chunk at a time. */
+	s->threaded = pthread_create(&s->th, NULL, src_producer, s) == 0;
 	return 0;
 }
 
@@ -622,24 +741,16 @@ static int replace_at(struct applier *ap, int pfd, const char *base, struct err 
 {
 	struct stat st;
 
-	int dup, rc;
-
 	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : err_sys(e, "stat %s", base);
 	/* The cached parent may lie inside a tree that goes, or have been reached through a
-	 * symlink that is replaced: resolve afresh after any replacement (they are rare). */
-	dup = fcntl(pfd, F_DUPFD_CLOEXEC, 3);
-	if (dup < 0)
-		return err_sys(e, "dup");
+	 * symlink that is replaced: the next entry resolves afresh (replacements are rare). */
 	cache_invalidate(ap);
 	if (S_ISDIR(st.st_mode))
-		rc = remove_at(dup, base, e);
-	else if ((rc = unlinkat(dup, base, 0)) < 0 && errno != ENOENT)
-		rc = err_sys(e, "remove %s", base);
-	else
-		rc = 0;
-	close(dup);
-	return rc;
+		return remove_at(pfd, base, e);
+	if (unlinkat(pfd, base, 0) < 0 && errno != ENOENT)
+		return err_sys(e, "remove %s", base);
+	return 0;
 }
 
 static bool xattr_dropped(const char *name)
@@ -1157,10 +1268,8 @@ static int run_archive(struct applier *ap, struct archive *a, struct src *s,
 		cleanup_free char *path = NULL;
 
 		if (r < ARCHIVE_WARN) {
-			if (s->failed) {
-				*e = s->err;
+			if (src_error(s, e))
 				return -1;
-			}
 			return err_set(e, E_CORRUPT, "%s", archive_error_string(a));
 		}
 		raw = archive_entry_pathname(ae);
@@ -1172,9 +1281,7 @@ static int run_archive(struct applier *ap, struct archive *a, struct src *s,
 		res->entries++;
 		path = clean_path(raw);
 		if (apply_entry(ap, a, ae, path, e) < 0) {
-			if (s->failed)
-				*e = s->err;
-			else
+			if (!src_error(s, e))
 				err_wrap(e, "entry \"%s\"", raw);
 			return -1;
 		}
@@ -1225,9 +1332,7 @@ int layer_apply(int blob_fd, int dir_fd, const struct layer_opts *o, struct laye
 	archive_read_support_format_tar(a);
 	archive_read_support_format_empty(a);
 	if (archive_read_open(a, &s, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
-		if (s.failed)
-			*e = s.err;
-		else
+		if (!src_error(&s, e))
 			err_set(e, E_CORRUPT, "%s", archive_error_string(a));
 		goto out;
 	}
@@ -1241,10 +1346,11 @@ int layer_apply(int blob_fd, int dir_fd, const struct layer_opts *o, struct laye
 		if (n == 0)
 			break;
 		if (n < 0) {
-			*e = s.err;
+			src_error(&s, e);
 			goto out;
 		}
 	}
+	src_stop(&s);
 	if (finish_dirs(&ap, e) < 0)
 		goto out;
 	hasher_final(s.h, &res.diff_id);

@@ -497,7 +497,7 @@ static void test_killed_unpack(void **state)
 	struct unpack_result r;
 	struct err e = ERR_INIT;
 	pid_t pid;
-	int st;
+	int st, i;
 	(void)state;
 	make_layer(u, fill_big, &l[0]);
 	make_layer(u, fill_top, &l[1]);
@@ -510,9 +510,15 @@ static void test_killed_unpack(void **state)
 
 		_exit(unpack_image(&u->ctx, &m, NULL, &cr, &ce) == 0 ? 0 : 1);
 	}
-	usleep(5000);
+	/* Kill it once it has begun a snapshot (or after 5 s, when it may have finished). */
+	for (i = 0; i < 5000 && count_snapshot_dirs(u) == 0; i++)
+		usleep(1000);
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (WIFSIGNALED(st)) { /* killed midway: garbage, nothing published */
+		assert_true(count_snapshot_dirs(u) >= 1);
+		assert_int_equal(count_indexes(u), 0);
+	}
 	if (unpack_image(&u->ctx, &m, NULL, &r, &e) < 0)
 		fail_msg("%s", e.msg);
 	assert_int_equal(count_snapshot_dirs(u), 2);

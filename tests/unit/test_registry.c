@@ -1,8 +1,9 @@
 /* tests/unit/test_registry.c - the registry client (common/image/registry.h, auth.h) against
  * tests/fakereg.py, a misbehaving loopback registry each test starts for itself: manifests by
- * tag and digest, size limits, bearer and basic auth, retries and Retry-After, resume by Range
- * (after a broken transfer and after a killed pull), servers that ignore or botch Range,
- * redirects that must not carry the Authorization to another host, corrupt blobs. */
+ * tag and digest, size limits, bearer and basic auth (auth.h's parsers: test_auth.c), retries and
+ * Retry-After, resume by Range (after a broken transfer and after a killed pull), servers that
+ * ignore or botch Range, redirects that must not carry the Authorization to another host, corrupt
+ * blobs. */
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1000,119 +1001,9 @@ static void test_parallel_blobs_one_token(void **state)
 	registry_free(jobs[0].r);
 }
 
-struct challenge_case {
-	const char *in;
-	const char *realm, *service, *scope;
-	enum auth_scheme scheme;
-	enum err_code err;
-};
-
-static const struct challenge_case challenges[] = {
-    {"Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
-     "scope=\"repository:library/busybox:pull\"",
-     "https://auth.docker.io/token", "registry.docker.io", "repository:library/busybox:pull",
-     AUTH_BEARER, E_OK},
-    {"bearer  realm = \"https://r/t\" , service=svc", "https://r/t", "svc", NULL, AUTH_BEARER,
-     E_OK},
-    {"Basic realm=\"Registry Realm\"", "Registry Realm", NULL, NULL, AUTH_BASIC, E_OK},
-    {"Basic realm=\"a\", Bearer realm=\"https://r/t\",service=\"s\\\"q\"", "https://r/t", "s\"q",
-     NULL, AUTH_BEARER, E_OK},
-    {"Negotiate abc==, Basic realm=x", "x", NULL, NULL, AUTH_BASIC, E_OK},
-    {"Bearer service=\"s\"", NULL, NULL, NULL, AUTH_NONE, E_INVALID},
-    {"Bearer realm=\"unterminated", NULL, NULL, NULL, AUTH_NONE, E_INVALID},
-    {"Negotiate", NULL, NULL, NULL, AUTH_NONE, E_UNSUPPORTED},
-    {"", NULL, NULL, NULL, AUTH_NONE, E_UNSUPPORTED},
-};
-
-static void assert_str_or_null(const char *got, const char *want)
-{
-	if (!want)
-		assert_null(got);
-	else
-		assert_string_equal(got, want);
-}
-
-static char *write_str(struct fx *f, const char *name, const char *s)
-{
-	return write_scratch(f, name, s, strlen(s));
-}
-
-static int token_parse(const char *s, char **tok, int64_t *ttl, struct err *e)
-{
-	return auth_token_parse(s, strlen(s), tok, ttl, e);
-}
-
-static void test_auth_parsers(void **state)
-{
-	struct fx *f = *state;
-	struct auth_creds c;
-	cleanup_free char *p1 = NULL, *p2 = NULL, *p3 = NULL, *basic = NULL, *tok = NULL;
-	const char *files[3] = {NULL, NULL, NULL};
-	int64_t ttl = 0;
-	struct err e = ERR_INIT;
-
-	for (size_t i = 0; i < ARRAY_SIZE(challenges); i++) {
-		const struct challenge_case *t = &challenges[i];
-		struct auth_challenge ch;
-		int rc = auth_challenge_parse(t->in, &ch, &e);
-
-		if (t->err != E_OK) {
-			assert_int_equal(rc, -1);
-			assert_int_equal(e.code, t->err);
-			continue;
-		}
-		if (rc < 0)
-			fail_msg("%s: %s", t->in, e.msg);
-		assert_int_equal(ch.scheme, t->scheme);
-		assert_str_or_null(ch.realm, t->realm);
-		assert_str_or_null(ch.service, t->service);
-		assert_str_or_null(ch.scope, t->scope);
-		auth_challenge_release(&ch);
-	}
-	/* docker.io under its v1 URL; username/password entries; malformed files. */
-	p1 = write_str(f, "c1.json",
-	               "{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"dTpwOng=\"},"
-	               "\"localhost:5000\":{\"username\":\"v\",\"password\":\"w\"}},"
-	               "\"credHelpers\":{\"gcr.io\":\"gcloud\"}}");
-	files[0] = p1;
-	assert_int_equal(auth_creds_lookup(&f->u->ctx, "docker.io", files, &c, &e), 0);
-	assert_string_equal(c.user, "u");
-	assert_string_equal(c.pass, "p:x");
-	basic = auth_basic_value(&c);
-	assert_string_equal(basic, "Basic dTpwOng=");
-	auth_creds_release(&c);
-	assert_int_equal(auth_creds_lookup(&f->u->ctx, "localhost:5000", files, &c, &e), 0);
-	assert_string_equal(c.user, "v");
-	assert_string_equal(c.pass, "w");
-	auth_creds_release(&c);
-	assert_int_equal(auth_creds_lookup(&f->u->ctx, "quay.io", files, &c, &e), 0);
-	assert_null(c.user);
-	p2 = write_str(f, "c2.json", "{\"auths\":{\"quay.io\":{\"auth\":\"!!!!\"}}}");
-	files[0] = p2;
-	assert_int_equal(auth_creds_lookup(&f->u->ctx, "quay.io", files, &c, &e), -1);
-	assert_int_equal(e.code, E_INVALID);
-	p3 = write_str(f, "c3.json", "{\"auths\":");
-	files[0] = p3;
-	assert_int_equal(auth_creds_lookup(&f->u->ctx, "quay.io", files, &c, &e), -1);
-	assert_int_equal(e.code, E_INVALID);
-	assert_int_equal(auth_creds_parse("nocolon", &c, &e), -1);
-	assert_int_equal(e.code, E_INVALID);
-	/* Token responses. */
-	assert_int_equal(token_parse("{\"access_token\":\"A\",\"token\":\"\"}", &tok, &ttl, &e), 0);
-	assert_string_equal(tok, "A");
-	assert_int_equal(ttl, AUTH_DEFAULT_TTL);
-	freep(&tok);
-	assert_int_equal(token_parse("{\"token\":\"T\",\"expires_in\":300}", &tok, &ttl, &e), 0);
-	assert_string_equal(tok, "T");
-	assert_int_equal(ttl, 300);
-	assert_int_equal(token_parse("{\"expires_in\":300}", &tok, &ttl, &e), -1);
-	assert_int_equal(e.code, E_INVALID);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_auth_parsers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_manifest_by_tag_and_digest, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_manifest_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_manifest_oversize, setup, teardown),

@@ -42,6 +42,7 @@ const struct applet *const applets[] = {
 	&applet_kill,
 	&applet_logs,
 	&applet_prune,
+	&applet_ps,
 	&applet_pull,
 	&applet_rm,
 	&applet_rmi,

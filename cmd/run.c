@@ -103,7 +103,7 @@ static void on_signal(int sig)
 }
 
 struct run_args {
-	char **env, **volumes, **cap_add, **cap_drop;
+	char **command, **env, **volumes, **cap_add, **cap_drop;
 	struct label *labels;
 	size_t n_labels;
 };
@@ -121,6 +121,7 @@ static void push(char ***v, const char *s)
 
 static void run_args_release(struct run_args *a)
 {
+	strv_free(a->command);
 	strv_free(a->env);
 	strv_free(a->volumes);
 	strv_free(a->cap_add);
@@ -374,7 +375,10 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	}
 	if (!co.bundle) {
 		co.image = op.argv[0];
-		so.command = op.argc > 1 ? (const char *const *)op.argv + 1 : NULL;
+		/* op.argv is not NULL-terminated at op.argc: the parser compacts in place. */
+		for (int i = 1; i < op.argc; i++)
+			push(&a.command, op.argv[i]);
+		so.command = (const char *const *)a.command;
 	}
 	so.env = (const char *const *)a.env;
 	so.volumes = (const char *const *)a.volumes;

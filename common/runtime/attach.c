@@ -1,6 +1,8 @@
 /* common/runtime/attach.c - the shim's attach socket: framing, listen, connect (DESIGN.md
  * "run"). */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -18,30 +20,40 @@ char *attach_path(const struct ctx *ctx, const char *id)
 	return path_join(dir, "attach.sock");
 }
 
-static int fill_addr(const char *path, struct sockaddr_un *sa, struct err *e)
+/* Socket paths are limited to 107 bytes and STATE can be deep: the address goes through
+ * the directory's descriptor ("/proc/self/fd/N/attach.sock", the kernel's own magic link, so
+ * not a host path to inject), which the caller closes after bind or connect. */
+static int fill_addr(const struct ctx *ctx, const char *id, struct sockaddr_un *sa, int *dirfd,
+		     struct err *e)
 {
+	cleanup_free char *dir = store_container_state_dir(ctx, id);
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return err_set(e, E_NOTFOUND, "container %.12s: no shim is listening", id);
+		return err_sys(e, "%s", dir);
+	}
 	*sa = (struct sockaddr_un){.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa->sun_path))
-		return err_set(e, E_INVALID, "%s: socket path too long (limit %zu)", path,
-			       sizeof(sa->sun_path) - 1);
-	memcpy(sa->sun_path, path, strlen(path) + 1);
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/attach.sock", fd);
+	*dirfd = fd;
 	return 0;
 }
 
 int attach_connect(const struct ctx *ctx, const char *id, int *out, struct err *e)
 {
-	cleanup_free char *path = attach_path(ctx, id);
 	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cleanup_close int dirfd = -1;
 	struct sockaddr_un sa;
 
 	if (fd < 0)
 		return err_sys(e, "socket");
-	if (fill_addr(path, &sa, e) < 0)
+	if (fill_addr(ctx, id, &sa, &dirfd, e) < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno == ENOENT || errno == ECONNREFUSED)
 			return err_set(e, E_NOTFOUND, "container %.12s: no shim is listening", id);
-		return err_sys(e, "connect %s", path);
+		return err_sys(e, "connect to container %.12s", id);
 	}
 	*out = TAKE_FD(fd);
 	return 0;
@@ -51,11 +63,12 @@ int attach_listen(const struct ctx *ctx, const char *id, int *out, struct err *e
 {
 	cleanup_free char *path = attach_path(ctx, id);
 	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	cleanup_close int dirfd = -1;
 	struct sockaddr_un sa;
 
 	if (fd < 0)
 		return err_sys(e, "socket");
-	if (fill_addr(path, &sa, e) < 0)
+	if (fill_addr(ctx, id, &sa, &dirfd, e) < 0)
 		return -1;
 	(void)unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)

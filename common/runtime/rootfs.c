@@ -218,13 +218,22 @@ static int do_mount(int root, const struct spec_mount *m, bool cgroup_v2, struct
 	if (strcmp(m->type, "cgroup") == 0) {
 		rc = mount_cgroup(root, m->dest, fd, flags & ~(MS_BIND | MS_REC), cgroup_v2, e);
 	} else if (bind) {
-		if (mount(m->source, tp, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
+		unsigned long extra = flags & ~(MS_BIND | MS_REC);
+		if (mount(m->source, tp, NULL, MS_BIND | (flags & MS_REC), NULL) < 0) {
 			rc = err_sys(e, "bind %s on %s", m->source, m->dest);
-		/* Bind flags only take with a remount. */
-		else if ((flags & ~(MS_BIND | MS_REC)) &&
-			 mount(NULL, tp, NULL, MS_REMOUNT | MS_BIND | (flags & ~(MS_BIND | MS_REC)),
-			       NULL) < 0)
-			rc = err_sys(e, "remount %s", m->dest);
+		} else if (extra) {
+			/* Bind flags only take with a remount, of the new mount: walk the path
+			 * again, the descriptor still names what is underneath. */
+			int top = open_in_root(root, m->dest, false, false, e);
+			if (top < 0) {
+				rc = -1;
+			} else {
+				fd_path(top, tp, sizeof(tp));
+				if (mount(NULL, tp, NULL, MS_REMOUNT | MS_BIND | extra, NULL) < 0)
+					rc = err_sys(e, "remount %s", m->dest);
+				close(top);
+			}
+		}
 	} else if (mount(m->source, tp, m->type, flags, *data ? data : NULL) < 0) {
 		rc = err_sys(e, "mount %s on %s", m->type, m->dest);
 	}

@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <seccomp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -42,9 +43,15 @@ int secure_user(const struct spec *s, struct err *e)
 	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct data[2] = {{0}};
 	int last = last_cap();
+	uint64_t caps = 0;
 
+	/* What we were given bounds what the container gets: --privileged means every
+	 * capability the shim holds, as docker gives what its daemon holds. */
+	for (int c = 0; c <= last && c < 64; c++)
+		if ((s->caps & (1ULL << c)) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+			caps |= 1ULL << c;
 	for (int c = 0; c <= last; c++)
-		if (!(s->caps & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+		if (!(caps & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
 		    errno != EINVAL)
 			return err_sys(e, "drop capability %d from the bounding set", c);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
@@ -59,8 +66,8 @@ int secure_user(const struct spec *s, struct err *e)
 		return err_sys(e, "setuid %u", (unsigned)s->uid);
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return err_sys(e, "keep capabilities");
-	data[0].effective = data[0].permitted = (uint32_t)s->caps;
-	data[1].effective = data[1].permitted = (uint32_t)(s->caps >> 32);
+	data[0].effective = data[0].permitted = (uint32_t)caps;
+	data[1].effective = data[1].permitted = (uint32_t)(caps >> 32);
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return err_sys(e, "capset");
 	return 0;

@@ -660,7 +660,7 @@ char *spec_to_json(const struct spec *s)
 	size_t i;
 
 	jsonio_set_str(root, "ociVersion", "1.0.2");
-	jsonio_set_bool(proc, "terminal", false);
+	jsonio_set_bool(proc, "terminal", false); /* ctrbox has no console: never write true */
 	jsonio_set_int(user, "uid", s->uid);
 	jsonio_set_int(user, "gid", s->gid);
 	for (i = 0; i < s->n_gids; i++)
@@ -799,19 +799,16 @@ static int parse_process(struct json_object *proc, struct spec *s, struct err *e
 	struct json_object *user = NULL, *gids = NULL, *rl = NULL;
 	const char *cwd = "/";
 	int64_t uid = 0, gid = 0;
-	bool terminal = false;
 
 	if (get_strv(proc, "args", &s->args, e) < 0 || get_strv(proc, "env", &s->env, e) < 0 ||
 	    jsonio_get_str(proc, "cwd", false, &cwd, e) < 0 ||
-	    jsonio_get_bool(proc, "terminal", false, &terminal, e) < 0 ||
+	    jsonio_get_bool(proc, "terminal", false, &s->terminal, e) < 0 ||
 	    jsonio_get_bool(proc, "noNewPrivileges", false, &s->no_new_privs, e) < 0 ||
 	    jsonio_get_obj(proc, "user", false, &user, e) < 0 || parse_caps(proc, &s->caps, e) < 0 ||
 	    jsonio_get_array(proc, "rlimits", false, &rl, e) < 0)
 		return err_wrap(e, "process");
 	if (!s->args || !s->args[0])
 		return err_set(e, E_INVALID, "process.args: no command");
-	if (terminal)
-		return err_set(e, E_UNSUPPORTED, "process.terminal: a terminal is not supported");
 	s->cwd = xstrdup(cwd);
 	if (user && (jsonio_get_int(user, "uid", false, &uid, e) < 0 ||
 		     jsonio_get_int(user, "gid", false, &gid, e) < 0 ||

@@ -61,6 +61,7 @@ struct spec {
 	gid_t *gids; /* additional groups */
 	size_t n_gids;
 	bool no_new_privs;
+	bool terminal; /* asked for by a bundle; ctrbox runs without one (the caller warns) */
 	uint64_t caps; /* bounding = effective = permitted; inheritable and ambient empty */
 	struct spec_rlimit *rlimits;
 	size_t n_rlimits;
@@ -136,7 +137,7 @@ int spec_save(const struct spec *s, const char *path, struct err *e);
 
 /* Parses the subset of a config.json ctrbox runs. Unknown fields are ignored as runtimes do;
  * a known field of the wrong type is E_INVALID naming it; a bundle asking for what ctrbox
- * cannot honour (a user namespace, hooks) is E_UNSUPPORTED. The caller releases *out. */
+ * cannot honour (a user namespace, joining a namespace, hooks) is E_UNSUPPORTED. The caller releases *out. */
 int spec_parse(const char *data, size_t len, struct spec *out, struct err *e);
 int spec_load(const char *path, struct spec *out, struct err *e);
 

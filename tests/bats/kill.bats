@@ -78,7 +78,7 @@ teardown() {
 }
 
 @test "kill: a real container gets the signal; the shim records 128+N" {
-	real_container t1 sleep 1000
+	real_container t1 sh -c 'exec sleep 1000'
 	ctrbox kill t1
 	assert_success
 	retry 50 0.1 container_status_is "$CID" exited

@@ -44,6 +44,7 @@ const struct applet *const applets[] = {
 	&applet_prune,
 	&applet_ps,
 	&applet_pull,
+	&applet_relist,
 	&applet_rm,
 	&applet_rmi,
 	&applet_run,

@@ -44,13 +44,14 @@ void listing_release(struct listing *l)
 	for (size_t i = 0; i < l->n; i++)
 		container_doc_release(&l->v[i].doc);
 	free(l->v);
+	strv_free(l->unreadable);
 	memset(l, 0, sizeof(*l));
 }
 
 int listing_read(const struct ctx *ctx, struct listing *l, struct err *e)
 {
 	cleanup_strv char **ids = NULL;
-	size_t n = 0;
+	size_t n = 0, n_bad_states = 0;
 
 	memset(l, 0, sizeof(*l));
 	if (container_list_ids(ctx, &ids, &n, e) < 0)
@@ -62,15 +63,24 @@ int listing_read(const struct ctx *ctx, struct listing *l, struct err *e)
 
 		if (container_doc_load(ctx, ids[i], &c->doc, &le) < 0) {
 			/* removed between the listing and the load: not an error */
-			if (le.code != E_NOTFOUND)
+			if (le.code != E_NOTFOUND) {
+				size_t k = l->skipped - n_bad_states;
+
+				l->unreadable = xreallocarray(l->unreadable, k + 2, sizeof(char *));
+				l->unreadable[k] = xstrdup(ids[i]);
+				l->unreadable[k + 1] = NULL;
 				l->skipped++;
+			}
 			continue;
 		}
 		if (container_state_load(ctx, ids[i], &c->st, &le) == 0) {
 			c->has_state = true;
 		} else {
-			if (le.code != E_NOTFOUND)
+			if (le.code != E_NOTFOUND) {
+				c->state_unreadable = true;
+				n_bad_states++;
 				l->skipped++;
+			}
 			memset(&c->st, 0, sizeof(c->st));
 			c->st.status = STATUS_CREATED;
 		}

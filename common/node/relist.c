@@ -1,0 +1,395 @@
+/* common/node/relist.c - one PLEG relist (DESIGN.md lesson 1 and "relist"; issue 7): the listing
+ * (lock-free, processes checked) against the previous snapshot, the lifecycle events between
+ * them, the new snapshot and the timing histogram, all under STATE/relist/lock so concurrent
+ * relists take turns, and the events journaled with source "relist". */
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "common/node/listing.h"
+#include "common/node/relist.h"
+#include "common/store/doc.h"
+#include "common/store/layout.h"
+#include "common/store/lock.h"
+#include "common/util/fs.h"
+#include "common/util/jsonio.h"
+#include "common/util/log.h"
+#include "common/util/mem.h"
+
+#define RELIST_LOCK_WAIT_NS (30LL * NSEC_PER_SEC)
+
+const double relist_bucket_le[RELIST_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                 0.5,   1,    2.5,   5,    10};
+
+static const char *const reasons[] = {
+    [RELIST_STARTED] = "ContainerStarted", [RELIST_DIED] = "ContainerDied",
+    [RELIST_REMOVED] = "ContainerRemoved", [RELIST_CHANGED] = "ContainerChanged",
+    [RELIST_SHIM_LOST] = "ShimLost",
+};
+
+const char *relist_kind_reason(enum relist_kind k)
+{
+	return (size_t)k < ARRAY_SIZE(reasons) ? reasons[k] : "ContainerChanged";
+}
+
+/* One container as the snapshot keeps it. */
+struct snap {
+	char id[65];
+	char *name;
+	enum units_status status;
+	int pid;
+	uint64_t pid_start_time;
+	int exit_code;
+	bool oom_killed;
+};
+
+static void snaps_free(struct snap *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+static int snap_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct snap *)a)->id, ((const struct snap *)b)->id);
+}
+
+/* The previous snapshot, sorted by ID. *found false (and nothing) when there is none or it is
+ * damaged: the relist then starts afresh, as kubelet's first relist does. */
+static void snapshot_load(const struct ctx *ctx, const char *path, struct snap **out, size_t *n,
+                          bool *found)
+{
+	cleanup_json struct json_object *o = NULL;
+	struct json_object *arr = NULL;
+	struct err e = ERR_INIT;
+	struct snap *v = NULL;
+	size_t cnt = 0, len;
+
+	*out = NULL;
+	*n = 0;
+	*found = false;
+	if (doc_read(path, &o, &e) < 0) {
+		if (e.code != E_NOTFOUND)
+			log_warn(ctx, "%s: %s; starting afresh", path, e.msg);
+		return;
+	}
+	if (jsonio_get_array(o, "containers", true, &arr, &e) < 0) {
+		log_warn(ctx, "%s: %s; starting afresh", path, e.msg);
+		return;
+	}
+	len = json_object_array_length(arr);
+	v = xcalloc(len ? len : 1, sizeof(*v));
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *c = json_object_array_get_idx(arr, i);
+		const char *id = NULL, *name = NULL, *status = NULL;
+		int64_t pid = 0, pst = 0, code = 0;
+		bool oom = false;
+
+		if (jsonio_get_str(c, "id", true, &id, &e) < 0 ||
+		    jsonio_get_str(c, "name", false, &name, &e) < 0 ||
+		    jsonio_get_str(c, "status", true, &status, &e) < 0 ||
+		    jsonio_get_int(c, "pid", false, &pid, &e) < 0 ||
+		    jsonio_get_int(c, "pid_start_time", false, &pst, &e) < 0 ||
+		    jsonio_get_int(c, "exit_code", false, &code, &e) < 0 ||
+		    jsonio_get_bool(c, "oom_killed", false, &oom, &e) < 0 || strlen(id) != 64 ||
+		    listing_status_parse(status, &v[cnt].status) < 0) {
+			log_warn(ctx, "%s: entry %zu is damaged; starting afresh", path, i);
+			snaps_free(v, cnt);
+			return;
+		}
+		memcpy(v[cnt].id, id, 65);
+		v[cnt].name = name ? xstrdup(name) : NULL;
+		v[cnt].pid = (int)pid;
+		v[cnt].pid_start_time = (uint64_t)pst;
+		v[cnt].exit_code = (int)code;
+		v[cnt].oom_killed = oom;
+		cnt++;
+	}
+	qsort(v, cnt, sizeof(*v), snap_cmp);
+	*out = v;
+	*n = cnt;
+	*found = true;
+}
+
+static int snapshot_save(const char *path, const struct snap *v, size_t n, int64_t now,
+                         struct err *e)
+{
+	cleanup_json struct json_object *o = json_object_new_object();
+	struct json_object *arr = json_object_new_array();
+
+	jsonio_set_time(o, "time", now);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *c = json_object_new_object();
+
+		jsonio_set_str(c, "id", v[i].id);
+		jsonio_set_str(c, "name", v[i].name);
+		jsonio_set_str(c, "status", listing_status_word(v[i].status));
+		jsonio_set_int(c, "pid", v[i].pid);
+		jsonio_set_int(c, "pid_start_time", (int64_t)v[i].pid_start_time);
+		jsonio_set_int(c, "exit_code", v[i].exit_code);
+		jsonio_set_bool(c, "oom_killed", v[i].oom_killed);
+		json_object_array_add(arr, c);
+	}
+	json_object_object_add(o, "containers", arr);
+	/* STATE is tmpfs: atomic, no fsync */
+	return doc_write(path, o, 0, e);
+}
+
+static void add_event(struct relist_result *r, enum relist_kind kind, const struct snap *before,
+                      const struct snap *after, char *message)
+{
+	const struct snap *s = after ? after : before;
+	struct relist_event *ev;
+
+	r->events = xreallocarray(r->events, r->n_events + 1, sizeof(*r->events));
+	ev = &r->events[r->n_events++];
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->type = EVENT_NORMAL;
+	memcpy(ev->id, s->id, 65);
+	ev->name = s->name ? xstrdup(s->name) : NULL;
+	ev->had_before = before != NULL;
+	ev->before = before ? before->status : STATUS_CREATED;
+	ev->after = after ? after->status : before->status;
+	ev->exit_code = after ? after->exit_code : 0;
+	ev->message = message;
+	if (kind == RELIST_SHIM_LOST ||
+	    (kind == RELIST_DIED && after && (after->exit_code != 0 || after->oom_killed)))
+		ev->type = EVENT_WARNING;
+}
+
+/* The events between a container's previous and current state (kubelet's generateEvents). */
+static void compare_one(struct relist_result *r, const struct snap *b, const struct snap *a)
+{
+	if (!a) {
+		add_event(r, RELIST_REMOVED, b, NULL, xstrdup("container removed"));
+		return;
+	}
+	if (b && b->status == a->status) {
+		if (a->status == STATUS_RUNNING && (b->pid != a->pid ||
+		                                    b->pid_start_time != a->pid_start_time))
+			add_event(r, RELIST_CHANGED, b, a,
+			          xasprintf("running under a new process (pid %d, was %d)", a->pid,
+			                    b->pid));
+		return;
+	}
+	switch (a->status) {
+	case STATUS_RUNNING:
+		if (b && b->status == STATUS_PAUSED)
+			add_event(r, RELIST_CHANGED, b, a, xstrdup("container unpaused"));
+		else
+			add_event(r, RELIST_STARTED, b, a, xasprintf("container started (pid %d)", a->pid));
+		break;
+	case STATUS_STOPPED:
+		add_event(r, RELIST_DIED, b, a,
+		          xasprintf("container exited with status %d%s", a->exit_code,
+		                    a->oom_killed ? " (OOM killed)" : ""));
+		break;
+	case STATUS_UNKNOWN:
+		add_event(r, RELIST_SHIM_LOST, b, a,
+		          xstrdup("recorded as running but its shim is gone: nobody will record its "
+		                  "exit"));
+		break;
+	case STATUS_PAUSED:
+		add_event(r, RELIST_CHANGED, b, a, xstrdup("container paused"));
+		break;
+	case STATUS_CREATED:
+		/* a new container not started yet is no lifecycle event; a reset one is a change */
+		if (b)
+			add_event(r, RELIST_CHANGED, b, a,
+			          xasprintf("container is created again (was %s)",
+			                    listing_status_word(b->status)));
+		break;
+	}
+}
+
+static void timing_to_json(const struct relist_timing *t, struct json_object *o)
+{
+	struct json_object *arr = json_object_new_array();
+
+	jsonio_set_time(o, "last_started", t->last_started_ns);
+	jsonio_set_time(o, "last_finished", t->last_finished_ns);
+	jsonio_set_int(o, "last_duration_ns", t->last_duration_ns);
+	jsonio_set_int(o, "last_interval_ns", t->last_interval_ns);
+	jsonio_set_int(o, "count", (int64_t)t->count);
+	jsonio_set_int(o, "sum_ns", t->sum_ns);
+	for (size_t i = 0; i < RELIST_BUCKETS; i++)
+		json_object_array_add(arr, json_object_new_int64((int64_t)t->buckets[i]));
+	json_object_object_add(o, "buckets", arr);
+}
+
+static int timing_path_load(const char *path, struct relist_timing *out, struct err *e)
+{
+	cleanup_json struct json_object *o = NULL;
+	struct json_object *arr = NULL;
+	struct relist_timing t = {0};
+	int64_t count = 0;
+
+	if (doc_read(path, &o, e) < 0)
+		return -1;
+	if (jsonio_get_time(o, "last_started", true, &t.last_started_ns, e) < 0 ||
+	    jsonio_get_time(o, "last_finished", true, &t.last_finished_ns, e) < 0 ||
+	    jsonio_get_int(o, "last_duration_ns", true, &t.last_duration_ns, e) < 0 ||
+	    jsonio_get_int(o, "last_interval_ns", false, &t.last_interval_ns, e) < 0 ||
+	    jsonio_get_int(o, "count", true, &count, e) < 0 ||
+	    jsonio_get_int(o, "sum_ns", true, &t.sum_ns, e) < 0 ||
+	    jsonio_get_array(o, "buckets", true, &arr, e) < 0) {
+		e->code = E_CORRUPT;
+		return err_wrap(e, "%s", path);
+	}
+	if (json_object_array_length(arr) != RELIST_BUCKETS || count < 0)
+		return err_set(e, E_CORRUPT, "%s: expected %d buckets", path, RELIST_BUCKETS);
+	for (size_t i = 0; i < RELIST_BUCKETS; i++)
+		t.buckets[i] = (uint64_t)json_object_get_int64(json_object_array_get_idx(arr, i));
+	t.count = (uint64_t)count;
+	*out = t;
+	return 0;
+}
+
+int relist_timing_load(const struct ctx *ctx, struct relist_timing *out, struct err *e)
+{
+	cleanup_free char *dir = store_relist_dir(ctx);
+	cleanup_free char *path = path_join(dir, "timing.json");
+
+	return timing_path_load(path, out, e);
+}
+
+static void journal_events(const struct ctx *ctx, const struct relist_result *r)
+{
+	for (size_t i = 0; i < r->n_events; i++) {
+		const struct relist_event *ev = &r->events[i];
+		struct err je = ERR_INIT;
+
+		if (event_emit(ctx, ev->type, relist_kind_reason(ev->kind), OBJECT_CONTAINER, ev->id,
+		               ev->name, "relist", &je, "%s", ev->message) < 0)
+			log_warn(ctx, "journal: %s", je.msg);
+	}
+}
+
+int relist_once(const struct ctx *ctx, struct relist_result *r, struct err *e)
+{
+	cleanup_free char *dir = store_relist_dir(ctx);
+	cleanup_free char *lockpath = path_join(dir, "lock");
+	cleanup_free char *snappath = path_join(dir, "snapshot.json");
+	cleanup_free char *timepath = path_join(dir, "timing.json");
+	cleanup_lock struct lock lk = LOCK_INIT;
+	int64_t t0 = ctx_clock_monotonic();
+	struct relist_timing tm = {0};
+	struct snap *prev = NULL, *cur = NULL;
+	size_t nprev = 0, ncur = 0, i = 0, j = 0;
+	struct listing l = {0};
+	struct err te = ERR_INIT;
+	bool found;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	r->started_ns = ctx->now_ns();
+	if (fs_mkdir_p(dir, 0700, e) < 0 || lock_take(lockpath, RELIST_LOCK_WAIT_NS, &lk, e) < 0)
+		return -1;
+	if (listing_read(ctx, &l, e) < 0)
+		return -1;
+	snapshot_load(ctx, snappath, &prev, &nprev, &found);
+	r->first = !found;
+	r->skipped = l.skipped;
+	cur = xcalloc(l.n ? l.n : 1, sizeof(*cur));
+	for (size_t k = 0; k < l.n; k++) {
+		const struct listing_entry *c = &l.v[k];
+
+		memcpy(cur[ncur].id, c->doc.id, 65);
+		cur[ncur].name = c->doc.name ? xstrdup(c->doc.name) : NULL;
+		cur[ncur].status = c->status;
+		cur[ncur].pid = c->st.pid;
+		cur[ncur].pid_start_time = c->st.pid_start_time;
+		cur[ncur].exit_code = c->st.exit_code;
+		cur[ncur].oom_killed = c->st.oom_killed;
+		ncur++;
+	}
+	/* A record that cannot be read right now keeps its previous state: no event is made up
+	 * from a read error. */
+	for (size_t k = 0; k < l.n; k++) {
+		struct snap key = {0};
+		const struct snap *p;
+
+		if (!l.v[k].state_unreadable)
+			continue;
+		memcpy(key.id, l.v[k].doc.id, 65);
+		p = nprev ? bsearch(&key, prev, nprev, sizeof(*prev), snap_cmp) : NULL;
+		if (p) {
+			free(cur[k].name);
+			cur[k] = *p;
+			cur[k].name = p->name ? xstrdup(p->name) : NULL;
+		}
+	}
+	for (size_t k = 0; l.unreadable && l.unreadable[k]; k++) {
+		struct snap key = {0};
+		const struct snap *p;
+
+		memcpy(key.id, l.unreadable[k], strnlen(l.unreadable[k], 64));
+		p = nprev ? bsearch(&key, prev, nprev, sizeof(*prev), snap_cmp) : NULL;
+		if (!p)
+			continue;
+		cur = xreallocarray(cur, ncur + 1, sizeof(*cur));
+		cur[ncur] = *p;
+		cur[ncur].name = p->name ? xstrdup(p->name) : NULL;
+		ncur++;
+	}
+	qsort(cur, ncur, sizeof(*cur), snap_cmp);
+	r->containers = ncur;
+	/* Both sorted by ID: one merge walk. */
+	while (i < nprev || j < ncur) {
+		int cmp = i == nprev ? 1 : j == ncur ? -1 : strcmp(prev[i].id, cur[j].id);
+
+		if (cmp < 0)
+			compare_one(r, &prev[i++], NULL);
+		else if (cmp > 0)
+			compare_one(r, NULL, &cur[j++]);
+		else
+			compare_one(r, &prev[i++], &cur[j++]);
+	}
+	if (snapshot_save(snappath, cur, ncur, r->started_ns, e) < 0)
+		goto out;
+	journal_events(ctx, r);
+	if (timing_path_load(timepath, &tm, &te) < 0) {
+		if (te.code != E_NOTFOUND)
+			log_warn(ctx, "%s; counting afresh", te.msg);
+		memset(&tm, 0, sizeof(tm));
+	}
+	r->interval_ns = tm.last_started_ns ? r->started_ns - tm.last_started_ns : 0;
+	r->duration_ns = ctx_clock_monotonic() - t0;
+	tm.last_interval_ns = r->interval_ns;
+	tm.last_started_ns = r->started_ns;
+	tm.last_duration_ns = r->duration_ns;
+	tm.last_finished_ns = ctx->now_ns();
+	tm.count++;
+	tm.sum_ns += r->duration_ns;
+	for (size_t b = 0; b < RELIST_BUCKETS; b++)
+		if ((double)r->duration_ns / 1e9 <= relist_bucket_le[b])
+			tm.buckets[b]++;
+	{
+		cleanup_json struct json_object *o = json_object_new_object();
+
+		timing_to_json(&tm, o);
+		if (doc_write(timepath, o, 0, e) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	snaps_free(prev, nprev);
+	snaps_free(cur, ncur);
+	listing_release(&l);
+	if (rc < 0)
+		relist_result_release(r);
+	return rc;
+}
+
+void relist_result_release(struct relist_result *r)
+{
+	for (size_t i = 0; i < r->n_events; i++) {
+		free(r->events[i].name);
+		free(r->events[i].message);
+	}
+	free(r->events);
+	memset(r, 0, sizeof(*r));
+}

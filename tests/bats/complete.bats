@@ -73,7 +73,7 @@ complete_line() { # complete_line "LINE": prints COMPREPLY, one per line
 @test "completion: bash relays ctrbox __complete" {
 	mkdir -p "$BATS_TEST_TMPDIR/bin"
 	ln -s "$CTRBOX_BIN" "$BATS_TEST_TMPDIR/bin/ctrbox"
-	run complete_line "ctrbox in"
+	run complete_line "ctrbox inf"
 	assert_output info
 	run complete_line "ctrbox info --format j"
 	assert_output json

@@ -1,0 +1,128 @@
+#!/bin/bash
+# bench/run.sh - container lifecycles and shim memory (issue 5, DESIGN.md lesson 3): N
+# sequential `ctrbox run --rm busybox /bin/true` (image already unpacked) beside, in the same
+# run, `runc run` on a prepared bundle (the same config.json), the floor
+# `unshare -mpfuin --mount-proc /bin/true`, and `ctr run --rm` when containerd answers; then the
+# shims' RSS and PSS (/proc/PID/smaps_rollup) with SHIMS containers running. Prints median and
+# p95 per lifecycle, and ratios. Needs root. Usage: bench/run.sh [CTRBOX] (make bench passes it)
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+CTRBOX=${1:-$top/ctrbox}
+N=${N:-50}
+SHIMS=${SHIMS:-100}
+[ "$(id -u)" = 0 ] || { echo "bench/run.sh: needs root" >&2; exit 1; }
+for t in umoci jq unshare; do
+	command -v "$t" >/dev/null || { echo "bench/run.sh: needs $t" >&2; exit 1; }
+done
+fixtures=${CTRBOX_FIXTURES:-$top/tests/.cache/fixtures}
+[ -d "$fixtures/oci" ] || "$top/tests/fixtures/images.sh" "$fixtures" >/dev/null
+
+work=$(mktemp -d /var/tmp/ctrbox-bench-run.XXXXXX)
+export CTRBOX_ROOT=$work/root CTRBOX_STATE=$work/state CTRBOX_CONFIG=$work/config.yaml
+: >"$CTRBOX_CONFIG"
+inits=()
+cleanup() {
+	local p
+	for p in "${inits[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	[ -d "$work/runc" ] && runc --root "$work/runc" list -q 2>/dev/null |
+		while read -r c; do runc --root "$work/runc" delete -f "$c" 2>/dev/null; done
+	sleep 0.5
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# stats NAME FILE: median and p95 of the milliseconds in FILE.
+stats() {
+	sort -n "$2" | awk -v name="$1" '{v[NR]=$1} END {
+		m = v[int((NR + 1) / 2)]; p = v[int(NR * 0.95 + 0.999)];
+		printf "%-34s median %7.2f ms   p95 %7.2f ms   (n=%d)\n", name, m, p, NR }'
+}
+median() { sort -n "$1" | awk '{v[NR]=$1} END {print v[int((NR + 1) / 2)]}'; }
+
+# time_loop FILE CMD...: runs CMD N times, one elapsed time per line (ms) into FILE.
+time_loop() {
+	local out=$1 i t0 t1
+	shift
+	: >"$out"
+	for ((i = 0; i < N; i++)); do
+		t0=$EPOCHREALTIME
+		"$@" >/dev/null
+		t1=$EPOCHREALTIME
+		awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f\n", (b - a) * 1000}' >>"$out"
+	done
+}
+
+"$CTRBOX" pull -q "oci:$fixtures/oci:busybox" >/dev/null
+img=localhost/oci:busybox
+# Warm: the image unpacked, the shim binary in the page cache.
+"$CTRBOX" run --name warm "$img" /bin/true
+
+echo "== $N sequential lifecycles (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+time_loop "$work/ctrbox.ms" "$CTRBOX" run --rm "$img" /bin/true
+stats "ctrbox run --rm" "$work/ctrbox.ms"
+
+have_runc=false
+if command -v runc >/dev/null; then
+	# The same config.json ctrbox wrote, over the same image's rootfs.
+	umoci unpack --image "$fixtures/oci:busybox" "$work/bundle" >/dev/null
+	warm_id=$(basename "$(dirname "$(grep -l '"warm"' "$CTRBOX_ROOT"/containers/*/container.json)")")
+	jq '.process.args = ["/bin/true"]' "$CTRBOX_ROOT/containers/$warm_id/config.json" \
+		>"$work/bundle/config.json"
+	runc_n=0
+	runc_one() { runc_n=$((runc_n + 1)); runc --root "$work/runc" run --bundle "$work/bundle" "b$runc_n"; }
+	time_loop "$work/runc.ms" runc_one
+	stats "runc run (prepared bundle)" "$work/runc.ms"
+	have_runc=true
+fi
+time_loop "$work/unshare.ms" unshare -mpfuin --mount-proc /bin/true
+stats "unshare -mpfuin --mount-proc (floor)" "$work/unshare.ms"
+have_ctr=false
+if command -v ctr >/dev/null && ctr version >/dev/null 2>&1; then
+	ctr images import "$fixtures/busybox.oci.tar" >/dev/null 2>&1 || true
+	cref=$(ctr images ls -q | grep -m1 busybox || true)
+	if [ -n "$cref" ]; then
+		ctr_n=0
+		ctr_one() { ctr_n=$((ctr_n + 1)); ctr run --rm "$cref" "bench-$ctr_n-$$" /bin/true; }
+		time_loop "$work/ctr.ms" ctr_one
+		stats "ctr run --rm" "$work/ctr.ms"
+		have_ctr=true
+	fi
+fi
+[ "$have_ctr" = true ] || echo "ctr run --rm                       not measured (no containerd here)"
+
+c=$(median "$work/ctrbox.ms")
+f=$(median "$work/unshare.ms")
+awk -v c="$c" -v f="$f" 'BEGIN {printf "ratio ctrbox/floor: %.2fx\n", c / f}'
+if [ "$have_runc" = true ]; then
+	r=$(median "$work/runc.ms")
+	awk -v c="$c" -v r="$r" 'BEGIN {printf "ratio runc/ctrbox: %.2fx (ctrbox is %.2fx faster)\n", r / c, r / c}'
+fi
+if [ "$have_ctr" = true ]; then
+	x=$(median "$work/ctr.ms")
+	awk -v c="$c" -v x="$x" 'BEGIN {printf "ratio ctr/ctrbox: %.2fx\n", x / c}'
+fi
+
+echo "== shim memory with $SHIMS containers running (sleep)"
+for ((k = 0; k < SHIMS; k++)); do
+	id=$("$CTRBOX" run -d --rm "$img" sleep 600)
+	inits+=("$(jq -r .pid "$CTRBOX_STATE/containers/$id/state.json")")
+done
+sleep 1
+rss=0 pss=0 priv=0 n=0
+for f in "$CTRBOX_STATE"/containers/*/state.json; do
+	s=$(jq -r 'select(.status == "running") | .shim_pid' "$f")
+	[ -n "$s" ] || continue
+	read -r r p d < <(awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} /^Private_Dirty:/ {d=$2} END {print r, p, d}' \
+		"/proc/$s/smaps_rollup")
+	rss=$((rss + r)) pss=$((pss + p)) priv=$((priv + d)) n=$((n + 1))
+done
+awk -v r="$rss" -v p="$pss" -v d="$priv" -v n="$n" 'BEGIN {
+	printf "ctrbox shim (%d running): RSS %.0f kB, PSS %.0f kB, private dirty %.0f kB each (mean)\n",
+		n, r / n, p / n, d / n
+	printf "targets: RSS < 2048 kB, PSS < 300 kB; containerd-shim-runc-v2 measured in issue 5: 13.2 MB RSS, 3.0-4.4 MB PSS (%.0fx less PSS)\n", 3000 / (p / n) }'
+if pgrep -f containerd-shim-runc-v2 >/dev/null; then
+	for s in $(pgrep -f containerd-shim-runc-v2); do
+		awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} END {printf "containerd-shim-runc-v2 %s: RSS %d kB, PSS %d kB\n", FILENAME, r, p}' "/proc/$s/smaps_rollup"
+	done
+fi

@@ -6,6 +6,7 @@
 
 #include "tests/unit/unit.h"
 #include "common/runtime/lifecycle.h"
+#include "common/store/blob.h"
 #include "common/store/container_record.h"
 #include "common/store/layout.h"
 #include "common/util/units.h"
@@ -210,6 +211,49 @@ static void test_stop_escalates(void **state)
 	unit_env_free(u);
 }
 
+/* Commits a blob and returns its "sha256:..." (caller frees). */
+static char *put_blob(struct unit_env *u, const char *content)
+{
+	struct digest d;
+	struct err e = ERR_INIT;
+	char s[DIGEST_STR_LEN];
+
+	digest_of(content, strlen(content), &d);
+	assert_int_equal(blob_put(&u->ctx, &d, content, strlen(content), &e), 0);
+	digest_format(&d, s);
+	return xstrdup(s);
+}
+
+static void test_stop_signal_from_image(void **state)
+{
+	pid_t pid;
+	struct unit_env *u = env_with_child(CHILD_IGNORE_TERM, &pid);
+	struct container_doc c = {0};
+	struct err e = ERR_INIT;
+	cleanup_free char *cfg =
+	    put_blob(u, "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"StopSignal\":"
+	                "\"SIGUSR1\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}");
+	cleanup_free char *manifest = NULL;
+	cleanup_free char *mtext = xasprintf(
+	    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+	    "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":"
+	    "\"%s\",\"size\":%zu},\"layers\":[]}",
+	    cfg, (size_t)0);
+	int64_t t0 = ctx_clock_monotonic();
+
+	(void)state;
+	manifest = put_blob(u, mtext);
+	assert_int_equal(container_doc_load(&u->ctx, ID, &c, &e), 0);
+	c.image_digest = xstrdup(manifest);
+	assert_int_equal(container_doc_save(&u->ctx, &c, &e), 0);
+	container_doc_release(&c);
+	/* SIGTERM is ignored by this init; the image's SIGUSR1 ends it well before the timeout. */
+	assert_int_equal(rt_stop(&u->ctx, "web", 5000 * MS, &e), 0);
+	assert_true(ctx_clock_monotonic() - t0 < 2000 * MS);
+	assert_int_equal(child_end(pid), SIGUSR1);
+	unit_env_free(u);
+}
+
 static void test_reused_pid_never_signalled(void **state)
 {
 	struct unit_env *u = unit_env_new();
@@ -318,6 +362,7 @@ int main(void)
 	    cmocka_unit_test(test_proc_start_time),
 	    cmocka_unit_test(test_stop_term),
 	    cmocka_unit_test(test_stop_escalates),
+	    cmocka_unit_test(test_stop_signal_from_image),
 	    cmocka_unit_test(test_reused_pid_never_signalled),
 	    cmocka_unit_test(test_kill),
 	    cmocka_unit_test(test_remove),

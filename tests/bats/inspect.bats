@@ -75,3 +75,20 @@ teardown() {
 	ctrbox inspect --type image "${imgid:7:10}"
 	assert_equal "$(jq -r '.[0].type' <<<"$output")" image
 }
+
+@test "inspect: a real container: its config.json, image digest and live state" {
+	real_container t1 sh -c 'exec sleep 1000'
+	ctrbox inspect t1
+	assert_success
+	run jq -r '.[0] | [.id, .state.status, (.state.running | tostring),
+		(.state.shim_pid > 0 | tostring), (.image_digest | startswith("sha256:") | tostring),
+		.config_path] | .[]' <<<"$output"
+	assert_output "$(printf '%s\n' "$CID" running true true true \
+		"$CTRBOX_ROOT/containers/$CID/config.json")"
+	jq -e .ociVersion "$CTRBOX_ROOT/containers/$CID/config.json"
+	ctrbox kill t1
+	retry 50 0.1 container_status_is "$CID" exited
+	ctrbox inspect t1
+	assert_equal "$(jq -r '.[0].state | [.status, .running, .exit_code] | join(" ")' <<<"$output")" \
+		"exited false 137"
+}

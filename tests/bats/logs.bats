@@ -130,3 +130,14 @@ rotated_log() {
 	ctrbox logs --tail 1 -t t1
 	[[ $output =~ ^20[0-9-]+T[0-9:.]+Z\ tail$ ]] || fail "$output"
 }
+
+@test "logs: a real container's log rotated by the shim reads whole, following and after" {
+	# 300000 records of about 46 bytes: past the shim's 10 MiB rotation size.
+	real_container t1 sh -c 'sleep 0.3; seq 1 300000'
+	timeout 30 "$CTRBOX_BIN" logs -f t1 >"$SANDBOX/follow"
+	[ -e "$CTRBOX_ROOT/containers/$CID/log.1" ] || fail "the log did not rotate"
+	seq 1 300000 | cmp - "$SANDBOX/follow"
+	"$CTRBOX_BIN" logs t1 | cmp - <(seq 1 300000)
+	ctrbox logs --tail 2 t1
+	assert_output "$(printf '299999\n300000')"
+}

@@ -186,8 +186,12 @@ static void endpoint_opts(const struct ctx *ctx, const struct pull_opts *o, cons
 		.creds = o->creds,
 		.auth_files = o->auth_files,
 		.connect_timeout_ns = ctx->cfg->pull.connect_timeout_ns,
-		.low_speed_time_ns = ctx->cfg->pull.low_speed_time_ns,
-		.retries = (int)ctx->cfg->pull.retries,
+		/* The config's 0 means never abort; the client's 0 means its default. */
+		.low_speed_time_ns = ctx->cfg->pull.low_speed_time_ns
+					     ? ctx->cfg->pull.low_speed_time_ns
+					     : 100LL * 365 * 86400 * NSEC_PER_SEC,
+		/* The registry client reads 0 as its default; the config's 0 means none. */
+		.retries = ctx->cfg->pull.retries ? (int)ctx->cfg->pull.retries : -1,
 	};
 }
 

@@ -129,17 +129,22 @@ static int read_int(const char *dir, const char *name, int64_t *out, struct err 
 static int read_key(const char *dir, const char *name, const char *key, uint64_t *out,
 		    struct err *e)
 {
-	char buf[CG_FILE_MAX];
+	char buf[CG_FILE_MAX] = "";
 	size_t klen = strlen(key);
+	char *line = buf;
 
 	if (read_file(dir, name, buf, sizeof(buf), e) < 0)
 		return -1;
-	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1
-								       : NULL)
+	while (*line) {
+		char *nl = strchr(line, '\n');
 		if (strncmp(line, key, klen) == 0 && line[klen] == ' ') {
 			*out = strtoull(line + klen + 1, NULL, 10);
 			return 0;
 		}
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
 	return err_set(e, E_NOTFOUND, "%s/%s: no %s", dir, name, key);
 }
 

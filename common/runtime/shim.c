@@ -428,6 +428,8 @@ static void finish(struct shim *s, int code, bool started)
 
 static void shim_release(struct shim *s)
 {
+	int *fds[] = {&s->status_fd, &s->listen_fd, &s->sig_fd, &s->out_fd, &s->err_fd};
+
 	free(s->name);
 	free(s->cdir);
 	free(s->sdir);
@@ -435,9 +437,9 @@ static void shim_release(struct shim *s)
 	cgroup_release(&s->cg);
 	if (s->log)
 		crilog_close(s->log);
-	for (int *fd = &s->status_fd; fd <= &s->err_fd; fd++)
-		if (*fd >= 0)
-			close(*fd);
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
 }
 
 static unsigned clone_flags(const struct spec *sp)
@@ -468,7 +470,8 @@ static int start(struct shim *s, struct err *e)
 	cleanup_free char *logpath = path_join(s->cdir, "log");
 	struct cgroup_limits lim;
 	enum cgroup_mode mode = CGROUP_V1;
-	int out[2] = {-1, -1}, errp[2] = {-1, -1}, go[2] = {-1, -1}, rep[2] = {-1, -1};
+	int pipes[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+	int *out = pipes, *errp = pipes + 2, *go = pipes + 4, *rep = pipes + 6;
 	struct init_report r;
 	ssize_t n;
 	pid_t pid;
@@ -554,9 +557,9 @@ static int start(struct shim *s, struct err *e)
 	return 0;
 
 fail_pipes:
-	for (int *fd = out; fd <= &rep[1]; fd++)
-		if (*fd >= 0)
-			close(*fd);
+	for (size_t i = 0; i < ARRAY_SIZE(pipes); i++)
+		if (pipes[i] >= 0)
+			close(pipes[i]);
 fail:
 	container_doc_release(&doc);
 	return -1;

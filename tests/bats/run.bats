@@ -98,6 +98,19 @@ id_of() { # id_of NAME: the ID of the container with that name
 	[ "$output" -le 2 ] # the user and workdir failures keep their records, as docker's do
 }
 
+@test "run: pulls a missing image from a registry, and --pull never does not" {
+	ctrbox run --pull never --plain-http "$BUSYBOX_IMAGE" true
+	assert_failure 125
+	[[ $stderr == *"no such image (and --pull never)"* ]]
+	ctrbox run --plain-http "$BUSYBOX_IMAGE" echo pulled
+	assert_success
+	assert_output pulled
+	"$CTRBOX_BIN" images -q | grep -q .
+	# Now present: --pull never finds it.
+	ctrbox run --pull never "$BUSYBOX_IMAGE" echo again
+	assert_output again
+}
+
 @test "run: -d prints the ID, --name names it, a taken name is refused" {
 	ctrbox run -d --name web "$IMG" sleep 30
 	assert_success

@@ -386,6 +386,7 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	so.cap_drop = (const char *const *)a.cap_drop;
 	co.labels = a.labels;
 	co.n_labels = a.n_labels;
+	co.auto_remove = rm;
 
 	if (container_create(ctx, &co, id, &e) < 0) {
 		applet_fail(ctx, &e);

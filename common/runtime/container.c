@@ -295,6 +295,7 @@ int container_create(const struct ctx *ctx, const struct container_opts *o, char
 	}
 	doc.n_labels = o->n_labels;
 	doc.created_ns = ctx->now_ns();
+	doc.auto_remove = o->auto_remove;
 	if (container_doc_save(ctx, &doc, e) < 0) {
 		lock_release(&name_lock);
 		goto fail;

@@ -27,6 +27,7 @@ struct container_opts {
 	const struct spec_opts *spec;      /* image mode: the run options */
 	const struct label *labels;
 	size_t n_labels;
+	bool auto_remove;                  /* --rm: records not written durably */
 };
 
 /* Creates the container: records written, config.json in ROOT/containers/<id>/, state

@@ -111,12 +111,14 @@ int container_doc_save(const struct ctx *ctx, const struct container_doc *c, str
 	json_object_object_add(o, "labels", labels);
 	json_object_object_add(o, "snapshots", strv_to_json(c->snapshots));
 	jsonio_set_time(o, "created", c->created_ns);
+	if (c->auto_remove)
+		jsonio_set_bool(o, "auto_remove", true);
 
 	dir = store_container_dir(ctx, c->id);
 	path = path_join(dir, "container.json");
 	if (container_lock(ctx, c->id, &l, e) < 0)
 		return -1;
-	if (doc_write(path, o, DOC_DURABLE, e) < 0)
+	if (doc_write(path, o, c->auto_remove ? 0 : DOC_DURABLE, e) < 0)
 		return err_wrap(e, "container %s", c->id);
 	return 0;
 }
@@ -133,7 +135,8 @@ static int doc_from_json(struct json_object *o, const char *id, struct container
 	    jsonio_get_str(o, "image", false, &image, e) < 0 ||
 	    jsonio_get_str(o, "image_digest", false, &digest, e) < 0 ||
 	    jsonio_get_obj(o, "labels", false, &labels, e) < 0 ||
-	    jsonio_get_time(o, "created", false, &c.created_ns, e) < 0)
+	    jsonio_get_time(o, "created", false, &c.created_ns, e) < 0 ||
+	    jsonio_get_bool(o, "auto_remove", false, &c.auto_remove, e) < 0)
 		return -1;
 	if (strcmp(jid, id) != 0)
 		return err_set(e, E_INVALID, "id: %s, not %s", jid, id);

@@ -27,6 +27,7 @@ struct container_doc {
 	size_t n_labels;
 	char **snapshots;   /* NULL-terminated snapshot chain, lowest first, may be NULL */
 	int64_t created_ns;
+	bool auto_remove;   /* run --rm: removed when it exits, so never written durably */
 };
 
 struct container_state {
@@ -43,7 +44,8 @@ struct container_state {
 
 void container_doc_release(struct container_doc *c);
 
-/* container.json: durable, under the container's lock. */
+/* container.json: durable (unless auto_remove: such a container does not outlive its shim,
+ * so its record is not worth an fsync), under the container's lock. */
 int container_doc_save(const struct ctx *ctx, const struct container_doc *c, struct err *e);
 int container_doc_load(const struct ctx *ctx, const char *id, struct container_doc *out,
 		       struct err *e);

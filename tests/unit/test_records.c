@@ -141,6 +141,7 @@ static void test_container_round_trip(void **state)
 	    .n_labels = 2,
 	    .snapshots = snaps,
 	    .created_ns = unit_fixed_now() + 5,
+	    .auto_remove = true,
 	};
 	struct container_state s = {
 	    .status = STATUS_STOPPED,
@@ -163,6 +164,7 @@ static void test_container_round_trip(void **state)
 	assert_int_equal(container_doc_load(&u->ctx, ID_1, &back, &e), 0);
 	assert_string_equal(back.id, ID_1);
 	assert_string_equal(back.name, "web");
+	assert_true(back.auto_remove);
 	assert_string_equal(back.image, "busybox");
 	assert_string_equal(back.image_digest, c.image_digest);
 	assert_string_equal(back.command[2], "echo hi");

@@ -2,6 +2,7 @@
  * SIGKILL (DESIGN.md "run"; ctrbox-stop(1)) */
 #include "cmd/applet.h"
 #include "common/runtime/lifecycle.h"
+#include "common/util/mem.h"
 
 static const struct opt stop_opts[] = {
     {'t', "time", "DURATION", "wait this long before SIGKILL (default 10s)", COMP_NONE, NULL, 0},
@@ -25,6 +26,7 @@ int ctrbox_stop(struct ctx *ctx, int argc, char **argv)
 {
 	struct optparse op;
 	int64_t timeout_ns = 10 * 1000000000LL;
+	cleanup_free struct err *errs = NULL;
 	int c, i, rc = EXIT_OK;
 
 	opt_begin(&op, ctx, &applet_stop, argc, argv);
@@ -35,11 +37,13 @@ int ctrbox_stop(struct ctx *ctx, int argc, char **argv)
 		return op.rc;
 	if (op.argc == 0)
 		return opt_usage_error(&op, "no container given");
+	errs = xcalloc((size_t)op.argc, sizeof(*errs));
+	/* All at once: stopping N containers takes one timeout, not N. */
+	if (rt_stop_all(ctx, op.argv, (size_t)op.argc, timeout_ns, errs) > 0)
+		rc = EXIT_FAIL;
 	for (i = 0; i < op.argc; i++) {
-		struct err err = ERR_INIT;
-
-		if (rt_stop(ctx, op.argv[i], timeout_ns, &err) < 0)
-			rc = applet_fail(ctx, &err);
+		if (errs[i].code != E_OK)
+			applet_fail(ctx, &errs[i]);
 		else
 			fprintf(ctx->out, "%s\n", op.argv[i]);
 	}

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +360,47 @@ int rt_stop(const struct ctx *ctx, const char *arg, int64_t timeout_ns, struct e
 		return 0;
 	}
 	return await_record(ctx, arg, id, e);
+}
+
+struct stop_pool {
+	const struct ctx *ctx;
+	char *const *args;
+	size_t n, next; /* next: the index a worker takes next (atomic) */
+	int64_t timeout_ns;
+	struct err *errs;
+	size_t failed; /* atomic */
+};
+
+static void *stop_worker(void *arg)
+{
+	struct stop_pool *p = arg;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED)) < p->n)
+		if (rt_stop(p->ctx, p->args[i], p->timeout_ns, &p->errs[i]) < 0) {
+			if (p->errs[i].code == E_OK) /* the caller tells failures by the code */
+				p->errs[i].code = E_IO;
+			__atomic_fetch_add(&p->failed, 1, __ATOMIC_RELAXED);
+		}
+	return NULL;
+}
+
+size_t rt_stop_all(const struct ctx *ctx, char *const *args, size_t n, int64_t timeout_ns,
+                   struct err *errs)
+{
+	struct stop_pool p = {ctx, args, n, 0, timeout_ns, errs, 0};
+	pthread_t threads[RT_STOP_PARALLEL];
+	size_t k = n < RT_STOP_PARALLEL ? n : RT_STOP_PARALLEL, started = 0;
+
+	/* One container needs no thread; a thread that cannot start leaves its share to the
+	 * others (and to this one). */
+	for (; n > 1 && started < k; started++)
+		if (pthread_create(&threads[started], NULL, stop_worker, &p) != 0)
+			break;
+	stop_worker(&p);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	return p.failed;
 }
 
 int rt_kill(const struct ctx *ctx, const char *arg, int sig, struct err *e)

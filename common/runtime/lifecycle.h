@@ -34,6 +34,13 @@ int rt_proc_start_time(const struct ctx *ctx, int pid, uint64_t *out, struct err
  * success. Takes the container's lock only to record an exit the shim cannot (shim gone). */
 int rt_stop(const struct ctx *ctx, const char *arg, int64_t timeout_ns, struct err *e);
 
+/* rt_stop for several containers at once (at most RT_STOP_PARALLEL threads), so stopping N
+ * containers takes about one timeout, not N. errs[i] (n of them, ERR_INIT on entry) gets the
+ * result for args[i]; returns how many failed. */
+#define RT_STOP_PARALLEL 32
+size_t rt_stop_all(const struct ctx *ctx, char *const *args, size_t n, int64_t timeout_ns,
+                   struct err *errs);
+
 /* Sends sig to the container's init; E_INVALID "ARG: container is not running". No lock, no
  * wait. */
 int rt_kill(const struct ctx *ctx, const char *arg, int sig, struct err *e);

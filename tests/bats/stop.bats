@@ -112,3 +112,16 @@ teardown() {
 	run jq -r 'select(.reason == "Died") | .object.name' "$CTRBOX_ROOT/events/journal.jsonl"
 	assert_output t1
 }
+
+@test "stop: several containers are stopped at once, in one timeout" {
+	for n in a b c; do
+		start_init ignore-term
+		fake_container "$(fake_id "$n")" "$n" "$INIT_PID"
+	done
+	start=$(date +%s%N)
+	ctrbox stop -t 1s a b c
+	assert_success
+	assert_equal "${lines[*]}" "a b c"
+	took=$((($(date +%s%N) - start) / 1000000))
+	[ "$took" -ge 1000 ] && [ "$took" -lt 2500 ] || fail "took ${took}ms"
+}

@@ -254,6 +254,49 @@ static void test_stop_signal_from_image(void **state)
 	unit_env_free(u);
 }
 
+static void test_stop_all_in_parallel(void **state)
+{
+	struct unit_env *u = unit_env_new();
+	static const char *const names[] = {"a", "b", "c", "nosuch"};
+	char ids[3][65];
+	pid_t pids[3];
+	struct err errs[4] = {ERR_INIT, ERR_INIT, ERR_INIT, ERR_INIT};
+	char *args[4];
+	struct err e = ERR_INIT;
+	int64_t t0, took;
+
+	(void)state;
+	u->ctx.path.cgroup = u->dir;
+	for (int i = 0; i < 3; i++) {
+		struct container_doc c = {0};
+		struct container_state st = {.status = STATUS_RUNNING};
+
+		snprintf(ids[i], sizeof(ids[i]), "%064x", i + 1);
+		memcpy(c.id, ids[i], 65);
+		c.name = (char *)names[i];
+		assert_int_equal(container_doc_save(&u->ctx, &c, &e), 0);
+		pids[i] = child_start(CHILD_IGNORE_TERM);
+		st.pid = pids[i];
+		assert_int_equal(rt_proc_start_time(&u->ctx, pids[i], &st.pid_start_time, &e), 0);
+		assert_int_equal(container_state_save(&u->ctx, ids[i], &st, &e), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		args[i] = (char *)names[i];
+	t0 = ctx_clock_monotonic();
+	assert_int_equal(rt_stop_all(&u->ctx, args, 4, 400 * MS, errs), 1);
+	took = ctx_clock_monotonic() - t0;
+	/* Three timeouts in sequence would be 1.2 s. */
+	assert_true(took >= 400 * MS);
+	assert_true(took < 1000 * MS);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(errs[i].code, E_OK);
+		assert_int_equal(child_end(pids[i]), SIGKILL);
+	}
+	assert_int_equal(errs[3].code, E_NOTFOUND);
+	assert_string_equal(errs[3].msg, "nosuch: no such container");
+	unit_env_free(u);
+}
+
 static void test_reused_pid_never_signalled(void **state)
 {
 	struct unit_env *u = unit_env_new();
@@ -363,6 +406,7 @@ int main(void)
 	    cmocka_unit_test(test_stop_term),
 	    cmocka_unit_test(test_stop_escalates),
 	    cmocka_unit_test(test_stop_signal_from_image),
+	    cmocka_unit_test(test_stop_all_in_parallel),
 	    cmocka_unit_test(test_reused_pid_never_signalled),
 	    cmocka_unit_test(test_kill),
 	    cmocka_unit_test(test_remove),

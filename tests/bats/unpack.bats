@@ -28,6 +28,14 @@ tree_list() {
 		find . -mindepth 1 -type f -printf '%P|%s\n' | LC_ALL=C sort
 		find . -mindepth 1 -type f -print0 | xargs -0r sha256sum | LC_ALL=C sort -k2
 		find . -mindepth 1 \( -type c -o -type b \) -exec stat -c '%n|%t:%T' {} + | LC_ALL=C sort
+		# xattrs, but not overlay's own (the merged view hides them anyway)
+		python3 -c 'import os, sys
+for root, dirs, files in os.walk("."):
+    for n in sorted(dirs + files):
+        p = os.path.join(root, n)
+        for a in sorted(os.listxattr(p, follow_symlinks=False)):
+            if not a.startswith("trusted.overlay."):
+                print(p, a, os.getxattr(p, a, follow_symlinks=False).hex())' | LC_ALL=C sort
 	)
 }
 
@@ -160,4 +168,52 @@ umoci_list() {
 	assert_equal "$(ls "$BATS_TEST_TMPDIR/full")" f
 	ctrbox unpack -j 0 localhost/oci:busybox
 	assert_failure 2
+}
+
+# hostile_image NAME PYTHON: an OCI layout DIR/NAME whose one layer is the tar that PYTHON (with
+# f(name, data) and link(name, target) helpers) writes, committed with umoci; pulled into the store.
+hostile_image() {
+	local dir=$BATS_TEST_TMPDIR/hostile
+	mkdir -p "$dir"
+	python3 - "$dir/$1.tar" <<-EOF
+		import io, sys, tarfile
+		t = tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT)
+		def f(name, data=b"x"):
+		    ti = tarfile.TarInfo(name); ti.size = len(data); ti.mode = 0o644
+		    t.addfile(ti, io.BytesIO(data))
+		def link(name, target, kind=tarfile.LNKTYPE):
+		    ti = tarfile.TarInfo(name); ti.type = kind; ti.linkname = target; t.addfile(ti)
+		$2
+		t.close()
+	EOF
+	[ -d "$dir/oci" ] || umoci init --layout "$dir/oci"
+	umoci new --image "$dir/oci:$1"
+	umoci raw add-layer --image "$dir/oci:$1" "$dir/$1.tar"
+	ctrbox pull -q --no-unpack "oci:$dir/oci:$1"
+	assert_success
+}
+
+@test "unpack: hostile layers are contained or refused, naming the entry, nothing outside changes" {
+	requires root
+	requires cmd umoci python3
+	sentinel=$BATS_TEST_TMPDIR/sentinel
+	echo keep >"$sentinel"
+	hostile_image contained "f('../../../escaped', b'in'); f('$sentinel', b'pwned'); link('up', '../../..', tarfile.SYMTYPE); f('up/via-up', b'in')"
+	ctrbox unpack --format json localhost/oci:contained
+	assert_success
+	n=$(jq -r '.[0].snapshots[0]' <<<"$output")
+	[ "$(cat "$CTRBOX_ROOT/snapshots/$n/fs/escaped")" = in ]
+	[ "$(cat "$CTRBOX_ROOT/snapshots/$n/fs$sentinel")" = pwned ]
+	[ -f "$CTRBOX_ROOT/snapshots/$n/fs/via-up" ]
+	[ "$(cat "$sentinel")" = keep ]
+	[ ! -e "$BATS_TEST_TMPDIR/escaped" ] && [ ! -e /escaped ] && [ ! -e /via-up ]
+	hostile_image refused "f('a'); link('passwd', '../../../etc/passwd')"
+	ctrbox unpack localhost/oci:refused
+	assert_failure 1
+	[[ $stderr == *'entry "passwd": refused: hardlink target "etc/passwd" is not in this layer'* ]] ||
+		fail "$stderr"
+	# Nothing of the refused image is visible; only the contained image's snapshot exists.
+	assert_equal "$(find "$CTRBOX_ROOT/snapshots" -mindepth 1 -maxdepth 1 -name '[1-9]*' | wc -l)" 1
+	run jq -r 'select(.reason == "Failed") | .type' "$CTRBOX_ROOT/events/journal.jsonl"
+	assert_output Warning
 }

@@ -221,15 +221,20 @@ ro-root"
 }
 
 @test "run: killing run with SIGKILL leaves the container running to its end" {
-	"$CTRBOX_BIN" run --name survivor "$IMG" sh -c 'sleep 1; echo finished' &
+	mkdir -p "$SANDBOX/sync"
+	"$CTRBOX_BIN" run --name survivor -v "$SANDBOX/sync:/sync" "$IMG" \
+		sh -c 'while [ ! -e /sync/go ]; do sleep 0.05; done; echo finished' &
 	runpid=$!
-	retry 50 0.1 id_of survivor
+	retry 100 0.1 id_of survivor
 	id=$(id_of survivor)
-	retry 50 0.1 is_status "$id" running
+	retry 100 0.1 is_status "$id" running
 	kill -9 "$runpid"
 	wait "$runpid" || true
+	sleep 0.2
 	is_status "$id" running
-	retry 50 0.1 is_status "$id" exited
+	kill -0 "$(state "$id" pid)"
+	touch "$SANDBOX/sync/go"
+	retry 100 0.1 is_status "$id" exited
 	[ "$(state "$id" exit_code)" = 0 ]
 	grep -q "stdout F finished" "$CTRBOX_ROOT/containers/$id/log"
 }

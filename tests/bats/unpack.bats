@@ -53,8 +53,28 @@ overlay_list() {
 }
 
 umoci_list() {
-	umoci unpack --image "$CTRBOX_FIXTURES/oci:$1" "$BATS_TEST_TMPDIR/umoci-$1" >/dev/null
+	umoci unpack --image "$(umoci_image "$1")" "$BATS_TEST_TMPDIR/umoci-$1" >/dev/null
 	tree_list "$BATS_TEST_TMPDIR/umoci-$1/rootfs" >"$2"
+}
+
+# The layout:tag umoci unpacks for a fixture. umoci takes no index, so for "multi" a copy of the
+# layout (blobs hardlinked) tags the host's manifest, the one ctrbox pull picks.
+umoci_image() {
+	local lay=$CTRBOX_FIXTURES/oci idx arch
+	if [ "$1" != multi ]; then
+		echo "$lay:$1"
+		return
+	fi
+	arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+	idx=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "multi") | .digest' \
+		"$lay/index.json")
+	mkdir -p "$BATS_TEST_TMPDIR/multi-layout/blobs"
+	cp -al "$lay/blobs/sha256" "$BATS_TEST_TMPDIR/multi-layout/blobs/"
+	cp "$lay/oci-layout" "$BATS_TEST_TMPDIR/multi-layout/"
+	jq --arg a "$arch" '{schemaVersion: 2, manifests: [.manifests[] | select(.platform.architecture == $a)
+		| .annotations = {"org.opencontainers.image.ref.name": "multi"}]}' \
+		"$lay/blobs/sha256/${idx#sha256:}" >"$BATS_TEST_TMPDIR/multi-layout/index.json"
+	echo "$BATS_TEST_TMPDIR/multi-layout:multi"
 }
 
 @test "unpack: layers into snapshots, shared layers reused, events journaled" {
@@ -82,7 +102,7 @@ umoci_list() {
 @test "unpack: the overlay of the snapshots equals umoci unpack, for every fixture image" {
 	requires root
 	requires cmd umoci unshare
-	for img in busybox layers; do
+	for img in busybox layers multi; do
 		pull_fixture "$img"
 		overlay_list "localhost/oci:$img" "$BATS_TEST_TMPDIR/ours-$img"
 		umoci_list "$img" "$BATS_TEST_TMPDIR/umoci-$img.list"

@@ -54,7 +54,7 @@ setup() {
 }
 
 @test "__complete: applet arguments: help completes applets" {
-	ctrbox __complete help i
+	ctrbox __complete help inf
 	assert_line --index 0 --regexp $'^info\t'
 	ctrbox __complete bogus ""
 	assert_line --index -1 ':1'

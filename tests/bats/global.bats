@@ -124,11 +124,11 @@ info_value() {
 }
 
 @test "global: the config's journal limits are used" {
-	printf 'events:\n  rotate_size: 1MiB\n  max_size: 64MiB\n  max_age: 7d\n' >"$CTRBOX_CONFIG"
+	printf 'events:\n  rotate_size: 1MiB\n  max_size: 128MiB\n  max_age: 3d\n' >"$CTRBOX_CONFIG"
 	INFO_KEY=events.rotate_size_bytes
 	assert_equal "$(info_value)" "1048576 config"
 	INFO_KEY=events.max_size_bytes
-	assert_equal "$(info_value)" "67108864 config"
+	assert_equal "$(info_value)" "134217728 config"
 }
 
 @test "global: help and completion work even with a broken config" {

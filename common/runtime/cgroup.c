@@ -60,6 +60,7 @@ void cgroup_paths(const struct ctx *ctx, enum cgroup_mode mode, const char *id,
 	out->memory = xasprintf("%s/memory/" CGROUP_PARENT "/%s", root, id);
 	out->cpu = xasprintf("%s/cpu/" CGROUP_PARENT "/%s", root, id);
 	out->pids = xasprintf("%s/pids/" CGROUP_PARENT "/%s", root, id);
+	out->devices = xasprintf("%s/devices/" CGROUP_PARENT "/%s", root, id);
 }
 
 void cgroup_release(struct cgroup *cg)
@@ -69,6 +70,7 @@ void cgroup_release(struct cgroup *cg)
 	free(cg->memory);
 	free(cg->cpu);
 	free(cg->pids);
+	free(cg->devices);
 	free(cg->unified);
 	*cg = (struct cgroup){0};
 }
@@ -235,7 +237,7 @@ static int create_v1(const struct cgroup *cg, const struct cgroup_limits *l, str
 	char buf[64];
 
 	if (mkdir_parent(cg->memory, e) < 0 || mkdir_parent(cg->cpu, e) < 0 ||
-	    mkdir_parent(cg->pids, e) < 0)
+	    mkdir_parent(cg->pids, e) < 0 || mkdir_parent(cg->devices, e) < 0)
 		return -1;
 	if (l->memory_bytes > 0) {
 		snprintf(buf, sizeof(buf), "%" PRId64, l->memory_bytes);
@@ -268,10 +270,17 @@ int cgroup_create(const struct cgroup *cg, const struct cgroup_limits *l, struct
 	return create_v1(cg, l, e);
 }
 
+int cgroup_device_rule(const struct cgroup *cg, bool allow, const char *rule, struct err *e)
+{
+	if (cg->mode == CGROUP_V2 || !cg->devices)
+		return err_set(e, E_UNSUPPORTED, "device rules on cgroup v2 need a BPF program");
+	return write_file(cg->devices, allow ? "devices.allow" : "devices.deny", rule, e);
+}
+
 int cgroup_add_pid(const struct cgroup *cg, pid_t pid, struct err *e)
 {
 	char buf[32];
-	const char *dirs[] = {cg->unified, cg->memory, cg->cpu, cg->pids};
+	const char *dirs[] = {cg->unified, cg->memory, cg->cpu, cg->pids, cg->devices};
 
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
@@ -332,7 +341,7 @@ int cgroup_oom_kills(const struct cgroup *cg, uint64_t *out, struct err *e)
 
 int cgroup_remove(const struct cgroup *cg, struct err *e)
 {
-	const char *dirs[] = {cg->unified, cg->memory, cg->cpu, cg->pids};
+	const char *dirs[] = {cg->unified, cg->memory, cg->cpu, cg->pids, cg->devices};
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
 		if (dirs[i] && rmdir(dirs[i]) < 0 && errno != ENOENT)

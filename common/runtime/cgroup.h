@@ -22,7 +22,7 @@ enum cgroup_mode {
 struct cgroup {
 	enum cgroup_mode mode;
 	/* v2: dir[0] only. v1: memory, cpu, pids (and the name=systemd-less others unused). */
-	char *memory, *cpu, *pids, *unified;
+	char *memory, *cpu, *pids, *devices, *unified;
 };
 
 struct cgroup_limits {
@@ -45,6 +45,10 @@ void cgroup_release(struct cgroup *cg);
 /* Creates the container's cgroups (v2: enables memory, cpu and pids for the parents first)
  * and writes the limits. E_IO naming the file on failure. */
 int cgroup_create(const struct cgroup *cg, const struct cgroup_limits *l, struct err *e);
+
+/* v1: appends one rule ("c 1:3 rwm", "a *:* rwm") to devices.allow or devices.deny. v2
+ * controls devices with a BPF program ctrbox does not load: E_UNSUPPORTED. */
+int cgroup_device_rule(const struct cgroup *cg, bool allow, const char *rule, struct err *e);
 
 /* Moves pid into every hierarchy of the container's cgroup. */
 int cgroup_add_pid(const struct cgroup *cg, pid_t pid, struct err *e);

@@ -442,6 +442,36 @@ static void shim_release(struct shim *s)
 			close(*fds[i]);
 }
 
+static const char *const std_devices[] = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
+					  "c 1:9 rwm", "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm"};
+
+/* The spec's device rules into the v1 devices cgroup (v2 has no file interface for them). */
+static int apply_devices(struct shim *s, struct err *e)
+{
+	if (s->cg.mode == CGROUP_V2)
+		return 0;
+	for (size_t i = 0; i < s->spec.n_devices; i++) {
+		const struct spec_device *d = &s->spec.devices[i];
+		char rule[64], maj[24] = "*", min[24] = "*";
+		if (d->major >= 0)
+			snprintf(maj, sizeof(maj), "%lld", (long long)d->major);
+		if (d->minor >= 0)
+			snprintf(min, sizeof(min), "%lld", (long long)d->minor);
+		if (d->type == 'a')
+			snprintf(rule, sizeof(rule), "a");
+		else
+			snprintf(rule, sizeof(rule), "%c %s:%s %s", d->type, maj, min, d->access);
+		if (cgroup_device_rule(&s->cg, d->allow, rule, e) < 0)
+			return -1;
+	}
+	/* As runc does, the nodes every container's /dev holds stay usable whatever a bundle's
+	 * rules say (umoci's deny everything). */
+	for (size_t i = 0; s->spec.n_devices && i < ARRAY_SIZE(std_devices); i++)
+		if (cgroup_device_rule(&s->cg, true, std_devices[i], e) < 0)
+			return -1;
+	return 0;
+}
+
 static unsigned clone_flags(const struct spec *sp)
 {
 	unsigned f = 0;
@@ -486,7 +516,7 @@ static int start(struct shim *s, struct err *e)
 	if (cgroup_detect(s->ctx, &mode, e) == 0) {
 		cgroup_paths(s->ctx, mode, s->o->id, &s->cg);
 		s->have_cg = true;
-		if (cgroup_create(&s->cg, &lim, e) < 0)
+		if (cgroup_create(&s->cg, &lim, e) < 0 || apply_devices(s, e) < 0)
 			goto fail;
 	} else if (lim.memory_bytes || lim.cpu_quota_us || lim.pids) {
 		goto fail; /* limits asked for and no cgroups to hold them */

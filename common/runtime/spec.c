@@ -139,6 +139,7 @@ void spec_release(struct spec *s)
 		strv_free(s->mounts[i].options);
 	}
 	free(s->mounts);
+	free(s->devices);
 	strv_free(s->masked);
 	strv_free(s->readonly);
 	for (i = 0; i < s->n_syscalls; i++)
@@ -166,6 +167,37 @@ int spec_cap_parse(const char *name)
 		if (strcasecmp(name, cap_names[i]) == 0)
 			return (int)i;
 	return -1;
+}
+
+static void device_add(struct spec *s, bool allow, char type, int64_t major, int64_t minor,
+		       const char *access)
+{
+	struct spec_device *d;
+
+	s->devices = xreallocarray(s->devices, s->n_devices + 1, sizeof(*s->devices));
+	d = &s->devices[s->n_devices++];
+	*d = (struct spec_device){.allow = allow, .type = type, .major = major, .minor = minor};
+	snprintf(d->access, sizeof(d->access), "%s", access);
+}
+
+/* docker's device cgroup defaults: nothing but mknod, and the standard nodes of /dev. */
+static void devices_default(struct spec *s, bool privileged)
+{
+	static const struct {
+		char type;
+		int64_t major, minor;
+	} allowed[] = {{'c', 1, 3},  {'c', 1, 5}, {'c', 1, 7}, {'c', 1, 8},   {'c', 1, 9},
+		       {'c', 5, 0},  {'c', 5, 1}, {'c', 5, 2}, {'c', 136, -1}, {'c', 10, 200}};
+
+	if (privileged) {
+		device_add(s, true, 'a', -1, -1, "rwm");
+		return;
+	}
+	device_add(s, false, 'a', -1, -1, "rwm");
+	device_add(s, true, 'c', -1, -1, "m");
+	device_add(s, true, 'b', -1, -1, "m");
+	for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
+		device_add(s, true, allowed[i].type, allowed[i].major, allowed[i].minor, "rwm");
 }
 
 /* ---- the seccomp denylist ---- */
@@ -569,6 +601,7 @@ int spec_build(const struct image_config *img, const struct spec_opts *o,
 			goto fail;
 		}
 	}
+	devices_default(&s, o->privileged);
 	if (!o->privileged) {
 		s.masked = strv_dup(masked_default);
 		s.readonly = strv_dup(readonly_default);
@@ -656,7 +689,7 @@ char *spec_to_json(const struct spec *s)
 	struct json_object *rootfs = json_object_new_object(), *mounts = json_object_new_array();
 	struct json_object *linux_ = json_object_new_object(), *nss = json_object_new_array();
 	struct json_object *res = json_object_new_object(), *gids = json_object_new_array();
-	struct json_object *devs = json_object_new_array(), *dev = json_object_new_object();
+	struct json_object *devs = json_object_new_array();
 	size_t i;
 
 	jsonio_set_str(root, "ociVersion", "1.0.2");
@@ -709,9 +742,20 @@ char *spec_to_json(const struct spec *s)
 			json_object_array_add(nss, n);
 		}
 	json_object_object_add(linux_, "namespaces", nss);
-	jsonio_set_bool(dev, "allow", false);
-	jsonio_set_str(dev, "access", "rwm");
-	json_object_array_add(devs, dev);
+	for (i = 0; i < s->n_devices; i++) {
+		const struct spec_device *d = &s->devices[i];
+		struct json_object *j = json_object_new_object();
+		char type[2] = {d->type, '\0'};
+		jsonio_set_bool(j, "allow", d->allow);
+		if (d->type != 'a')
+			jsonio_set_str(j, "type", type);
+		if (d->major >= 0)
+			jsonio_set_int(j, "major", d->major);
+		if (d->minor >= 0)
+			jsonio_set_int(j, "minor", d->minor);
+		jsonio_set_str(j, "access", d->access);
+		json_object_array_add(devs, j);
+	}
 	json_object_object_add(res, "devices", devs);
 	if (s->memory_bytes > 0) {
 		struct json_object *m = json_object_new_object();
@@ -933,6 +977,31 @@ static int parse_seccomp(struct json_object *sc, struct spec *s, struct err *e)
 	return 0;
 }
 
+static int parse_devices(struct json_object *res, struct spec *s, struct err *e)
+{
+	struct json_object *a = NULL;
+
+	if (jsonio_get_array(res, "devices", false, &a, e) < 0)
+		return -1;
+	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+		struct json_object *d = json_object_array_get_idx(a, i);
+		const char *type = "a", *access = "rwm";
+		int64_t major = -1, minor = -1;
+		bool allow = false;
+		if (jsonio_get_bool(d, "allow", true, &allow, e) < 0 ||
+		    jsonio_get_str(d, "type", false, &type, e) < 0 ||
+		    jsonio_get_int(d, "major", false, &major, e) < 0 ||
+		    jsonio_get_int(d, "minor", false, &minor, e) < 0 ||
+		    jsonio_get_str(d, "access", false, &access, e) < 0)
+			return err_wrap(e, "devices[%zu]", i);
+		if (strlen(type) != 1 || !strchr("acb", type[0]) || strlen(access) > 3 ||
+		    strspn(access, "rwm") != strlen(access))
+			return err_set(e, E_INVALID, "devices[%zu]: bad type or access", i);
+		device_add(s, allow, type[0], major, minor, access);
+	}
+	return 0;
+}
+
 static int parse_linux(struct json_object *lx, struct spec *s, struct err *e)
 {
 	struct json_object *nss = NULL, *res = NULL, *x = NULL, *sc = NULL;
@@ -974,6 +1043,8 @@ static int parse_linux(struct json_object *lx, struct spec *s, struct err *e)
 		x = NULL;
 		if (jsonio_get_obj(res, "pids", false, &x, e) < 0 ||
 		    (x && jsonio_get_int(x, "limit", false, &s->pids_limit, e) < 0))
+			return err_wrap(e, "linux.resources");
+		if (parse_devices(res, s, e) < 0)
 			return err_wrap(e, "linux.resources");
 		if (s->memory_bytes < 0)
 			s->memory_bytes = 0;

@@ -47,6 +47,14 @@ struct spec_syscall {
 	uint64_t arg_value, arg_mask; /* (arg & mask) == value */
 };
 
+/* A linux.resources.devices rule: type 'a', 'c' or 'b'; major/minor -1 for "*". */
+struct spec_device {
+	bool allow;
+	char type;
+	int64_t major, minor;
+	char access[4]; /* some of "rwm" */
+};
+
 struct spec_rlimit {
 	int resource; /* RLIMIT_* */
 	uint64_t soft, hard;
@@ -76,6 +84,8 @@ struct spec {
 	int64_t memory_bytes; /* 0: no limit */
 	int64_t cpu_quota_us, cpu_period_us; /* quota 0: no limit */
 	int64_t pids_limit; /* 0: no limit */
+	struct spec_device *devices; /* the device cgroup rules, in order */
+	size_t n_devices;
 	char **masked, **readonly; /* NULL-terminated, or NULL */
 	bool seccomp; /* a seccomp section: default ALLOW and the rules below */
 	struct spec_syscall *syscalls;

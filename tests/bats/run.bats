@@ -302,6 +302,17 @@ ro"
 	}
 }
 
+@test "run: the devices cgroup allows the standard nodes and refuses a disk" {
+	[ -d /sys/fs/cgroup/devices ] || skip "no cgroup v1 devices controller"
+	ctrbox run "$IMG" sh -c 'echo x >/dev/null && echo null-ok; mknod /tmp/sda b 8 0 && echo made;
+		head -c1 /tmp/sda >/dev/null 2>&1 || echo sda-denied'
+	assert_output "null-ok
+made
+sda-denied"
+	ctrbox run --privileged "$IMG" cat /sys/fs/cgroup/devices/devices.list
+	assert_output "a *:* rwm"
+}
+
 @test "run: /dev holds the standard nodes and links, /proc and /sys are mounted" {
 	ctrbox run "$IMG" sh -c 'for n in null zero full random urandom tty; do [ -c /dev/$n ] || echo no $n; done;
 		readlink /dev/fd; readlink /dev/stdin; readlink /dev/ptmx; [ -d /dev/pts ] && [ -d /dev/shm ] && [ -d /dev/mqueue ] && echo dirs;

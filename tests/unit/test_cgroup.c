@@ -116,6 +116,8 @@ static void test_v2_limits(void **state)
 	put(cg.unified, "memory.events", "low 0\nhigh 0\n");
 	assert_int_equal(cgroup_oom_kills(&cg, &kills, &e), -1);
 	assert_int_equal(e.code, E_NOTFOUND);
+	assert_int_equal(cgroup_device_rule(&cg, true, "c 1:3 rwm", &e), -1);
+	assert_int_equal(e.code, E_UNSUPPORTED);
 	cgroup_release(&cg);
 	free((char *)u->ctx.path.cgroup);
 	unit_env_free(u);
@@ -123,7 +125,7 @@ static void test_v2_limits(void **state)
 
 static void test_v1_fixture(void **state)
 {
-	static const char *const v1[] = {"memory", "cpu", "pids", NULL};
+	static const char *const v1[] = {"memory", "cpu", "pids", "devices", NULL};
 	struct unit_env *u = cg_env(v1, NULL);
 	struct cgroup cg;
 	struct cgroup_limits l = {.memory_bytes = 16 << 20, .pids = 20}, back;
@@ -147,6 +149,14 @@ static void test_v1_fixture(void **state)
 	put(cg.memory, "memory.failcnt", "12\n");
 	assert_int_equal(cgroup_oom_kills(&cg, &kills, &e), 0);
 	assert_int_equal(kills, 1);
+	assert_int_equal(cgroup_device_rule(&cg, false, "a", &e), 0);
+	assert_int_equal(cgroup_device_rule(&cg, true, "c 1:3 rwm", &e), 0);
+	{
+		cleanup_free char *deny = get(cg.devices, "devices.deny");
+		cleanup_free char *allow = get(cg.devices, "devices.allow");
+		assert_string_equal(deny, "a");
+		assert_string_equal(allow, "c 1:3 rwm");
+	}
 	cgroup_release(&cg);
 	free((char *)u->ctx.path.cgroup);
 	unit_env_free(u);

@@ -229,6 +229,13 @@ static void test_round_trip(void **state)
 	assert_int_equal(back.n_syscalls, s.n_syscalls);
 	assert_int_equal(back.syscalls[1].arg_mask, s.syscalls[1].arg_mask);
 	assert_int_equal(back.n_rlimits, 1);
+	assert_int_equal(back.n_devices, s.n_devices);
+	assert_false(back.devices[0].allow);
+	assert_int_equal(back.devices[0].type, 'a');
+	assert_int_equal(back.devices[3].major, 1);
+	assert_int_equal(back.devices[3].minor, 3);
+	assert_int_equal(back.devices[1].minor, -1);
+	assert_string_equal(back.devices[1].access, "m");
 	assert_true(back.seccomp);
 	assert_true(back.no_new_privs);
 	assert_string_equal(back.masked[2], "/proc/kcore");

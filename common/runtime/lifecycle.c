@@ -4,6 +4,7 @@
  * process is never signalled; waits poll the pidfd and are bounded; the container's lock is
  * taken only for a change, never while a process is dying. */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -477,6 +478,31 @@ static int await_shim(const struct ctx *ctx, const char *arg, const char *id, bo
 	return 0;
 }
 
+/* Removes everything in the container's directory but container.json and the lock file:
+ * config.json, the logs, rootfs/, upper/ and work/ (never following a symlink). */
+static int remove_contents(const char *dir, struct err *e)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : err_sys(e, "open %s", dir);
+	while (rc == 0 && (errno = 0, de = readdir(d))) {
+		cleanup_free char *p = NULL;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, "container.json") == 0 || strcmp(de->d_name, "lock") == 0)
+			continue;
+		p = path_join(dir, de->d_name);
+		rc = fs_remove_tree(p, e);
+	}
+	if (rc == 0 && errno)
+		rc = err_sys(e, "read %s", dir);
+	closedir(d);
+	return rc;
+}
+
 int rt_remove(const struct ctx *ctx, const char *arg, bool force, struct err *e)
 {
 	struct container_state st;
@@ -519,12 +545,15 @@ int rt_remove(const struct ctx *ctx, const char *arg, bool force, struct err *e)
 	/* The cgroup first: if it cannot go, the records stay and rm can be retried. */
 	if (remove_cgroups(ctx, id, e) < 0)
 		goto fail;
-	/* container.json next, so listings stop showing it before the slower tree removal. */
+	/* container.json last but the lock: whatever fails before leaves a container that
+	 * lookups still find, so rm can be retried. */
+	if (fs_remove_tree(sdir, e) < 0 || remove_contents(dir, e) < 0)
+		goto fail;
 	if (unlink(doc) < 0 && errno != ENOENT) {
 		err_sys(e, "remove %s", doc);
 		goto fail;
 	}
-	if (fs_remove_tree(sdir, e) < 0 || fs_remove_tree(dir, e) < 0)
+	if (fs_remove_tree(dir, e) < 0)
 		goto fail;
 	lock_release(&l);
 	if (event_emit(ctx, EVENT_NORMAL, "Removed", OBJECT_CONTAINER, id, c.name, NULL, &ev,

@@ -86,3 +86,20 @@ teardown() {
 	# The name is free again.
 	real_container t1 true
 }
+
+@test "rm: a removal that fails (a mount left in the container dir) leaves it findable for a retry" {
+	requires root
+	fake_container "$ID" web 0 exited
+	dir=$CTRBOX_ROOT/containers/$ID
+	mkdir -p "$dir/rootfs"
+	mount -t tmpfs none "$dir/rootfs"
+	echo x >"$dir/rootfs/inside"
+	ctrbox rm web
+	umount "$dir/rootfs"
+	assert_failure 1
+	[[ $stderr == "ctrbox rm: web: "*"rootfs"* ]] || fail "$stderr"
+	[ -f "$dir/container.json" ]
+	ctrbox rm web
+	assert_success
+	[ ! -e "$dir" ]
+}

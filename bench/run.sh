@@ -21,6 +21,12 @@ fixtures=${CTRBOX_FIXTURES:-$top/tests/.cache/fixtures}
 work=$(mktemp -d /var/tmp/ctrbox-bench-run.XXXXXX)
 export CTRBOX_ROOT=$work/root CTRBOX_STATE=$work/state CTRBOX_CONFIG=$work/config.yaml
 : >"$CTRBOX_CONFIG"
+# A private copy of the binaries (and the shim beside them): a rebuild in the tree during the
+# run must not change what is measured.
+mkdir -p "$work/bin"
+cp "$CTRBOX" "$work/bin/ctrbox"
+[ -x "$(dirname "$CTRBOX")/ctrbox-shim" ] && cp "$(dirname "$CTRBOX")/ctrbox-shim" "$work/bin/"
+CTRBOX=$work/bin/ctrbox
 inits=()
 cleanup() {
 	local p

@@ -97,7 +97,7 @@ void init_container(const struct init_args *a)
 
 	/* Wait for the shim to move us into the cgroup, so the cgroup namespace roots there. */
 	if (read(a->go_fd, &go, 1) != 1)
-		_exit(125);
+		fail(a, 125, "the shim did not start the container");
 	close(a->go_fd);
 	if ((s->ns & SPEC_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		fail(a, 125, "cgroup namespace: %s", strerror(errno));

@@ -125,3 +125,17 @@ teardown() {
 	took=$((($(date +%s%N) - start) / 1000000))
 	[ "$took" -ge 1000 ] && [ "$took" -lt 2500 ] || fail "took ${took}ms"
 }
+
+@test "stop: a real container whose shim was killed is still stopped, its exit recorded as 255" {
+	real_container t1 sh -c 'exec sleep 1000'
+	kill -9 "$(jq .shim_pid "$CTRBOX_STATE/containers/$CID/state.json")"
+	ctrbox stop -t 1s t1
+	assert_success
+	assert_equal "$(jq -r '[.status, .exit_code] | join(" ")' \
+		"$CTRBOX_STATE/containers/$CID/state.json")" "exited 255"
+	run jq -r 'select(.reason == "Died") | .type + " " + .source' "$CTRBOX_ROOT/events/journal.jsonl"
+	assert_output "Warning stop"
+	ctrbox rm t1
+	assert_success
+	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -name "$CID")" ]
+}

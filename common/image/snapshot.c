@@ -265,8 +265,8 @@ int snapshot_measure(int dir_fd, int64_t *entries, int64_t *bytes, struct err *e
 	return 0;
 }
 
-int snapshot_finish(const struct ctx *ctx, struct snapshot_new *s, struct snapshot_meta *meta,
-                    struct err *e)
+int snapshot_write_meta(const struct ctx *ctx, struct snapshot_new *s, struct snapshot_meta *meta,
+                        struct err *e)
 {
 	cleanup_free char *dir = snapshot_dir(ctx, s->n);
 	cleanup_free char *path = xasprintf("%s/meta.json", dir);
@@ -274,8 +274,6 @@ int snapshot_finish(const struct ctx *ctx, struct snapshot_new *s, struct snapsh
 	char buf[DIGEST_STR_LEN];
 
 	meta->n = s->n;
-	if (snapshot_measure(s->fs_fd, &meta->entries, &meta->size_bytes, e) < 0)
-		return err_wrap(e, "%s/fs", dir);
 	digest_format(&meta->chain_id, buf);
 	jsonio_set_str(doc, "chain_id", buf);
 	digest_format(&meta->diff_id, buf);
@@ -289,6 +287,14 @@ int snapshot_finish(const struct ctx *ctx, struct snapshot_new *s, struct snapsh
 	jsonio_set_int(doc, "entries", meta->entries);
 	jsonio_set_time(doc, "created", meta->created_ns);
 	return doc_write(path, doc, 0, e);
+}
+
+int snapshot_finish(const struct ctx *ctx, struct snapshot_new *s, struct snapshot_meta *meta,
+                    struct err *e)
+{
+	if (snapshot_measure(s->fs_fd, &meta->entries, &meta->size_bytes, e) < 0)
+		return err_wrap(e, "snapshot %d", s->n);
+	return snapshot_write_meta(ctx, s, meta, e);
 }
 
 int snapshot_publish(const struct ctx *ctx, struct snapshot_new *s,

@@ -76,6 +76,9 @@ int snapshot_begin(const struct ctx *ctx, struct snapshot_new *out, struct err *
  * (atomic, not fsynced). The snapshot stays invisible until snapshot_publish. */
 int snapshot_finish(const struct ctx *ctx, struct snapshot_new *s, struct snapshot_meta *meta,
                     struct err *e);
+/* As snapshot_finish with meta->size_bytes and entries already measured (snapshot_measure). */
+int snapshot_write_meta(const struct ctx *ctx, struct snapshot_new *s, struct snapshot_meta *meta,
+                        struct err *e);
 
 /* Writes the chain index (atomic rename, not fsynced): the snapshot becomes visible. Then
  * releases the snapshot's lock. */

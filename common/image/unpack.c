@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -90,101 +89,40 @@ static int check_diff_id(size_t i, const struct descriptor *layer, const struct 
 
 /* ---- snapshots, in parallel ---- */
 
+enum lstate {
+	L_REUSED = 0, /* a published snapshot exists */
+	L_TODO,       /* to apply; its chain lock is held */
+	L_RUNNING,
+	L_DONE, /* applied into an unpublished snapshot */
+	L_FAILED,
+	L_DEFERRED, /* its chain lock was busy: decided at the end, in layer order */
+};
+
 struct task {
 	size_t index;
 	const struct descriptor *layer;
 	const struct digest *diff_id;
+	enum lstate state;
 	struct snapshot_new sn;
 	struct snapshot_meta meta;
 	int64_t bytes;
-	int rc; /* 0 done, -1 failed (err), 1 not run (another task failed first) */
 	struct err err;
 };
 
-struct pool {
+struct unpack_session {
 	const struct ctx *ctx;
+	struct unpack_opts o;
+	struct digest manifest;
+	struct image img;
+	struct unpack_result r;
+	size_t n;
 	struct task *tasks;
-	size_t n, next;
-	pthread_mutex_t mu;
-	atomic_bool failed;
+	struct lock *locks;
+	pthread_mutex_t mu; /* task states, next */
+	size_t next;        /* the pool's cursor */
+	bool failed;
+	int64_t t0;
 };
-
-static int task_run(const struct ctx *ctx, struct task *t, struct err *e)
-{
-	cleanup_close int fd = blob_open(ctx, &t->layer->digest, e);
-	struct layer_opts lo = {.compressed_size = t->layer->size};
-	struct layer_result res;
-
-	if (fd < 0)
-		return err_wrap(e, "layer %zu", t->index + 1);
-	if (layer_apply(fd, t->sn.fs_fd, &lo, &res, e) < 0)
-		return err_wrap(e, "layer %zu (sha256:%s)", t->index + 1, t->layer->digest.hex);
-	if (check_diff_id(t->index, t->layer, &res.diff_id, t->diff_id, e) < 0)
-		return -1;
-	t->bytes = res.bytes;
-	t->meta.created_ns = ctx->now_ns ? ctx->now_ns() : ctx_clock_realtime();
-	if (snapshot_finish(ctx, &t->sn, &t->meta, e) < 0)
-		return err_wrap(e, "layer %zu", t->index + 1);
-	return 0;
-}
-
-static void *pool_worker(void *arg)
-{
-	struct pool *p = arg;
-
-	for (;;) {
-		struct task *t;
-
-		pthread_mutex_lock(&p->mu);
-		t = p->next < p->n ? &p->tasks[p->next++] : NULL;
-		pthread_mutex_unlock(&p->mu);
-		if (!t)
-			return NULL;
-		if (atomic_load(&p->failed)) {
-			t->rc = 1;
-			continue;
-		}
-		t->rc = task_run(p->ctx, t, &t->err);
-		if (t->rc < 0)
-			atomic_store(&p->failed, true);
-	}
-}
-
-static int pool_run(const struct ctx *ctx, struct task *tasks, size_t n, int jobs, struct err *e)
-{
-	struct pool p = {.ctx = ctx, .tasks = tasks, .n = n};
-	pthread_t *th;
-	size_t i, nth;
-
-	if (n == 0)
-		return 0;
-	if (jobs <= 0) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-		jobs = cpus > 0 ? (int)cpus : 1;
-	}
-	nth = (size_t)jobs < n ? (size_t)jobs : n;
-	pthread_mutex_init(&p.mu, NULL);
-	atomic_init(&p.failed, false);
-	th = xcalloc(nth, sizeof(*th));
-	/* The calling thread works too; nth - 1 helpers. */
-	for (i = 1; i < nth; i++)
-		if (pthread_create(&th[i], NULL, pool_worker, &p) != 0) {
-			nth = i; /* fewer helpers: the others still drain the queue */
-			break;
-		}
-	pool_worker(&p);
-	for (i = 1; i < nth; i++)
-		pthread_join(th[i], NULL);
-	free(th);
-	pthread_mutex_destroy(&p.mu);
-	for (i = 0; i < n; i++)
-		if (tasks[i].rc < 0) {
-			*e = tasks[i].err;
-			return -1;
-		}
-	return 0;
-}
 
 static void emit(const struct ctx *ctx, enum event_type type, const char *reason,
                  const struct digest *md, const struct unpack_opts *o, const char *msg)
@@ -196,82 +134,303 @@ static void emit(const struct ctx *ctx, enum event_type type, const char *reason
 	event_emit(ctx, type, reason, OBJECT_IMAGE, id, o->name, NULL, &ignored, "%s", msg);
 }
 
-static int unpack_snapshots(const struct ctx *ctx, const struct image *img,
-                            const struct unpack_opts *o, struct unpack_result *r, struct err *e)
+/* Applies one layer into a new, unpublished snapshot and measures it. */
+static int task_run(const struct ctx *ctx, struct task *t, struct err *e)
 {
-	size_t n = img->m.n_layers, i, n_tasks = 0;
-	struct lock *locks = xcalloc(n ? n : 1, sizeof(*locks));
-	struct task *tasks = xcalloc(n ? n : 1, sizeof(*tasks));
-	int rc = -1;
+	cleanup_close int fd = -1;
+	struct layer_opts lo = {.compressed_size = t->layer->size};
+	struct layer_result res;
 
-	for (i = 0; i < n; i++)
-		locks[i].fd = -1;
+	if (snapshot_begin(ctx, &t->sn, e) < 0)
+		return err_wrap(e, "layer %zu", t->index + 1);
+	fd = blob_open(ctx, &t->layer->digest, e);
+	if (fd < 0)
+		return err_wrap(e, "layer %zu", t->index + 1);
+	if (layer_apply(fd, t->sn.fs_fd, &lo, &res, e) < 0)
+		return err_wrap(e, "layer %zu (sha256:%s)", t->index + 1, t->layer->digest.hex);
+	if (check_diff_id(t->index, t->layer, &res.diff_id, t->diff_id, e) < 0)
+		return -1;
+	t->bytes = res.bytes;
+	t->meta.created_ns = ctx->now_ns ? ctx->now_ns() : ctx_clock_realtime();
+	if (snapshot_measure(t->sn.fs_fd, &t->meta.entries, &t->meta.size_bytes, e) < 0)
+		return err_wrap(e, "layer %zu", t->index + 1);
+	return 0;
+}
+
+/* Runs task i if it is still to do; false when another thread has it or had it. */
+static bool session_run(struct unpack_session *s, size_t i)
+{
+	struct task *t = &s->tasks[i];
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	if (t->state != L_TODO || s->failed) {
+		pthread_mutex_unlock(&s->mu);
+		return false;
+	}
+	t->state = L_RUNNING;
+	pthread_mutex_unlock(&s->mu);
+	rc = task_run(s->ctx, t, &t->err);
+	pthread_mutex_lock(&s->mu);
+	t->state = rc == 0 ? L_DONE : L_FAILED;
+	if (rc < 0)
+		s->failed = true;
+	pthread_mutex_unlock(&s->mu);
+	return true;
+}
+
+static void *pool_worker(void *arg)
+{
+	struct unpack_session *s = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&s->mu);
+		i = s->next++;
+		pthread_mutex_unlock(&s->mu);
+		if (i >= s->n)
+			return NULL;
+		session_run(s, i);
+	}
+}
+
+/* Applies every layer still to do, up to o.jobs at once (the calling thread is one). */
+static void pool_run(struct unpack_session *s)
+{
+	pthread_t *th;
+	size_t i, todo = 0, nth;
+	int jobs = s->o.jobs;
+
+	for (i = 0; i < s->n; i++)
+		todo += s->tasks[i].state == L_TODO;
+	if (todo == 0)
+		return;
+	if (jobs <= 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		jobs = cpus > 0 ? (int)cpus : 1;
+	}
+	nth = (size_t)jobs < todo ? (size_t)jobs : todo;
+	s->next = 0;
+	th = xcalloc(nth, sizeof(*th));
+	for (i = 1; i < nth; i++)
+		if (pthread_create(&th[i], NULL, pool_worker, s) != 0) {
+			nth = i; /* fewer helpers: the others still drain the queue */
+			break;
+		}
+	pool_worker(s);
+	for (i = 1; i < nth; i++)
+		pthread_join(th[i], NULL);
+	free(th);
+}
+
+/* The first failure in layer order, into e. */
+static int session_failure(struct unpack_session *s, struct err *e)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->tasks[i].state == L_FAILED) {
+			*e = s->tasks[i].err;
+			return -1;
+		}
+	return 0;
+}
+
+/* With layer i's chain lock held: reuse its published snapshot (verified with UNPACK_VERIFY;
+ * one that fails is discarded and rebuilt), or mark it to do. */
+static int session_classify(struct unpack_session *s, size_t i, struct err *e)
+{
+	struct unpack_result *r = &s->r;
+	struct snapshot_meta m = {0};
+	struct err local = ERR_INIT;
+
+	if (s->o.flags & UNPACK_VERIFY) {
+		if (snapshot_verify(s->ctx, &r->chain_ids[i], &s->img.cfg.diff_ids[i], &m,
+		                    &local) == 0)
+			goto reuse;
+		if (local.code != E_NOTFOUND) {
+			struct snapshot_meta bad = {0};
+
+			if (snapshot_lookup(s->ctx, &r->chain_ids[i], &bad, &local) == 0 &&
+			    snapshot_discard(s->ctx, &bad, e) < 0)
+				return -1;
+			r->n_rebuilt++;
+		}
+	} else if (snapshot_lookup(s->ctx, &r->chain_ids[i], &m, &local) == 0) {
+		goto reuse;
+	}
+	s->tasks[i].state = L_TODO;
+	return 0;
+reuse:
+	s->tasks[i].state = L_REUSED;
+	r->snapshots[i] = m.n;
+	r->size_bytes += m.size_bytes;
+	r->n_reused++;
+	return 0;
+}
+
+static void session_free(struct unpack_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		snapshot_abort(s->ctx, &s->tasks[i].sn); /* no-op once published */
+		lock_release(&s->locks[i]);
+	}
+	free(s->tasks);
+	free(s->locks);
+	image_release(&s->img);
+	unpack_result_release(&s->r);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+int unpack_session_begin(const struct ctx *ctx, const struct digest *manifest,
+                         const struct unpack_opts *o, struct unpack_session **out, struct err *e)
+{
+	struct unpack_session *s = xcalloc(1, sizeof(*s));
+	bool deferring = false;
+	size_t i;
+
+	s->ctx = ctx;
+	s->o = o ? *o : (struct unpack_opts){0};
+	s->manifest = *manifest;
+	s->t0 = ctx_clock_monotonic();
+	pthread_mutex_init(&s->mu, NULL);
+	if (image_load(ctx, manifest, &s->img, e) < 0) {
+		emit(ctx, EVENT_WARNING, "Failed", manifest, &s->o, e->msg);
+		pthread_mutex_destroy(&s->mu);
+		free(s);
+		return -1;
+	}
+	s->n = s->img.m.n_layers;
+	s->r.n_layers = s->n;
+	s->r.snapshots = xcalloc(s->n ? s->n : 1, sizeof(*s->r.snapshots));
+	s->r.chain_ids = xcalloc(s->n ? s->n : 1, sizeof(*s->r.chain_ids));
+	s->tasks = xcalloc(s->n ? s->n : 1, sizeof(*s->tasks));
+	s->locks = xcalloc(s->n ? s->n : 1, sizeof(*s->locks));
+	if (s->n)
+		snapshot_chain_ids(s->img.cfg.diff_ids, s->n, s->r.chain_ids);
+	for (i = 0; i < s->n; i++) {
+		struct task *t = &s->tasks[i];
+
+		s->locks[i].fd = -1;
+		t->index = i;
+		t->layer = &s->img.m.layers[i];
+		t->diff_id = &s->img.cfg.diff_ids[i];
+		t->sn = (struct snapshot_new)SNAPSHOT_NEW_INIT;
+		t->meta.chain_id = s->r.chain_ids[i];
+		t->meta.diff_id = s->img.cfg.diff_ids[i];
+		t->meta.layer = s->img.m.layers[i].digest;
+		t->state = L_DEFERRED;
+	}
 	{
+		cleanup_free char *msg = xasprintf("unpacking %zu layers", s->n);
 		struct err ignored = ERR_INIT;
 
+		emit(ctx, EVENT_NORMAL, "Unpacking", manifest, &s->o, msg);
 		snapshot_gc(ctx, NULL, &ignored); /* what killed or failed unpacks left */
 	}
-	/* Chain locks in layer order: images sharing layers share a prefix of chains, so every
-	 * unpack takes them in the same order and none can deadlock another. */
-	for (i = 0; i < n; i++) {
-		struct snapshot_meta m = {0};
+	/* Chain locks are tried in layer order and only a prefix is held: images sharing layers
+	 * share a prefix of chains, so of two unpacks only one holds any shared chain, and the
+	 * other takes the rest in order at the end, after the first published them. No deadlock,
+	 * no layer applied twice, and nobody waits here while layers still download. */
+	for (i = 0; i < s->n; i++) {
 		struct err local = ERR_INIT;
 
-		if (snapshot_chain_lock(ctx, &r->chain_ids[i], -1, &locks[i], e) < 0)
-			goto out;
-		if (o->flags & UNPACK_VERIFY) {
-			if (snapshot_verify(ctx, &r->chain_ids[i], &img->cfg.diff_ids[i], &m,
-			                    &local) == 0) {
-				r->snapshots[i] = m.n;
-				r->size_bytes += m.size_bytes;
-				r->n_reused++;
-				continue;
+		if (!deferring &&
+		    snapshot_chain_lock(ctx, &s->r.chain_ids[i], 0, &s->locks[i], &local) < 0) {
+			if (local.code != E_BUSY) {
+				*e = local;
+				goto fail;
 			}
-			if (local.code != E_NOTFOUND) {
-				struct snapshot_meta bad = {0};
-
-				if (snapshot_lookup(ctx, &r->chain_ids[i], &bad, &local) == 0 &&
-				    snapshot_discard(ctx, &bad, e) < 0)
-					goto out;
-				r->n_rebuilt++;
-			}
-		} else if (snapshot_lookup(ctx, &r->chain_ids[i], &m, &local) == 0) {
-			r->snapshots[i] = m.n;
-			r->size_bytes += m.size_bytes;
-			r->n_reused++;
-			continue;
+			deferring = true;
 		}
-		tasks[n_tasks].index = i;
-		tasks[n_tasks].layer = &img->m.layers[i];
-		tasks[n_tasks].diff_id = &img->cfg.diff_ids[i];
-		tasks[n_tasks].sn = (struct snapshot_new)SNAPSHOT_NEW_INIT;
-		if (snapshot_begin(ctx, &tasks[n_tasks].sn, e) < 0)
-			goto out;
-		r->snapshots[i] = tasks[n_tasks].sn.n;
-		tasks[n_tasks].meta.chain_id = r->chain_ids[i];
-		tasks[n_tasks].meta.diff_id = img->cfg.diff_ids[i];
-		tasks[n_tasks].meta.layer = img->m.layers[i].digest;
-		tasks[n_tasks].meta.parent = i > 0 ? r->snapshots[i - 1] : 0;
-		n_tasks++;
+		if (!deferring && session_classify(s, i, e) < 0)
+			goto fail;
 	}
-	if (pool_run(ctx, tasks, n_tasks, o->jobs, e) < 0)
-		goto out;
-	/* Every layer is complete: publish bottom-up. */
-	for (i = 0; i < n_tasks; i++) {
-		if (snapshot_publish(ctx, &tasks[i].sn, &tasks[i].meta, e) < 0)
-			goto out;
-		r->bytes += tasks[i].bytes;
-		r->size_bytes += tasks[i].meta.size_bytes;
+	*out = s;
+	return 0;
+fail:
+	emit(ctx, EVENT_WARNING, "Failed", manifest, &s->o, e->msg);
+	session_free(s);
+	return -1;
+}
+
+size_t unpack_session_layers(const struct unpack_session *s)
+{
+	return s->n;
+}
+
+int unpack_session_layer(struct unpack_session *s, size_t i, struct err *e)
+{
+	if (i >= s->n)
+		return err_set(e, E_INVALID, "layer %zu of %zu", i + 1, s->n);
+	session_run(s, i);
+	pthread_mutex_lock(&s->mu);
+	if (s->tasks[i].state == L_FAILED) {
+		*e = s->tasks[i].err;
+		pthread_mutex_unlock(&s->mu);
+		return -1;
 	}
-	rc = 0;
-out:
-	for (i = 0; i < n_tasks; i++)
-		snapshot_abort(ctx, &tasks[i].sn); /* no-op once published */
-	for (i = 0; i < n; i++)
-		lock_release(&locks[i]);
-	free(locks);
-	free(tasks);
-	return rc;
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+int unpack_session_end(struct unpack_session *s, bool ok, struct unpack_result *out, struct err *e)
+{
+	struct unpack_result *r = &s->r;
+	size_t i;
+
+	if (!ok)
+		goto fail; /* the caller's reason is in e */
+	pool_run(s);
+	if (session_failure(s, e) < 0)
+		goto fail;
+	/* The chains whose lock was busy, in order: another unpack has published them by the
+	 * time we get the lock, or they are ours to do. */
+	for (i = 0; i < s->n; i++) {
+		if (s->tasks[i].state != L_DEFERRED)
+			continue;
+		if (snapshot_chain_lock(s->ctx, &r->chain_ids[i], -1, &s->locks[i], e) < 0 ||
+		    session_classify(s, i, e) < 0)
+			goto fail;
+	}
+	pool_run(s);
+	if (session_failure(s, e) < 0)
+		goto fail;
+	/* Every layer is complete: publish bottom-up, each with its parent's number. */
+	for (i = 0; i < s->n; i++) {
+		struct task *t = &s->tasks[i];
+
+		if (t->state != L_DONE)
+			continue;
+		r->snapshots[i] = t->sn.n;
+		t->meta.parent = i > 0 ? r->snapshots[i - 1] : 0;
+		if (snapshot_write_meta(s->ctx, &t->sn, &t->meta, e) < 0 ||
+		    snapshot_publish(s->ctx, &t->sn, &t->meta, e) < 0)
+			goto fail;
+		r->bytes += t->bytes;
+		r->size_bytes += t->meta.size_bytes;
+	}
+	r->duration_ns = ctx_clock_monotonic() - s->t0;
+	{
+		cleanup_free char *msg = xasprintf(
+		    "%zu layers (%zu reused, %zu rebuilt), %lld bytes in %.3fs", r->n_layers,
+		    r->n_reused, r->n_rebuilt, (long long)r->bytes, (double)r->duration_ns / 1e9);
+
+		emit(s->ctx, EVENT_NORMAL, "Unpacked", &s->manifest, &s->o, msg);
+	}
+	*out = *r;
+	memset(r, 0, sizeof(*r));
+	session_free(s);
+	return 0;
+fail:
+	emit(s->ctx, EVENT_WARNING, "Failed", &s->manifest, &s->o, e->msg);
+	session_free(s); /* unpublished snapshots removed, locks released */
+	return -1;
 }
 
 /* ---- flattened rootfs and bundle ---- */
@@ -648,6 +807,7 @@ int unpack_image(const struct ctx *ctx, const struct digest *manifest, const str
 {
 	struct unpack_opts defaults = {0};
 	struct unpack_result r = {0};
+	struct unpack_session *s;
 	struct image img = {0};
 	int64_t t0 = ctx_clock_monotonic();
 	int rc;
@@ -656,6 +816,11 @@ int unpack_image(const struct ctx *ctx, const struct digest *manifest, const str
 		o = &defaults;
 	if (o->to_dir && o->bundle_dir)
 		return err_set(e, E_INVALID, "a flattened rootfs or a bundle, not both");
+	if (!o->to_dir && !o->bundle_dir) {
+		if (unpack_session_begin(ctx, manifest, o, &s, e) < 0)
+			return -1;
+		return unpack_session_end(s, true, out, e);
+	}
 	if (image_load(ctx, manifest, &img, e) < 0) {
 		emit(ctx, EVENT_WARNING, "Failed", manifest, o, e->msg);
 		return -1;
@@ -666,18 +831,12 @@ int unpack_image(const struct ctx *ctx, const struct digest *manifest, const str
 	if (r.n_layers)
 		snapshot_chain_ids(img.cfg.diff_ids, r.n_layers, r.chain_ids);
 	{
-		cleanup_free char *msg = xasprintf("unpacking %zu layers%s%s", r.n_layers,
-		                                   o->to_dir || o->bundle_dir ? " into " : "",
-		                                   o->to_dir       ? o->to_dir
-		                                   : o->bundle_dir ? o->bundle_dir
-		                                                   : "");
+		cleanup_free char *msg = xasprintf("unpacking %zu layers into %s", r.n_layers,
+		                                   o->to_dir ? o->to_dir : o->bundle_dir);
 
 		emit(ctx, EVENT_NORMAL, "Unpacking", manifest, o, msg);
 	}
-	if (o->to_dir || o->bundle_dir)
-		rc = unpack_flat(ctx, &img, o, &r, e);
-	else
-		rc = unpack_snapshots(ctx, &img, o, &r, e);
+	rc = unpack_flat(ctx, &img, o, &r, e);
 	image_release(&img);
 	r.duration_ns = ctx_clock_monotonic() - t0;
 	if (rc < 0) {
@@ -686,9 +845,8 @@ int unpack_image(const struct ctx *ctx, const struct digest *manifest, const str
 		return -1;
 	}
 	{
-		cleanup_free char *msg = xasprintf(
-		    "%zu layers (%zu reused, %zu rebuilt), %lld bytes in %.3fs", r.n_layers,
-		    r.n_reused, r.n_rebuilt, (long long)r.bytes, (double)r.duration_ns / 1e9);
+		cleanup_free char *msg = xasprintf("%zu layers, %lld bytes in %.3fs", r.n_layers,
+		                                   (long long)r.bytes, (double)r.duration_ns / 1e9);
 
 		emit(ctx, EVENT_NORMAL, "Unpacked", manifest, o, msg);
 	}

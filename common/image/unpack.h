@@ -47,13 +47,40 @@ void unpack_result_release(struct unpack_result *r);
  * checking each layer's diff_id. Layers whose snapshot exists are reused. Snapshots become
  * visible only after every layer succeeded; on any failure (E_CORRUPT for a diff_id mismatch,
  * E_INVALID for a refused entry, E_NOTFOUND for a missing blob) the new snapshots are removed
- * and nothing is visible. Garbage from earlier interrupted unpacks is removed first. Takes each
- * chain's lock in layer order (waiting for another unpack of the same layers), never syncs.
+ * and nothing is visible. Garbage from earlier interrupted unpacks is removed first. Locks each
+ * chain (see unpack_session_begin: another unpack of the same layers is waited for, never
+ * duplicated), never syncs.
  * With o->to_dir or o->bundle_dir, writes the flattened tree there instead (layers in order,
  * whiteouts applied by deletion) and touches no snapshot; on failure what it wrote there is
  * removed. o may be NULL. The caller releases *out. */
 int unpack_image(const struct ctx *ctx, const struct digest *manifest, const struct unpack_opts *o,
                  struct unpack_result *out, struct err *e);
+
+/* ---- pipelined with a pull ----
+ * A session lets a pull apply each layer as soon as its blob is committed, while others still
+ * download: begin once the manifest and config are committed, call unpack_session_layer from
+ * any thread for each committed layer (a layer whose snapshot exists, or whose chain another
+ * unpack holds, returns at once), then end. unpack_image is begin + end. */
+struct unpack_session;
+
+/* Loads manifest and config (committed), emits Unpacking, collects garbage, and tries each
+ * chain's lock in layer order without waiting, keeping the prefix it gets: chains another
+ * unpack holds are settled at the end, after it. o is copied (o->name must outlive the
+ * session); flattened modes (to_dir, bundle_dir) are not sessions. */
+int unpack_session_begin(const struct ctx *ctx, const struct digest *manifest,
+                         const struct unpack_opts *o, struct unpack_session **out, struct err *e);
+size_t unpack_session_layers(const struct unpack_session *s);
+/* Applies layer i (0-based, bottom first; its blob committed) into an unpublished snapshot
+ * unless it is reused, deferred, or already done or being done by another thread. Blocks for
+ * the layer's application; thread-safe. -1 with the layer's error when it failed (the session
+ * will fail: nothing of it becomes visible). */
+int unpack_session_layer(struct unpack_session *s, size_t i, struct err *e);
+/* With ok, applies every layer not applied yet (in parallel), settles the deferred chains in
+ * order (waiting on their locks), checks everything succeeded, publishes bottom-up, emits
+ * Unpacked and fills *out (the caller releases it). With !ok (the pull failed; e holds why) or
+ * on any failure, removes the session's unpublished snapshots and emits Failed. No
+ * unpack_session_layer may be running. Frees the session either way. */
+int unpack_session_end(struct unpack_session *s, bool ok, struct unpack_result *out, struct err *e);
 
 /* What is unpacked of an image, without unpacking anything or taking a lock (for `images`,
  * `prune` and `run`): fills n_layers, chain_ids, snapshots (0 for a layer with no published

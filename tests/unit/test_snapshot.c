@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -725,6 +726,156 @@ static void test_overlay_options(void **state)
 	unit_env_free(u);
 }
 
+struct layer_call {
+	struct unpack_session *s;
+	size_t i;
+	int rc;
+};
+
+static void *call_layer(void *arg)
+{
+	struct layer_call *c = arg;
+	struct err e = ERR_INIT;
+
+	c->rc = unpack_session_layer(c->s, c->i, &e);
+	return NULL;
+}
+
+/* A pull's pipeline: layers applied from several threads as their blobs arrive, in any order;
+ * nothing visible until the end; the parents recorded right. */
+static void test_session_pipelined(void **state)
+{
+	struct unit_env *u = env_new();
+	struct layer l[3];
+	struct digest m;
+	struct unpack_session *s;
+	struct unpack_result r;
+	struct err e = ERR_INIT;
+	struct layer_call calls[2];
+	pthread_t th[2];
+	struct snapshot_meta meta;
+	int i;
+	(void)state;
+	make_layer(u, fill_base, &l[0]);
+	make_layer(u, fill_mid, &l[1]);
+	make_layer(u, fill_top, &l[2]);
+	make_image(u, l, 3, NULL, &m);
+	assert_int_equal(unpack_session_begin(&u->ctx, &m, NULL, &s, &e), 0);
+	assert_int_equal(unpack_session_layers(s), 3);
+	calls[0] = (struct layer_call){s, 2, -9};
+	calls[1] = (struct layer_call){s, 0, -9};
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, call_layer, &calls[i]), 0);
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(calls[i].rc, 0);
+	}
+	assert_int_equal(unpack_session_layer(s, 0, &e), 0); /* done already: a no-op */
+	assert_int_equal(unpack_session_layer(s, 7, &e), -1);
+	assert_int_equal(count_snapshot_dirs(u), 2);
+	assert_int_equal(count_indexes(u), 0); /* nothing visible yet */
+	assert_int_equal(unpack_session_end(s, true, &r, &e), 0);
+	assert_int_equal(r.n_reused, 0);
+	assert_int_equal(count_indexes(u), 3);
+	assert_int_equal(snapshot_lookup(&u->ctx, &r.chain_ids[2], &meta, &e), 0);
+	assert_int_equal(meta.parent, r.snapshots[1]);
+	assert_int_equal(snapshot_lookup(&u->ctx, &r.chain_ids[1], &meta, &e), 0);
+	assert_int_equal(meta.parent, r.snapshots[0]);
+	assert_int_equal(meta.entries, 4);
+	unpack_result_release(&r);
+	/* A pull that failed after some layers were applied leaves nothing. */
+	{
+		struct layer l2[2] = {l[2], l[1]};
+
+		make_image(u, l2, 2, NULL, &m);
+		assert_int_equal(unpack_session_begin(&u->ctx, &m, NULL, &s, &e), 0);
+		assert_int_equal(unpack_session_layer(s, 0, &e), 0);
+		assert_int_equal(count_snapshot_dirs(u), 4);
+		err_set(&e, E_NET, "the registry went away");
+		assert_int_equal(unpack_session_end(s, false, &r, &e), -1);
+		assert_int_equal(count_snapshot_dirs(u), 3);
+		assert_int_equal(count_indexes(u), 3);
+	}
+	free_layers(l, 3);
+	unit_env_free(u);
+}
+
+/* A second unpack of chains another one holds defers them, applies nothing, and reuses what
+ * the first published. */
+static void test_session_defers(void **state)
+{
+	struct unit_env *u = env_new();
+	struct layer l[2];
+	struct digest m;
+	struct unpack_session *a, *b;
+	struct unpack_result ra, rb;
+	struct err e = ERR_INIT;
+	(void)state;
+	make_layer(u, fill_base, &l[0]);
+	make_layer(u, fill_top, &l[1]);
+	make_image(u, l, 2, NULL, &m);
+	assert_int_equal(unpack_session_begin(&u->ctx, &m, NULL, &a, &e), 0);
+	assert_int_equal(unpack_session_begin(&u->ctx, &m, NULL, &b, &e), 0);
+	assert_int_equal(unpack_session_layer(b, 0, &e), 0);
+	assert_int_equal(count_snapshot_dirs(u), 0); /* b did nothing: a holds the chain */
+	assert_int_equal(unpack_session_layer(a, 0, &e), 0);
+	assert_int_equal(unpack_session_end(a, true, &ra, &e), 0);
+	assert_int_equal(unpack_session_end(b, true, &rb, &e), 0);
+	assert_int_equal(rb.n_reused, 2);
+	assert_memory_equal(ra.snapshots, rb.snapshots, 2 * sizeof(int));
+	assert_int_equal(count_snapshot_dirs(u), 2);
+	unpack_result_release(&ra);
+	unpack_result_release(&rb);
+	free_layers(l, 2);
+	unit_env_free(u);
+}
+
+/* Two processes unpacking two images that share their base, at once, many times: no deadlock,
+ * the base unpacked once. */
+static void test_concurrent_shared_base(void **state)
+{
+	struct unit_env *u = env_new();
+	struct layer l[3];
+	struct digest m[2];
+	int round, i, st;
+	(void)state;
+	make_layer(u, fill_base, &l[0]);
+	make_layer(u, fill_mid, &l[1]);
+	make_layer(u, fill_top, &l[2]);
+	{
+		struct layer a[2] = {l[0], l[1]}, b[2] = {l[0], l[2]};
+
+		make_image(u, a, 2, NULL, &m[0]);
+		make_image(u, b, 2, NULL, &m[1]);
+	}
+	for (round = 0; round < 5; round++) {
+		cleanup_free char *sd = store_snapshots_dir(&u->ctx);
+		pid_t pids[2];
+		struct err e = ERR_INIT;
+
+		assert_int_equal(fs_remove_tree(sd, &e), 0);
+		for (i = 0; i < 2; i++) {
+			pids[i] = fork();
+			assert_true(pids[i] >= 0);
+			if (pids[i] == 0) {
+				struct unpack_result cr;
+				struct err ce = ERR_INIT;
+
+				alarm(20); /* a deadlock fails the test instead of hanging it */
+				_exit(unpack_image(&u->ctx, &m[i], NULL, &cr, &ce) == 0 ? 0 : 1);
+			}
+		}
+		for (i = 0; i < 2; i++) {
+			assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+			assert_true(WIFEXITED(st));
+			assert_int_equal(WEXITSTATUS(st), 0);
+		}
+		assert_int_equal(count_snapshot_dirs(u), 3);
+	}
+	free_layers(l, 3);
+	unit_env_free(u);
+}
+
 int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -733,7 +884,8 @@ int main(void)
 	    cmocka_unit_test(test_diff_id_mismatch), cmocka_unit_test(test_garbage),
 	    cmocka_unit_test(test_killed_unpack),    cmocka_unit_test(test_concurrent_unpacks),
 	    cmocka_unit_test(test_verify_rebuilds),  cmocka_unit_test(test_flatten_and_bundle),
-	    cmocka_unit_test(test_overlay_options),
+	    cmocka_unit_test(test_overlay_options),  cmocka_unit_test(test_session_pipelined),
+	    cmocka_unit_test(test_session_defers),   cmocka_unit_test(test_concurrent_shared_base),
 	};
 
 	return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);

@@ -516,6 +516,39 @@ int snapshot_remove(const struct ctx *ctx, int n, struct err *e)
 	return rc;
 }
 
+int snapshot_prune(const struct ctx *ctx, const int *keep, size_t n_keep, bool dry_run,
+                   struct snapshot_meta **out, size_t *n_out, struct err *e)
+{
+	struct snapshot_meta *all = NULL, *gone = NULL;
+	size_t n = 0, k = 0, i, j;
+	struct err ignored = ERR_INIT;
+
+	if (!dry_run)
+		snapshot_gc(ctx, NULL, &ignored);
+	if (snapshot_list(ctx, &all, &n, e) < 0)
+		return -1;
+	if (n)
+		gone = xcalloc(n, sizeof(*gone));
+	for (i = 0; i < n; i++) {
+		bool kept = false;
+		struct err local = ERR_INIT;
+
+		for (j = 0; j < n_keep && !kept; j++)
+			kept = keep[j] == all[i].n;
+		if (kept || (!dry_run && snapshot_remove(ctx, all[i].n, &local) < 0))
+			continue;
+		gone[k++] = all[i];
+	}
+	free(all);
+	if (out)
+		*out = gone;
+	else
+		free(gone);
+	if (n_out)
+		*n_out = k;
+	return 0;
+}
+
 int snapshot_discard(const struct ctx *ctx, const struct snapshot_meta *m, struct err *e)
 {
 	cleanup_free char *p = chain_index_path(ctx, &m->chain_id);

@@ -116,6 +116,14 @@ int snapshot_remove(const struct ctx *ctx, int n, struct err *e);
  * chain's lock: the index goes first, so readers never see a half-removed snapshot. */
 int snapshot_discard(const struct ctx *ctx, const struct snapshot_meta *m, struct err *e);
 
+/* For prune: collects garbage (snapshot_gc), then removes every published snapshot whose
+ * number is not in keep[0..n_keep) (the snapshots of every image record, from unpack_lookup,
+ * and of every container). A snapshot whose chain an unpack holds is skipped, never waited
+ * for. With dry_run nothing is removed. *out lists what was (or would be) removed (may be
+ * NULL); the caller frees it. */
+int snapshot_prune(const struct ctx *ctx, const int *keep, size_t n_keep, bool dry_run,
+                   struct snapshot_meta **out, size_t *n_out, struct err *e);
+
 /* ---- overlay, for run ---- */
 
 /* Whether the kernel's overlayfs takes "volatile" (Linux 5.10+, from uname). */

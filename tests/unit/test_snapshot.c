@@ -361,6 +361,17 @@ static void test_unpack_and_reuse(void **state)
 		unpack_result_release(&r2);
 	}
 	assert_int_equal(count_snapshot_dirs(u), 4);
+	{ /* prune keeps what it is told to (image one's snapshots), removes the rest */
+		struct snapshot_meta *gone = NULL;
+		size_t ngone = 0;
+
+		assert_int_equal(snapshot_prune(&u->ctx, r.snapshots, 3, true, &gone, &ngone, &e),
+		                 0);
+		assert_int_equal(ngone, 1);
+		assert_true(digest_equal(&gone[0].layer, &l[3].gz.d));
+		free(gone);
+		assert_int_equal(count_snapshot_dirs(u), 4); /* dry run */
+	}
 	{ /* what is unpacked, without unpacking */
 		struct unpack_result st;
 		struct digest m3;
@@ -380,11 +391,16 @@ static void test_unpack_and_reuse(void **state)
 	}
 	{
 		struct snapshot_meta *all;
-		size_t n;
+		size_t n, ngone = 0;
 
 		assert_int_equal(snapshot_list(&u->ctx, &all, &n, &e), 0);
 		assert_int_equal(n, 4);
 		free(all);
+		assert_int_equal(snapshot_prune(&u->ctx, r.snapshots, 3, false, NULL, &ngone, &e),
+		                 0);
+		assert_int_equal(ngone, 1);
+		assert_int_equal(count_snapshot_dirs(u), 3);
+		assert_int_equal(count_indexes(u), 3);
 	}
 	/* The journal has the events. */
 	{

@@ -127,6 +127,7 @@ int applet_need_store(struct ctx *ctx);
 
 /* The applets. */
 int ctrbox_complete(struct ctx *ctx, int argc, char **argv);
+int ctrbox_diagnose(struct ctx *ctx, int argc, char **argv);
 int ctrbox_events(struct ctx *ctx, int argc, char **argv);
 int ctrbox_help(struct ctx *ctx, int argc, char **argv);
 int ctrbox_images(struct ctx *ctx, int argc, char **argv);
@@ -146,6 +147,7 @@ int ctrbox_stop(struct ctx *ctx, int argc, char **argv);
 int ctrbox_unpack(struct ctx *ctx, int argc, char **argv);
 
 extern const struct applet applet_complete;
+extern const struct applet applet_diagnose;
 extern const struct applet applet_events;
 extern const struct applet applet_help_;
 extern const struct applet applet_images;

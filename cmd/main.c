@@ -34,6 +34,7 @@ const char ctrbox_version[] = CTRBOX_VERSION;
 const struct applet *const applets[] = {
 	&applet_complete,
 	&applet_shim,
+	&applet_diagnose,
 	&applet_events,
 	&applet_help_,
 	&applet_images,

@@ -102,6 +102,15 @@ const struct diag_check *diag_check_find(const char *name);
 void diag_env_init(struct diag_env *env, const struct ctx *ctx);
 void diag_thresholds_default(struct diag_thresholds *th);
 
+/* --watch (diag_watch.c): compares results[i] of check names[i] with the statuses kept in
+ * STATE/diagnose/status.json (a check not seen before counts as OK), appends an event with
+ * source "diagnose" for each change (Warning with the finding's reason, else CheckWorsened,
+ * when it gets worse; Normal with "<reason>Recovered", else CheckRecovered, when it returns to
+ * OK; Normal CheckImproved otherwise) and saves the new statuses atomically. *changed counts
+ * the events. A journal append that fails is reported in e after the others are tried. */
+int diag_watch_record(const struct ctx *ctx, const char *const *names,
+		      const struct diag_result *results, size_t n, size_t *changed, struct err *e);
+
 /* The checks (one file per family). */
 int diag_check_pressure(const struct diag_env *env, struct diag_result *r);
 int diag_check_memory(const struct diag_env *env, struct diag_result *r);

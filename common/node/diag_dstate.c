@@ -189,8 +189,9 @@ static void scan_one(const struct diag_env *env, int pid, int tid, const char *r
 	t->blocked_ns = -1;
 	free(path);
 	path = xasprintf("%s/sched", rel);
-	if (s->now_ns >= 0 && sched_start(env, path, &start) == 0 && start <= s->now_ns)
-		t->blocked_ns = s->now_ns - start;
+	/* Our own exec_start may be a tick old: a task that ran after it has just blocked. */
+	if (s->now_ns >= 0 && sched_start(env, path, &start) == 0)
+		t->blocked_ns = start < s->now_ns ? s->now_ns - start : 0;
 }
 
 static void details(const struct diag_env *env, struct dtask *t)
@@ -210,7 +211,8 @@ static void details(const struct diag_env *env, struct dtask *t)
 		srel = xasprintf("%d/stack", t->pid);
 		(void)host_read(env->ctx, HOST_PROC, srel, 16 * 1024, &stack, &e);
 	}
-	if (wchan)
+	/* "0" when the kernel hides it (kptr_restrict) */
+	if (wchan && strcmp(str_trim(wchan), "0") != 0)
 		snprintf(t->wchan, sizeof(t->wchan), "%s", str_trim(wchan));
 	if (stack)
 		frames(t, stack);

@@ -111,6 +111,18 @@ id_of() { # id_of NAME: the ID of the container with that name
 	assert_output again
 }
 
+@test "run: a six-layer image with whiteouts and an opaque dir shows the merged tree" {
+	run "$CTRBOX_BIN" pull -q --no-unpack "oci:$CTRBOX_FIXTURES/oci:layers"
+	assert_success
+	expect=$(awk '{print $1}' "$CTRBOX_FIXTURES/layers.expect" | grep -E '^(data|etc|root|tmp)(/|$)' | sort)
+	# The first run unpacks, the second finds the snapshots ready: the same tree.
+	for i in 1 2; do
+		ctrbox run localhost/oci:layers sh -c 'cd / && find data etc root tmp'
+		assert_success
+		[ "$(echo "$output" | sort)" = "$expect" ]
+	done
+}
+
 @test "run: -d prints the ID, --name names it, a taken name is refused" {
 	ctrbox run -d --name web "$IMG" sleep 30
 	assert_success

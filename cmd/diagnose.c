@@ -126,7 +126,8 @@ static char *evidence_json(const struct diag_result *r)
 			char num[32];
 
 			/* the figure as read, not the nearest binary double's 17 digits */
-			snprintf(num, sizeof(num), "%.6g", v->num);
+			snprintf(num, sizeof(num), v->num >= 1e15 || v->num <= -1e15 ? "%.17g" : "%.6g",
+			         v->num);
 			json_object_object_add(o, v->key, json_object_new_double_s(v->num, num));
 		}
 	}

@@ -18,16 +18,17 @@
 #define KMSG_MAX_BYTES (32 << 20) /* bound on what is read */
 
 const struct diag_rule diag_kmsg_rules[] = {
+    /* The first match of the worst severity is the headline, so the most telling come first. */
     {"Killed process [0-9]+", "OOMKilling", DIAG_WARN},
     {"blocked for more than [0-9]+ seconds", "TaskHung", DIAG_WARN},
     {"soft lockup", "SoftLockup", DIAG_WARN},
+    {"nf_conntrack: (nf_conntrack: )?table full", "ConntrackFull", DIAG_WARN},
+    {"Remounting filesystem read-only", "ReadonlyFilesystem", DIAG_FAIL},
     {"BUG: unable to handle|Oops: [0-9]|general protection fault", "KernelOops", DIAG_FAIL},
-    {"EXT4-fs error", "Ext4Error", DIAG_FAIL},
-    {"XFS \\([^)]*\\):.*([Ee]rror|Corruption)", "XFSError", DIAG_FAIL},
     {"blk_update_request: I/O error|I/O error, dev |Buffer I/O error on dev", "IOError",
      DIAG_FAIL},
-    {"Remounting filesystem read-only", "ReadonlyFilesystem", DIAG_FAIL},
-    {"nf_conntrack: (nf_conntrack: )?table full", "ConntrackFull", DIAG_WARN},
+    {"EXT4-fs error", "Ext4Error", DIAG_FAIL},
+    {"XFS \\([^)]*\\):.*([Ee]rror|Corruption)", "XFSError", DIAG_FAIL},
     {0},
 };
 

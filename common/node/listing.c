@@ -3,9 +3,12 @@
  * and /proc start time so a dead shim or a reused PID is never taken for a live one. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/node/listing.h"
 #include "common/runtime/lifecycle.h"
+#include "common/store/layout.h"
+#include "common/util/fs.h"
 #include "common/util/mem.h"
 
 static const char *const status_words[] = {
@@ -48,7 +51,38 @@ void listing_release(struct listing *l)
 	memset(l, 0, sizeof(*l));
 }
 
-int listing_read(const struct ctx *ctx, struct listing *l, struct err *e)
+static void key_of(const char *path, struct listing_key *k)
+{
+	struct stat st;
+
+	memset(k, 0, sizeof(*k));
+	if (stat(path, &st) < 0)
+		return;
+	k->dev = (uint64_t)st.st_dev;
+	k->ino = (uint64_t)st.st_ino;
+	k->size = (int64_t)st.st_size;
+	k->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	k->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
+}
+
+static bool key_eq(const struct listing_key *a, const struct listing_key *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+static void note_unreadable(struct listing *l, const char *id, size_t n_bad_states)
+{
+	size_t k = l->skipped - n_bad_states;
+
+	l->unreadable = xreallocarray(l->unreadable, k + 2, sizeof(char *));
+	l->unreadable[k] = xstrdup(id);
+	l->unreadable[k + 1] = NULL;
+	l->skipped++;
+}
+
+static int listing_read_keys(const struct ctx *ctx, bool keys, listing_prev_fn prev, void *arg,
+                             struct listing *l, struct err *e)
 {
 	cleanup_strv char **ids = NULL;
 	size_t n = 0, n_bad_states = 0;
@@ -59,21 +93,36 @@ int listing_read(const struct ctx *ctx, struct listing *l, struct err *e)
 	l->v = xcalloc(n ? n : 1, sizeof(*l->v));
 	for (size_t i = 0; i < n; i++) {
 		struct listing_entry *c = &l->v[l->n];
+		const struct listing_entry *p = NULL;
 		struct err le = ERR_INIT;
 
-		if (container_doc_load(ctx, ids[i], &c->doc, &le) < 0) {
-			/* removed between the listing and the load: not an error */
-			if (le.code != E_NOTFOUND) {
-				size_t k = l->skipped - n_bad_states;
+		if (keys) {
+			cleanup_free char *dir = store_container_dir(ctx, ids[i]);
+			cleanup_free char *sdir = store_container_state_dir(ctx, ids[i]);
+			cleanup_free char *doc = path_join(dir, "container.json");
+			cleanup_free char *state = path_join(sdir, "state.json");
 
-				l->unreadable = xreallocarray(l->unreadable, k + 2, sizeof(char *));
-				l->unreadable[k] = xstrdup(ids[i]);
-				l->unreadable[k + 1] = NULL;
-				l->skipped++;
-			}
-			continue;
+			/* Keys first: a rewrite after them only makes the next relist read again. */
+			key_of(doc, &c->doc_key);
+			key_of(state, &c->state_key);
+			if (!c->doc_key.ino)
+				continue; /* removed meanwhile */
+			p = prev ? prev(ids[i], arg) : NULL;
+			if (p && (!key_eq(&p->doc_key, &c->doc_key) ||
+			          !key_eq(&p->state_key, &c->state_key)))
+				p = NULL;
 		}
-		if (container_state_load(ctx, ids[i], &c->st, &le) == 0) {
+		if (p) {
+			memcpy(c->doc.id, ids[i], sizeof(c->doc.id));
+			c->doc.name = p->doc.name ? xstrdup(p->doc.name) : NULL;
+			c->st = p->st;
+			c->has_state = p->has_state;
+		} else if (container_doc_load(ctx, ids[i], &c->doc, &le) < 0) {
+			/* removed between the listing and the load: not an error */
+			if (le.code != E_NOTFOUND)
+				note_unreadable(l, ids[i], n_bad_states);
+			continue;
+		} else if (container_state_load(ctx, ids[i], &c->st, &le) == 0) {
 			c->has_state = true;
 		} else {
 			if (le.code != E_NOTFOUND) {
@@ -96,4 +145,15 @@ int listing_read(const struct ctx *ctx, struct listing *l, struct err *e)
 		l->n++;
 	}
 	return 0;
+}
+
+int listing_read(const struct ctx *ctx, struct listing *l, struct err *e)
+{
+	return listing_read_keys(ctx, false, NULL, NULL, l, e);
+}
+
+int listing_read_since(const struct ctx *ctx, listing_prev_fn prev, void *arg, struct listing *l,
+                       struct err *e)
+{
+	return listing_read_keys(ctx, true, prev, arg, l, e);
 }

@@ -12,6 +12,14 @@
 #include "common/util/ctx.h"
 #include "common/util/err.h"
 
+/* A file's identity and version as stat(2) gives it: every atomic rewrite (temp file, rename)
+ * makes a new inode with a new ctime, so an equal key means an unchanged document. ino 0: the
+ * file is absent. */
+struct listing_key {
+	uint64_t dev, ino;
+	int64_t size, mtime_ns, ctime_ns;
+};
+
 struct listing_entry {
 	struct container_doc doc;
 	struct container_state st; /* as recorded; zeroed with status Created when there is none */
@@ -20,6 +28,7 @@ struct listing_entry {
 	enum units_status status;  /* the live status: STATUS_UNKNOWN when the shim is lost */
 	bool init_alive;           /* the recorded init PID is alive and the same process */
 	bool shim_alive;           /* likewise for the shim */
+	struct listing_key doc_key, state_key; /* with listing_read_since only */
 };
 
 struct listing {
@@ -34,6 +43,17 @@ struct listing {
  * removed while listing is left out; a record that cannot be read is counted in skipped. The
  * caller releases l with listing_release. */
 int listing_read(const struct ctx *ctx, struct listing *l, struct err *e);
+
+/* What an earlier listing found for id (doc.id, doc.name, st, has_state, doc_key, state_key
+ * filled), or NULL: see listing_read_since. */
+typedef const struct listing_entry *(*listing_prev_fn)(const char *id, void *arg);
+
+/* As listing_read, but stats both documents first (their keys are filled in) and, when prev
+ * knows the container with the same two keys, takes its name and recorded state from prev
+ * instead of reading and parsing the documents again: a relist of 1,000 unchanged containers
+ * then costs two stat(2) calls each, and the process checks. prev may be NULL. */
+int listing_read_since(const struct ctx *ctx, listing_prev_fn prev, void *arg, struct listing *l,
+                       struct err *e);
 
 void listing_release(struct listing *l);
 

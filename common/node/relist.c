@@ -33,7 +33,8 @@ const char *relist_kind_reason(enum relist_kind k)
 	return (size_t)k < ARRAY_SIZE(reasons) ? reasons[k] : "ContainerChanged";
 }
 
-/* One container as the snapshot keeps it. */
+/* One container as the snapshot keeps it: the live status compared between relists, and what
+ * its records said with their stat keys, so an unchanged record is not read again. */
 struct snap {
 	char id[65];
 	char *name;
@@ -42,6 +43,9 @@ struct snap {
 	uint64_t pid_start_time;
 	int exit_code;
 	bool oom_killed;
+	struct container_state st; /* as recorded (status, pids, start times, exit) */
+	bool has_state;
+	struct listing_key dk, sk;
 };
 
 static void snaps_free(struct snap *v, size_t n)
@@ -49,6 +53,31 @@ static void snaps_free(struct snap *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i].name);
 	free(v);
+}
+
+static void key_from_json(struct json_object *a, struct listing_key *k)
+{
+	int64_t f[5] = {0};
+
+	for (size_t i = 0; i < 5 && i < json_object_array_length(a); i++)
+		f[i] = json_object_get_int64(json_object_array_get_idx(a, i));
+	k->dev = (uint64_t)f[0];
+	k->ino = (uint64_t)f[1];
+	k->size = f[2];
+	k->mtime_ns = f[3];
+	k->ctime_ns = f[4];
+}
+
+static struct json_object *key_to_json(const struct listing_key *k)
+{
+	struct json_object *a = json_object_new_array();
+
+	json_object_array_add(a, json_object_new_int64((int64_t)k->dev));
+	json_object_array_add(a, json_object_new_int64((int64_t)k->ino));
+	json_object_array_add(a, json_object_new_int64(k->size));
+	json_object_array_add(a, json_object_new_int64(k->mtime_ns));
+	json_object_array_add(a, json_object_new_int64(k->ctime_ns));
+	return a;
 }
 
 static int snap_cmp(const void *a, const void *b)
@@ -84,8 +113,10 @@ static void snapshot_load(const struct ctx *ctx, const char *path, struct snap *
 	for (size_t i = 0; i < len; i++) {
 		struct json_object *c = json_object_array_get_idx(arr, i);
 		const char *id = NULL, *name = NULL, *status = NULL;
-		int64_t pid = 0, pst = 0, code = 0;
-		bool oom = false;
+		int64_t pid = 0, pst = 0, code = 0, shim = 0, sst = 0;
+		const char *rec = NULL;
+		struct json_object *dk = NULL, *sk = NULL;
+		bool oom = false, has_state = false;
 
 		if (jsonio_get_str(c, "id", true, &id, &e) < 0 ||
 		    jsonio_get_str(c, "name", false, &name, &e) < 0 ||
@@ -93,8 +124,15 @@ static void snapshot_load(const struct ctx *ctx, const char *path, struct snap *
 		    jsonio_get_int(c, "pid", false, &pid, &e) < 0 ||
 		    jsonio_get_int(c, "pid_start_time", false, &pst, &e) < 0 ||
 		    jsonio_get_int(c, "exit_code", false, &code, &e) < 0 ||
-		    jsonio_get_bool(c, "oom_killed", false, &oom, &e) < 0 || strlen(id) != 64 ||
-		    listing_status_parse(status, &v[cnt].status) < 0) {
+		    jsonio_get_bool(c, "oom_killed", false, &oom, &e) < 0 ||
+		    jsonio_get_str(c, "recorded_status", false, &rec, &e) < 0 ||
+		    jsonio_get_int(c, "shim_pid", false, &shim, &e) < 0 ||
+		    jsonio_get_int(c, "shim_start_time", false, &sst, &e) < 0 ||
+		    jsonio_get_bool(c, "has_state", false, &has_state, &e) < 0 ||
+		    jsonio_get_array(c, "doc_key", false, &dk, &e) < 0 ||
+		    jsonio_get_array(c, "state_key", false, &sk, &e) < 0 || strlen(id) != 64 ||
+		    listing_status_parse(status, &v[cnt].status) < 0 ||
+		    (rec && listing_status_parse(rec, &v[cnt].st.status) < 0)) {
 			log_warn(ctx, "%s: entry %zu is damaged; starting afresh", path, i);
 			snaps_free(v, cnt);
 			return;
@@ -105,6 +143,18 @@ static void snapshot_load(const struct ctx *ctx, const char *path, struct snap *
 		v[cnt].pid_start_time = (uint64_t)pst;
 		v[cnt].exit_code = (int)code;
 		v[cnt].oom_killed = oom;
+		v[cnt].has_state = has_state;
+		v[cnt].st.pid = (int)pid;
+		v[cnt].st.pid_start_time = (uint64_t)pst;
+		v[cnt].st.shim_pid = (int)shim;
+		v[cnt].st.shim_start_time = (uint64_t)sst;
+		v[cnt].st.exit_code = (int)code;
+		v[cnt].st.oom_killed = oom;
+		/* without keys (an older snapshot) the records are simply read again */
+		if (rec && dk && sk) {
+			key_from_json(dk, &v[cnt].dk);
+			key_from_json(sk, &v[cnt].sk);
+		}
 		cnt++;
 	}
 	qsort(v, cnt, sizeof(*v), snap_cmp);
@@ -130,11 +180,44 @@ static int snapshot_save(const char *path, const struct snap *v, size_t n, int64
 		jsonio_set_int(c, "pid_start_time", (int64_t)v[i].pid_start_time);
 		jsonio_set_int(c, "exit_code", v[i].exit_code);
 		jsonio_set_bool(c, "oom_killed", v[i].oom_killed);
+		jsonio_set_str(c, "recorded_status", listing_status_word(v[i].st.status));
+		jsonio_set_int(c, "shim_pid", v[i].st.shim_pid);
+		jsonio_set_int(c, "shim_start_time", (int64_t)v[i].st.shim_start_time);
+		jsonio_set_bool(c, "has_state", v[i].has_state);
+		json_object_object_add(c, "doc_key", key_to_json(&v[i].dk));
+		json_object_object_add(c, "state_key", key_to_json(&v[i].sk));
 		json_object_array_add(arr, c);
 	}
 	json_object_object_add(o, "containers", arr);
 	/* STATE is tmpfs: atomic, no fsync */
 	return doc_write(path, o, 0, e);
+}
+
+struct prev_lookup {
+	const struct snap *v;
+	size_t n;
+	struct listing_entry scratch;
+};
+
+/* listing_read_since's view of the previous snapshot. */
+static const struct listing_entry *prev_find(const char *id, void *arg)
+{
+	struct prev_lookup *pl = arg;
+	struct snap key = {0};
+	const struct snap *p;
+
+	memcpy(key.id, id, strnlen(id, 64));
+	p = pl->n ? bsearch(&key, pl->v, pl->n, sizeof(*pl->v), snap_cmp) : NULL;
+	if (!p || !p->dk.ino)
+		return NULL;
+	memset(&pl->scratch, 0, sizeof(pl->scratch));
+	memcpy(pl->scratch.doc.id, p->id, sizeof(p->id));
+	pl->scratch.doc.name = p->name; /* borrowed: listing copies it */
+	pl->scratch.st = p->st;
+	pl->scratch.has_state = p->has_state;
+	pl->scratch.doc_key = p->dk;
+	pl->scratch.state_key = p->sk;
+	return &pl->scratch;
 }
 
 static void add_event(struct relist_result *r, enum relist_kind kind, const struct snap *before,
@@ -288,9 +371,15 @@ int relist_once(const struct ctx *ctx, struct relist_result *r, struct err *e)
 	r->started_ns = ctx->now_ns();
 	if (fs_mkdir_p(dir, 0700, e) < 0 || lock_take(lockpath, RELIST_LOCK_WAIT_NS, &lk, e) < 0)
 		return -1;
-	if (listing_read(ctx, &l, e) < 0)
-		return -1;
 	snapshot_load(ctx, snappath, &prev, &nprev, &found);
+	{
+		struct prev_lookup pl = {.v = prev, .n = nprev};
+
+		if (listing_read_since(ctx, prev_find, &pl, &l, e) < 0) {
+			snaps_free(prev, nprev);
+			return -1;
+		}
+	}
 	r->first = !found;
 	r->skipped = l.skipped;
 	cur = xcalloc(l.n ? l.n : 1, sizeof(*cur));
@@ -304,6 +393,13 @@ int relist_once(const struct ctx *ctx, struct relist_result *r, struct err *e)
 		cur[ncur].pid_start_time = c->st.pid_start_time;
 		cur[ncur].exit_code = c->st.exit_code;
 		cur[ncur].oom_killed = c->st.oom_killed;
+		cur[ncur].st = c->st;
+		cur[ncur].has_state = c->has_state;
+		/* a state that could not be read is not remembered as read */
+		if (!c->state_unreadable) {
+			cur[ncur].dk = c->doc_key;
+			cur[ncur].sk = c->state_key;
+		}
 		ncur++;
 	}
 	/* A record that cannot be read right now keeps its previous state: no event is made up

@@ -5,8 +5,9 @@
 #include <string.h>
 
 #include "common/store/event_query.h"
-#include "common/store/journal.h"
+#include "common/store/journal_tail.h"
 #include "common/util/mem.h"
+#include "common/util/units.h"
 
 static bool str_eq(const char *a, const char *b)
 {
@@ -75,60 +76,131 @@ void events_free(struct event *v, size_t n)
 	free(v);
 }
 
+/* Whether a raw journal line can match f, from the fields event_format writes without spaces
+ * ({"time":"...","type":"...","reason":"...",...}): most lines of a large journal are rejected
+ * here without parsing. Anything unexpected answers true, and event_filter_match decides. */
+static bool line_may_match(const struct event_filter *f, const char *line, size_t len)
+{
+	static const char tkey[] = "{\"time\":\"";
+	const size_t tk = sizeof(tkey) - 1;
+
+	if ((f->since_ns || f->until_ns) && len > tk + 20 && memcmp(line, tkey, tk) == 0) {
+		const char *q = memchr(line + tk, '"', len - tk < 48 ? len - tk : 48);
+		struct err te = ERR_INIT;
+		char ts[48];
+		int64_t t;
+
+		if (q) {
+			memcpy(ts, line + tk, (size_t)(q - line - tk));
+			ts[q - line - tk] = '\0';
+			if (units_parse_rfc3339(ts, &t, &te) == 0 &&
+			    ((f->since_ns && t < f->since_ns) || (f->until_ns && t >= f->until_ns)))
+				return false;
+		}
+	}
+	if (f->n_reasons && memmem(line, len, "\"reason\":\"", 10)) {
+		size_t i;
+
+		for (i = 0; i < f->n_reasons; i++) {
+			char key[EVENT_REASON_MAX + 16];
+			int n = snprintf(key, sizeof(key), "\"reason\":\"%s\"", f->reasons[i]);
+
+			if (n > 0 && (size_t)n < sizeof(key) && memmem(line, len, key, (size_t)n))
+				break;
+		}
+		if (i == f->n_reasons)
+			return false;
+	}
+	if (f->has_type && memmem(line, len, "\"type\":\"", 8)) {
+		const char *want =
+		    f->type == EVENT_WARNING ? "\"type\":\"Warning\"" : "\"type\":\"Normal\"";
+
+		if (!memmem(line, len, want, strlen(want)))
+			return false;
+	}
+	return true;
+}
+
+/* Reads the whole journal once, oldest first, and calls fn with each event f matches (the
+ * event is released after the call unless fn takes it by zeroing it). No lock. */
+static int journal_scan(const struct ctx *ctx, const struct event_filter *f,
+                        void (*fn)(struct event *ev, void *arg), void *arg, uint64_t *skipped,
+                        struct err *e)
+{
+	struct journal_tail *t = NULL;
+	const char *line;
+	size_t len;
+	int rc;
+
+	if (journal_tail_open(ctx, JOURNAL_TAIL_OLDEST, JOURNAL_TAIL_SNAPSHOT, &t, e) < 0)
+		return -1;
+	while ((rc = journal_tail_next_line(t, &line, &len, e)) > 0) {
+		struct event ev = {0};
+		struct err pe = ERR_INIT;
+
+		if (!line_may_match(f, line, len))
+			continue;
+		if (event_parse(line, len, &ev, &pe) < 0) {
+			journal_tail_skip(t);
+			continue;
+		}
+		if (event_filter_match(f, &ev))
+			fn(&ev, arg);
+		event_release(&ev);
+	}
+	if (skipped)
+		*skipped = journal_tail_skipped(t);
+	journal_tail_free(t);
+	return rc < 0 ? -1 : 0;
+}
+
+struct query_acc {
+	struct event *v;
+	size_t cnt, cap, head, last; /* with last: a ring, head is the oldest slot */
+};
+
+static void query_take(struct event *ev, void *arg)
+{
+	struct query_acc *a = arg;
+
+	if (a->last && a->cnt == a->last) {
+		event_release(&a->v[a->head]);
+		a->v[a->head] = *ev;
+		a->head = (a->head + 1) % a->last;
+	} else {
+		if (a->cnt == a->cap) {
+			size_t ncap = a->cap ? a->cap * 2 : 256;
+
+			if (a->last && ncap > a->last)
+				ncap = a->last;
+			a->v = xreallocarray(a->v, ncap, sizeof(*a->v));
+			a->cap = ncap;
+		}
+		a->v[a->cnt++] = *ev;
+	}
+	memset(ev, 0, sizeof(*ev));
+}
+
 int event_query(const struct ctx *ctx, const struct event_filter *f, size_t last,
                 struct event **out, size_t *n, uint64_t *skipped, struct err *e)
 {
-	struct journal_reader *r = NULL;
-	struct event *v = NULL, ev = {0};
-	size_t cnt = 0, cap = 0, head = 0; /* with last: a ring, head is the oldest slot */
-	int rc;
+	struct query_acc a = {.last = last};
 
-	if (journal_reader_open(ctx, &r, e) < 0)
-		return -1;
-	if (last) {
-		cap = last < 1024 ? last : 1024;
-		v = xcalloc(cap, sizeof(*v));
-	}
-	while ((rc = journal_next(r, &ev, e)) > 0) {
-		if (!event_filter_match(f, &ev)) {
-			event_release(&ev);
-			continue;
-		}
-		if (last && cnt == last) {
-			event_release(&v[head]);
-			v[head] = ev;
-			head = (head + 1) % last;
-		} else {
-			if (cnt == cap) {
-				size_t ncap = cap ? cap * 2 : 256;
-
-				if (last && ncap > last)
-					ncap = last;
-				v = xreallocarray(v, ncap, sizeof(*v));
-				cap = ncap;
-			}
-			v[cnt++] = ev;
-		}
-		memset(&ev, 0, sizeof(ev));
-	}
-	if (skipped)
-		*skipped = journal_reader_skipped(r);
-	journal_reader_free(r);
-	if (rc < 0) {
-		events_free(v, cnt);
+	if (journal_scan(ctx, f, query_take, &a, skipped, e) < 0) {
+		events_free(a.v, a.cnt);
 		return -1;
 	}
-	if (head) {
+	if (a.head) {
 		/* Unroll the ring so the oldest comes first. */
-		struct event *o = xcalloc(cnt, sizeof(*o));
+		struct event *o = xcalloc(a.cnt, sizeof(*o));
 
-		for (size_t i = 0; i < cnt; i++)
-			o[i] = v[(head + i) % cnt];
-		free(v);
-		v = o;
+		for (size_t i = 0; i < a.cnt; i++)
+			o[i] = a.v[(a.head + i) % a.cnt];
+		free(a.v);
+		a.v = o;
 	}
-	*out = v;
-	*n = cnt;
+	*out = a.v;
+	*n = a.cnt;
 	return 0;
 }
 
@@ -274,27 +346,19 @@ void event_stats_release(struct event_stats *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static void stats_take(struct event *ev, void *arg)
+{
+	event_stats_add(arg, ev);
+}
+
 int event_stats_collect(const struct ctx *ctx, const struct event_filter *f,
                         struct event_stats *s, uint64_t *skipped, struct err *e)
 {
 	struct event_filter w = *f;
-	struct journal_reader *r = NULL;
-	struct event ev = {0};
-	int rc;
 
 	w.since_ns = s->since_ns - (s->until_ns - s->since_ns);
 	w.until_ns = s->until_ns;
-	if (journal_reader_open(ctx, &r, e) < 0)
-		return -1;
-	while ((rc = journal_next(r, &ev, e)) > 0) {
-		if (event_filter_match(&w, &ev))
-			event_stats_add(s, &ev);
-		event_release(&ev);
-	}
-	if (skipped)
-		*skipped = journal_reader_skipped(r);
-	journal_reader_free(r);
-	if (rc < 0)
+	if (journal_scan(ctx, &w, stats_take, s, skipped, e) < 0)
 		return -1;
 	event_stats_finish(s);
 	return 0;

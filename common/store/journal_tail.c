@@ -39,6 +39,7 @@ struct journal_tail {
 	int64_t drain_mtime; /* its mtime, taken before that last read */
 	int64_t wait_until;  /* CLOCK_REALTIME: journal_tail_wait wakes by then to move on */
 	bool discarding; /* inside a line longer than the buffer */
+	bool snapshot;   /* JOURNAL_TAIL_SNAPSHOT: leave a rotated file at its end, no quiet wait */
 	uint64_t skipped;
 	int ifd; /* inotify, or -1 */
 };
@@ -226,6 +227,7 @@ static struct journal_tail *tail_new(const struct ctx *ctx)
 
 static int tail_watch(struct journal_tail *t, unsigned flags, struct err *e)
 {
+	t->snapshot = flags & JOURNAL_TAIL_SNAPSHOT;
 	if (!(flags & JOURNAL_TAIL_WATCH))
 		return 0;
 	if (fs_mkdir_p(t->dir, 0700, e) < 0)
@@ -322,7 +324,8 @@ fail:
 	return -1;
 }
 
-int journal_tail_next(struct journal_tail *t, struct event *ev, struct err *e)
+int journal_tail_next_line(struct journal_tail *t, const char **out, size_t *out_len,
+                           struct err *e)
 {
 	for (;;) {
 		char *nl;
@@ -339,19 +342,17 @@ int journal_tail_next(struct journal_tail *t, struct event *ev, struct err *e)
 		if (nl) {
 			const char *line = t->buf + t->bstart;
 			size_t len = (size_t)(nl - line) + 1;
-			struct err pe = ERR_INIT;
 
 			t->bstart += len;
 			t->off += (int64_t)len;
-			if (t->discarding) {
+			if (t->discarding || len > EVENT_LINE_MAX) {
 				t->discarding = false;
 				t->skipped++;
 				continue;
 			}
-			if (len <= EVENT_LINE_MAX && event_parse(line, len, ev, &pe) == 0)
-				return 1;
-			t->skipped++;
-			continue;
+			*out = line;
+			*out_len = len;
+			return 1;
 		}
 		if (t->bstart) {
 			memmove(t->buf, t->buf + t->bstart, t->bend - t->bstart);
@@ -381,7 +382,7 @@ int journal_tail_next(struct journal_tail *t, struct event *ev, struct err *e)
 			int64_t now = ctx_clock_realtime();
 
 			t->draining = false;
-			if (now - t->drain_mtime < QUIET_NS) {
+			if (!t->snapshot && now - t->drain_mtime < QUIET_NS) {
 				t->wait_until = t->drain_mtime + QUIET_NS;
 				return 0;
 			}
@@ -402,6 +403,27 @@ int journal_tail_next(struct journal_tail *t, struct event *ev, struct err *e)
 			t->draining = true;
 		}
 	}
+}
+
+int journal_tail_next(struct journal_tail *t, struct event *ev, struct err *e)
+{
+	const char *line;
+	size_t len;
+	int r;
+
+	while ((r = journal_tail_next_line(t, &line, &len, e)) > 0) {
+		struct err pe = ERR_INIT;
+
+		if (event_parse(line, len, ev, &pe) == 0)
+			return 1;
+		t->skipped++;
+	}
+	return r;
+}
+
+void journal_tail_skip(struct journal_tail *t)
+{
+	t->skipped++;
 }
 
 void journal_tail_pos(const struct journal_tail *t, struct journal_pos *out)

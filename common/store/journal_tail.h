@@ -28,6 +28,9 @@ enum journal_tail_start {
 
 enum journal_tail_flags {
 	JOURNAL_TAIL_WATCH = 1 << 0, /* set up inotify for journal_tail_wait (creates ROOT/events) */
+	/* A one-pass read (a query): a rotated file is left as soon as it is read to its end, no
+	 * quiet period, so 0 from journal_tail_next means the end of the journal. */
+	JOURNAL_TAIL_SNAPSHOT = 1 << 1,
 };
 
 struct journal_tail;
@@ -51,6 +54,13 @@ int journal_tail_open_at(const struct ctx *ctx, const struct journal_pos *pos, u
  * may still append), so right after a rotation 0 can come before the next file is read:
  * journal_tail_wait then wakes in time to move on. */
 int journal_tail_next(struct journal_tail *t, struct event *ev, struct err *e);
+
+/* The next complete line, raw (newline included), valid until the next call: for callers that
+ * look at a line before paying for event_parse. Returns as journal_tail_next does. A line the
+ * caller finds unreadable is counted with journal_tail_skip. */
+int journal_tail_next_line(struct journal_tail *t, const char **line, size_t *len,
+                           struct err *e);
+void journal_tail_skip(struct journal_tail *t);
 
 /* Where the tail is: just after the last event journal_tail_next returned (or skipped). */
 void journal_tail_pos(const struct journal_tail *t, struct journal_pos *out);

@@ -141,6 +141,52 @@ static void test_query_empty_journal(void **state)
 	unit_env_free(u);
 }
 
+/* The raw-line shortcut must never hide a match: lines with spaces, other key orders, and
+ * messages that quote the keys are decided by the full parse. */
+static void test_query_lines_written_by_others(void **state)
+{
+	static const char *const oom[] = {"OOMKilled"};
+	struct unit_env *u = unit_env_new();
+	cleanup_free char *dir = path_join(u->root, "events");
+	cleanup_free char *path = path_join(dir, "journal.jsonl");
+	struct event_filter f = {.since_ns = T0, .has_type = true, .type = EVENT_WARNING,
+	                         .reasons = oom, .n_reasons = 1};
+	struct err e = ERR_INIT;
+	struct event *v = NULL;
+	size_t n = 0;
+	FILE *fp;
+	(void)state;
+
+	assert_int_equal(fs_mkdir_p(dir, 0700, &e), 0);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	/* spaces after the colons */
+	fputs("{\"time\": \"2026-11-18T11:06:40Z\", \"type\": \"Warning\", \"reason\": \"OOMKilled\", "
+	      "\"object\": {\"kind\": \"node\"}, \"message\": \"a\", \"source\": \"x\"}\n", fp);
+	/* another key order */
+	fputs("{\"reason\":\"OOMKilled\",\"source\":\"x\",\"object\":{\"kind\":\"node\"},"
+	      "\"type\":\"Warning\",\"time\":\"2026-11-18T11:06:41Z\",\"message\":\"b\"}\n", fp);
+	/* a message quoting the keys of another reason and type */
+	fputs("{\"time\":\"2026-11-18T11:06:42Z\",\"type\":\"Warning\",\"reason\":\"OOMKilled\","
+	      "\"object\":{\"kind\":\"node\"},\"message\":\"c \\\"type\\\":\\\"Normal\\\" "
+	      "\\\"reason\\\":\\\"Died\\\"\",\"source\":\"x\"}\n", fp);
+	/* before --since: left out by the shortcut */
+	fputs("{\"time\":\"2026-11-18T11:06:39Z\",\"type\":\"Warning\",\"reason\":\"OOMKilled\","
+	      "\"object\":{\"kind\":\"node\"},\"message\":\"d\",\"source\":\"x\"}\n", fp);
+	/* a message that quotes the wanted reason, on a Died event: left out by the full match */
+	fputs("{\"time\":\"2026-11-18T11:06:43Z\",\"type\":\"Warning\",\"reason\":\"Died\","
+	      "\"object\":{\"kind\":\"node\"},\"message\":\"\\\"reason\\\":\\\"OOMKilled\\\"\","
+	      "\"source\":\"x\"}\n", fp);
+	fclose(fp);
+	assert_int_equal(event_query(&u->ctx, &f, 0, &v, &n, NULL, &e), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].message, "a");
+	assert_string_equal(v[1].message, "b");
+	assert_string_equal(v[2].message, "c \"type\":\"Normal\" \"reason\":\"Died\"");
+	events_free(v, n);
+	unit_env_free(u);
+}
+
 static void test_stats_window_buckets_previous(void **state)
 {
 	struct unit_env *u = unit_env_new();
@@ -289,6 +335,7 @@ int main(void)
 	    cmocka_unit_test(test_object_label),
 	    cmocka_unit_test(test_query_last_n_across_rotation),
 	    cmocka_unit_test(test_query_empty_journal),
+	    cmocka_unit_test(test_query_lines_written_by_others),
 	    cmocka_unit_test(test_stats_window_buckets_previous),
 	    cmocka_unit_test(test_stats_many_keys),
 	    cmocka_unit_test(test_stats_bad_windows),

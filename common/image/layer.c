@@ -534,6 +534,11 @@ static char *clean_path(const char *raw)
 	return out;
 }
 
+/* Parents never go through a symlink (a layer written from a file system names real paths;
+ * only a crafted one goes through its own symlinks, which could also build trees of any
+ * depth), nor a magic link, nor out of the root. */
+#define RESOLVE_FLAGS (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+
 static int sys_openat2(int dfd, const char *path, int flags, uint64_t resolve)
 {
 	struct open_how how = {.flags = (uint64_t)flags | O_CLOEXEC, .resolve = resolve};
@@ -541,15 +546,14 @@ static int sys_openat2(int dfd, const char *path, int flags, uint64_t resolve)
 	return (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
 }
 
-/* Opens the directory at cleaned path inside the root (O_PATH), following symlinks only as if
- * the root were '/'. -1 with errno on failure. */
+/* Opens the directory at cleaned path beneath the root (O_PATH), following no symlink: -1 with
+ * errno on failure, -2 when openat2 is unavailable. */
 static int open_in_root(struct applier *ap, const char *path)
 {
 	int fd;
 
 	if (ap->openat2) {
-		fd = sys_openat2(ap->root, path, O_PATH | O_DIRECTORY,
-		                 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+		fd = sys_openat2(ap->root, path, O_PATH | O_DIRECTORY, RESOLVE_FLAGS);
 		if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
 			return fd;
 		ap->openat2 = false; /* no openat2 (or a seccomp filter refusing it) */
@@ -566,6 +570,7 @@ static int walk_dirs(struct applier *ap, const char *path, bool create, const ch
 	cleanup_free char *copy = xstrdup(path);
 	char *save = NULL, *comp;
 	struct buf done = BUF_INIT;
+	const char *pre = entry ? entry : "", *sep = entry ? ": " : ""; /* what is resolved */
 
 	cur = fcntl(ap->root, F_DUPFD_CLOEXEC, 3);
 	if (cur < 0)
@@ -579,7 +584,7 @@ static int walk_dirs(struct applier *ap, const char *path, bool create, const ch
 		buf_adds(&done, comp);
 		if (fd < 0 && errno == ENOENT && create) {
 			if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST) {
-				err_sys(e, "%s: mkdir %s", entry, buf_str(&done));
+				err_sys(e, "%s%smkdir %s", pre, sep, buf_str(&done));
 				buf_release(&done);
 				return -1;
 			}
@@ -592,17 +597,17 @@ static int walk_dirs(struct applier *ap, const char *path, bool create, const ch
 
 			if (saved == ENOENT && !create) {
 				buf_release(&done);
-				return err_set(e, E_NOTFOUND, "%s: no such directory", entry);
+				return err_set(e, E_NOTFOUND, "%s%sno such directory", pre, sep);
 			}
 			if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 			    S_ISLNK(st.st_mode))
-				err_set(e, E_INVALID, "%s: refused: parent %s is a symlink", entry,
-				        buf_str(&done));
+				err_set(e, E_INVALID, "%s%srefused: parent %s is a symlink", pre,
+				        sep, buf_str(&done));
 			else if (saved == ENOTDIR || saved == ELOOP)
-				err_set(e, E_INVALID, "%s: refused: parent %s is not a directory",
-				        entry, buf_str(&done));
+				err_set(e, E_INVALID, "%s%srefused: parent %s is not a directory",
+				        pre, sep, buf_str(&done));
 			else
-				err_errno(e, saved, "%s: open %s", entry, buf_str(&done));
+				err_errno(e, saved, "%s%sopen %s", pre, sep, buf_str(&done));
 			buf_release(&done);
 			return -1;
 		}
@@ -618,55 +623,13 @@ static int walk_dirs(struct applier *ap, const char *path, bool create, const ch
 static int resolve_dir(struct applier *ap, const char *path, bool create, const char *entry,
                        struct err *e)
 {
-	const char *p;
-	int fd;
+	int fd = open_in_root(ap, path);
 
-	fd = open_in_root(ap, path);
-	if (fd == -2)
-		return walk_dirs(ap, path, create, entry, e);
+	/* One openat2 for a directory that exists; the walk creates what is missing and says
+	 * precisely what is wrong (a symlink, a non-directory) otherwise. */
 	if (fd >= 0)
 		return fd;
-	if (errno == ENOTDIR)
-		return err_set(e, E_INVALID, "%s: refused: a parent is not a directory", entry);
-	if (errno == ELOOP || errno == EXDEV)
-		return err_errno(e, errno, "%s: refused: parent path", entry);
-	if (errno != ENOENT)
-		return err_sys(e, "%s: open parent", entry);
-	if (!create)
-		return err_set(e, E_NOTFOUND, "%s: no such directory", entry);
-	/* Create the missing components one by one, each resolved inside the root again. */
-	for (p = path;; p++) {
-		if (*p == '/' || *p == '\0') {
-			cleanup_free char *prefix = xstrndup(path, (size_t)(p - path));
-			const char *slash = strrchr(prefix, '/');
-			const char *comp = slash ? slash + 1 : prefix;
-			cleanup_free char *up =
-			    xstrndup(prefix, slash ? (size_t)(slash - prefix) : 0);
-
-			fd = open_in_root(ap, prefix);
-			if (fd < 0 && errno == ENOENT) {
-				cleanup_close int ufd = *up ? open_in_root(ap, up) : -1;
-				int dfd = *up ? ufd : ap->root;
-
-				if (dfd < 0)
-					return err_sys(e, "%s: open %s", entry, up);
-				if (mkdirat(dfd, comp, 0755) < 0 && errno != EEXIST)
-					return err_sys(e, "%s: mkdir %s", entry, prefix);
-				if (ap->flags & LAYER_APPLY_WHITEOUTS)
-					strset_add(&ap->created, prefix);
-				fd = open_in_root(ap, prefix);
-				if (fd < 0 && errno == ENOENT)
-					return err_set(e, E_INVALID,
-					               "%s: refused: %s is a dangling symlink",
-					               entry, prefix);
-			}
-			if (fd < 0)
-				return err_sys(e, "%s: open %s", entry, prefix);
-			if (*p == '\0')
-				return fd;
-			close(fd);
-		}
-	}
+	return walk_dirs(ap, path, create, entry, e);
 }
 
 /* The parent directory of cleaned path as a borrowed descriptor (cached: tar lists a
@@ -1157,7 +1120,7 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
 		return err_set(e, E_INVALID, "refused: a non-directory entry names the root");
 	if (*path == '\0')
 		return apply_dir(ap, ae, path, ap->root, "", false, e);
-	pfd = parent_of(ap, path, true, &base, &setgid, "parent", e);
+	pfd = parent_of(ap, path, true, &base, &setgid, NULL, e);
 	if (pfd < 0)
 		return -1;
 	if (ap->flags & LAYER_APPLY_WHITEOUTS)
@@ -1215,7 +1178,7 @@ static int finish_dirs(struct applier *ap, struct err *e)
 			fd = openat(ap->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		else if (ap->openat2)
 			fd = sys_openat2(ap->root, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
-			                 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+			                 RESOLVE_FLAGS);
 		else {
 			cleanup_free char *copy = xstrdup(d->path);
 			char *slash = strrchr(copy, '/');

@@ -7,17 +7,19 @@
  * Containment rules (each case is contained or refused with E_INVALID naming the entry):
  * - names are cleaned lexically: a leading '/' is dropped, '.' and empty components vanish,
  *   '..' pops a component and stops at the top ("../../etc/x" lands at DIR/etc/x);
- * - parent directories are resolved inside DIR (openat2 RESOLVE_IN_ROOT: a symlink in a parent
- *   is followed as if DIR were '/', so it lands inside DIR); without openat2 a symlink in a
- *   parent is refused; a dangling one, or a non-directory parent, is refused;
+ * - parent directories are resolved beneath DIR without following any symlink (openat2
+ *   RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, else a walk with O_NOFOLLOW): an entry whose parent
+ *   path goes through a symlink is refused. A layer written from a file system names real
+ *   paths, so only a crafted one does this, and following its own symlinks would also let it
+ *   build trees of unbounded depth. A dangling or non-directory parent is refused too;
  * - the last component is never followed: an existing entry of any type (a symlink left by an
  *   earlier entry included) is replaced, never written through; a directory meeting a
  *   directory entry is kept and its metadata updated (duplicate entries: the last one wins);
- * - a hardlink's target is cleaned and resolved the same way; one that does not exist in DIR
- *   is refused. In snapshot mode (each layer in its own empty directory) a hardlink to a file
- *   of a lower layer is therefore refused: tar writers emit a hardlink only after its target
- *   in the same archive, so real layers never do this, and copying from a lower snapshot
- *   would serialise the parallel unpack;
+ * - a hardlink's target is cleaned and resolved the same way (never through a symlink); one
+ *   that does not exist in DIR is refused. In snapshot mode (each layer in its own empty
+ *   directory) a hardlink to a file of a lower layer is therefore refused: tar writers emit a
+ *   hardlink only after its target in the same archive, so real layers never do this, and
+ *   copying from a lower snapshot would serialise the parallel unpack;
  * - xattrs in trusted.overlay.* and user.overlay.* are dropped (they would forge whiteouts,
  *   opaque dirs or redirects); whiteout names that are empty, '.', '..' are refused.
  * Devices are created only as root (skipped and counted otherwise); setuid/setgid bits and

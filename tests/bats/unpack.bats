@@ -218,22 +218,27 @@ hostile_image() {
 	requires cmd umoci python3
 	sentinel=$BATS_TEST_TMPDIR/sentinel
 	echo keep >"$sentinel"
-	hostile_image contained "f('../../../escaped', b'in'); f('$sentinel', b'pwned'); link('up', '../../..', tarfile.SYMTYPE); f('up/via-up', b'in')"
+	hostile_image contained "f('../../../escaped', b'in'); f('$sentinel', b'pwned'); link('ln', '$sentinel', tarfile.SYMTYPE); f('ln', b'replaced')"
 	ctrbox unpack --format json localhost/oci:contained
 	assert_success
 	n=$(jq -r '.[0].snapshots[0]' <<<"$output")
 	[ "$(cat "$CTRBOX_ROOT/snapshots/$n/fs/escaped")" = in ]
 	[ "$(cat "$CTRBOX_ROOT/snapshots/$n/fs$sentinel")" = pwned ]
-	[ -f "$CTRBOX_ROOT/snapshots/$n/fs/via-up" ]
+	[ "$(cat "$CTRBOX_ROOT/snapshots/$n/fs/ln")" = replaced ]
 	[ "$(cat "$sentinel")" = keep ]
-	[ ! -e "$BATS_TEST_TMPDIR/escaped" ] && [ ! -e /escaped ] && [ ! -e /via-up ]
+	[ ! -e "$BATS_TEST_TMPDIR/escaped" ] && [ ! -e /escaped ]
+	hostile_image via-symlink "link('up', '../../..', tarfile.SYMTYPE); f('up/via-up', b'x')"
+	ctrbox unpack localhost/oci:via-symlink
+	assert_failure 1
+	[[ $stderr == *'entry "up/via-up": refused: parent up is a symlink'* ]] || fail "$stderr"
+	[ ! -e /via-up ]
 	hostile_image refused "f('a'); link('passwd', '../../../etc/passwd')"
 	ctrbox unpack localhost/oci:refused
 	assert_failure 1
 	[[ $stderr == *'entry "passwd": refused: hardlink target "etc/passwd" is not in this layer'* ]] ||
 		fail "$stderr"
-	# Nothing of the refused image is visible; only the contained image's snapshot exists.
+	# Nothing of the refused images is visible; only the contained image's snapshot exists.
 	assert_equal "$(find "$CTRBOX_ROOT/snapshots" -mindepth 1 -maxdepth 1 -name '[1-9]*' | wc -l)" 1
 	run jq -r 'select(.reason == "Failed") | .type' "$CTRBOX_ROOT/events/journal.jsonl"
-	assert_output Warning
+	assert_output "$(printf 'Warning\nWarning')"
 }

@@ -320,3 +320,14 @@ last_request_failed() { [[ $(tail -n 1 "$HOOK/requests") == "500 1" ]]; }
 	follow_stop
 	assert_equal "$(jq -r .message "$HOOK/events.jsonl")" "new"
 }
+
+@test "events --sink: a damaged cursor is an error, not a silent restart" {
+	echo '{"file_dev":' >"$BATS_TEST_TMPDIR/c"
+	ctrbox events --follow --sink http://127.0.0.1:9/ --cursor "$BATS_TEST_TMPDIR/c"
+	assert_failure 1
+	[[ $stderr == "ctrbox events: $BATS_TEST_TMPDIR/c:"* ]] || fail "$stderr"
+	echo '{"file_dev":1,"file_ino":2}' >"$BATS_TEST_TMPDIR/c"
+	ctrbox events --follow --sink http://127.0.0.1:9/ --cursor "$BATS_TEST_TMPDIR/c"
+	assert_failure 1
+	[[ $stderr == *"offset_bytes"* ]] || fail "$stderr"
+}

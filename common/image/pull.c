@@ -66,6 +66,7 @@ struct fetch_set {
 	size_t n_jobs;
 	atomic_size_t next;
 	atomic_bool failed;
+	struct unpack_session *unpack; /* layers are applied as they are committed, or NULL */
 };
 
 struct fetch_cb {
@@ -129,6 +130,14 @@ static void *fetch_worker(void *arg)
 		struct fetch_job *job = &set->jobs[i];
 
 		job->rc = fetch_one(set, job, &job->err);
+		/* The layer is applied while the other threads go on downloading. */
+		if (job->rc == 0 && set->unpack && job->layer >= 0) {
+			progress(set->o, set->image, PULL_UNPACK, &job->desc->digest, job->layer,
+				 job->desc->size, job->desc->size);
+			job->rc = unpack_session_layer(set->unpack, (size_t)job->layer, &job->err);
+			if (job->rc < 0)
+				err_wrap(&job->err, "unpack layer %d", job->layer);
+		}
 		if (job->rc < 0)
 			atomic_store(&set->failed, true);
 	}
@@ -309,19 +318,42 @@ static int record_image(const struct ctx *ctx, const char *name, const struct di
 	return 0;
 }
 
-/* The config and the layers, then the record. */
+/* The config first (an unpack session needs it), then the layers in parallel, each applied
+ * into its snapshot as soon as it is committed when the pull unpacks. */
 static int fetch_image(const struct ctx *ctx, struct registry *reg, const struct pull_opts *o,
-		       const char *name, const struct manifest *m, struct fetch_job *jobs,
-		       struct err *e)
+		       const char *name, const struct digest *md, const struct manifest *m,
+		       struct fetch_job *jobs, struct pull_result *res, struct err *e)
 {
 	struct fetch_set set = {.ctx = ctx, .o = o, .image = name, .reg = reg, .jobs = jobs};
+	struct unpack_opts uo = {.name = name};
+	struct unpack_result ur = {0};
+	struct err ue = ERR_INIT;
 	size_t i;
+	int rc;
 
 	jobs[0] = (struct fetch_job){.desc = &m->config, .layer = -1};
+	set.n_jobs = 1;
+	if (fetch_all(&set, 1, e) < 0)
+		return -1;
+	if (o->unpack && unpack_session_begin(ctx, md, &uo, &set.unpack, e) < 0)
+		return err_wrap(e, "unpack");
 	for (i = 0; i < m->n_layers; i++)
 		jobs[i + 1] = (struct fetch_job){.desc = &m->layers[i], .layer = (int)i};
-	set.n_jobs = m->n_layers + 1;
-	return fetch_all(&set, o->max_downloads, e);
+	set.jobs = jobs + 1;
+	set.n_jobs = m->n_layers;
+	rc = fetch_all(&set, o->max_downloads, e);
+	if (!set.unpack)
+		return rc;
+	if (rc < 0) {
+		ue = *e;
+		unpack_session_end(set.unpack, false, NULL, &ue);
+		return -1;
+	}
+	if (unpack_session_end(set.unpack, true, &ur, e) < 0)
+		return err_wrap(e, "unpack");
+	res->unpacked = true;
+	unpack_result_release(&ur);
+	return 0;
 }
 
 /* Applies the layers into snapshots before the image is recorded, so a recorded image that
@@ -362,13 +394,11 @@ static int pull_from(const struct ctx *ctx, const struct endpoint *ep,
 	if (blob_read(ctx, &md, MANIFEST_MAX, &mdata, &mlen, e) < 0)
 		goto out;
 	jobs = xcalloc(m.n_layers + 1, sizeof(*jobs));
-	if (fetch_image(ctx, reg, o, ref->name, &m, jobs, e) < 0)
+	if (fetch_image(ctx, reg, o, ref->name, &md, &m, jobs, res, e) < 0)
 		goto out;
 	if (load_config(ctx, &m, &cfg, e) < 0)
 		goto out;
 	res->bytes_fetched = registry_bytes_received(reg);
-	if (o->unpack && unpack_layers(ctx, o, ref->name, &md, res, e) < 0)
-		goto out;
 	if (record_image(ctx, ref->name, &md, media, &m, &cfg, mlen, res, e) < 0)
 		goto out;
 	rc = 0;

@@ -69,8 +69,8 @@ int blob_remove(const struct ctx *ctx, const struct digest *d, struct err *e)
 
 /* The pipeline: a ring of buffers the receiving thread fills and the ingest's thread hashes
  * and writes, in order. */
-#define PIPE_SLOTS     4
-#define PIPE_SLOT_SIZE (1 << 20)
+#define PIPE_SLOTS     8
+#define PIPE_SLOT_SIZE (256 << 10)
 #define PIPE_WRITEBACK (8 << 20) /* start writeback every this many bytes */
 
 struct ingest_pipe {

@@ -128,8 +128,8 @@ static int journal_scan(const struct ctx *ctx, const struct event_filter *f,
                         struct err *e)
 {
 	struct journal_tail *t = NULL;
-	const char *line;
-	size_t len;
+	const char *line = NULL;
+	size_t len = 0;
 	int rc;
 
 	if (journal_tail_open(ctx, JOURNAL_TAIL_OLDEST, JOURNAL_TAIL_SNAPSHOT, &t, e) < 0)
@@ -228,7 +228,7 @@ int event_stats_init(struct event_stats *s, enum event_stats_by by, int64_t sinc
 		return err_set(e, E_INVALID, "the bucket must be longer than zero");
 	if (span / bucket_ns >= EVENT_STATS_MAX_BUCKETS)
 		return err_set(e, E_INVALID, "%lld buckets: at most %d, choose a longer bucket",
-		               (long long)(span / bucket_ns + 1), EVENT_STATS_MAX_BUCKETS);
+		               (long long)(span / bucket_ns) + 1, EVENT_STATS_MAX_BUCKETS);
 	memset(s, 0, sizeof(*s));
 	s->by = by;
 	s->since_ns = since_ns;
@@ -296,7 +296,8 @@ void event_stats_add(struct event_stats *s, const struct event *ev)
 		key = event_type_name(ev->type);
 		break;
 	case STATS_BY_OBJECT:
-		key = label = event_object_label(ev);
+		label = event_object_label(ev);
+		key = label;
 		break;
 	case STATS_BY_REASON:
 	default:

@@ -167,7 +167,7 @@ static int tail_advance(struct journal_tail *t, struct err *e)
 	for (int tries = 0; tries < OPEN_TRIES; tries++) {
 		struct tail_file *v = NULL;
 		size_t n = 0, next = 0;
-		struct stat st;
+		struct stat st = {0};
 		int fd = -1, r;
 
 		if (files_list(t->dir, &v, &n, e) < 0)
@@ -199,7 +199,7 @@ static int tail_is_newest(struct journal_tail *t, struct err *e)
 	cleanup_free char *active = path_join(t->dir, ACTIVE_NAME);
 	struct tail_file *v = NULL;
 	size_t n = 0;
-	struct stat st;
+	struct stat st = {0};
 	bool newest;
 
 	if (stat(active, &st) == 0)
@@ -250,7 +250,7 @@ int journal_tail_open(const struct ctx *ctx, enum journal_tail_start start, unsi
 	for (int tries = 0; start == JOURNAL_TAIL_END && tries < OPEN_TRIES; tries++) {
 		struct tail_file *v = NULL;
 		size_t n = 0;
-		struct stat st;
+		struct stat st = {0};
 		int fd = -1, r;
 
 		if (files_list(t->dir, &v, &n, e) < 0)
@@ -294,7 +294,7 @@ int journal_tail_open_at(const struct ctx *ctx, const struct journal_pos *pos, u
 	for (int tries = 0; pos->ino && tries < OPEN_TRIES; tries++) {
 		struct tail_file *v = NULL;
 		size_t n = 0;
-		struct stat st;
+		struct stat st = {0};
 		ssize_t i;
 		int fd = -1, r;
 
@@ -395,7 +395,7 @@ int journal_tail_next_line(struct journal_tail *t, const char **out, size_t *out
 		if (r != 0)
 			return r < 0 ? -1 : 0;
 		{
-			struct stat st;
+			struct stat st = {0};
 
 			if (fstat(t->fd, &st) < 0)
 				return err_sys(e, "reading the journal in %s", t->dir);
@@ -407,8 +407,8 @@ int journal_tail_next_line(struct journal_tail *t, const char **out, size_t *out
 
 int journal_tail_next(struct journal_tail *t, struct event *ev, struct err *e)
 {
-	const char *line;
-	size_t len;
+	const char *line = NULL;
+	size_t len = 0;
 	int r;
 
 	while ((r = journal_tail_next_line(t, &line, &len, e)) > 0) {

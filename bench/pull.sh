@@ -166,6 +166,11 @@ measure() {
 		CTRBOX_CONFIG=$d/config.yaml "$bin" --root "$d/root" --state "$d/state" pull \
 			"${ctrbox_flags[@]}" "$ref" >"$d/out" 2>&1 || rc=$?
 		;;
+	ctrbox-unpack)
+		: >"$d/config.yaml"
+		CTRBOX_CONFIG=$d/config.yaml "$bin" --root "$d/root" --state "$d/state" pull \
+			--plain-http "$ref" >"$d/out" 2>&1 || rc=$?
+		;;
 	curl-seq) curl -sf --no-progress-meter -w '%{size_download}\n' "${urls[@]}" >"$d/out" || rc=$? ;;
 	curl-par)
 		curl -sf --no-progress-meter --parallel --parallel-max 8 -w '%{size_download}\n' \
@@ -214,7 +219,7 @@ for n in "${names[@]}"; do
 done
 
 tools=()
-[ "$have_ctrbox" = 1 ] && tools+=(ctrbox)
+[ "$have_ctrbox" = 1 ] && tools+=(ctrbox ctrbox-unpack)
 tools+=(curl-seq curl-par skopeo)
 [ "$have_ctr" = 1 ] && tools+=(ctr-fetch ctr-pull)
 
@@ -228,7 +233,8 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 # --- the report ---------------------------------------------------------------------------------
-declare -A label=([ctrbox]="ctrbox pull ${ctrbox_flags[*]}" [curl-seq]="curl, sequential"
+declare -A label=([ctrbox]="ctrbox pull ${ctrbox_flags[*]}" [ctrbox-unpack]="ctrbox pull (+unpack)"
+	[curl-seq]="curl, sequential"
 	[curl-par]="curl, parallel (8)" [skopeo]="skopeo copy to oci:" [ctr-fetch]="ctr content fetch"
 	[ctr-pull]="ctr image pull (+unpack)")
 ratio() { # A B -> A/B or n/a
@@ -241,13 +247,13 @@ for n in "${names[@]}"; do
 	nlayers=$(($(blobs "$n" | wc -l) - 1))
 	printf '\n%s: %d layer(s), %.1f MB of blobs\n' "$n" "$nlayers" "$(awk -v b="$b" 'BEGIN { print b / 1e6 }')"
 	declare -A med=()
-	for t in ctrbox curl-seq curl-par skopeo ctr-fetch ctr-pull; do
+	for t in ctrbox ctrbox-unpack curl-seq curl-par skopeo ctr-fetch ctr-pull; do
 		if [ -f "$run/t.$n.$t" ]; then
 			med[$t]=$(median "$run/t.$n.$t")
 			printf '  %-34s %9.3f s %9.1f MB/s   (min %.3f, max %.3f)\n' "${label[$t]}" "${med[$t]}" \
 				"$(awk -v b="$b" -v s="${med[$t]}" 'BEGIN { print b / 1e6 / s }')" \
 				"$(sort -g "$run/t.$n.$t" | head -n 1)" "$(sort -g "$run/t.$n.$t" | tail -n 1)"
-		elif [ "$t" = ctrbox ]; then
+		elif [ "$t" = ctrbox ] || [ "$t" = ctrbox-unpack ]; then
 			printf '  %-34s n/a (pull not built)\n' "${label[$t]}"
 		elif [ "$t" = ctr-fetch ] || [ "$t" = ctr-pull ]; then
 			printf '  %-34s n/a (containerd not installed)\n' "${label[$t]}"
@@ -257,8 +263,9 @@ for n in "${names[@]}"; do
 	if [ -n "${med[curl-seq]:-}" ] && awk -v a="${med[curl-seq]}" -v b="${floor}" 'BEGIN { exit !(a < b) }'; then
 		floor=${med[curl-seq]}
 	fi
-	printf '  ratios: ctrbox/curl %s  skopeo/ctrbox %s  ctr-fetch/ctrbox %s  ctr-pull/ctrbox %s\n' \
+	printf '  ratios: ctrbox/curl %s  skopeo/ctrbox %s  ctr-fetch/ctrbox %s  ctr-pull/ctrbox-pull+unpack %s\n' \
 		"$(ratio "${med[ctrbox]:-}" "$floor")" "$(ratio "${med[skopeo]:-}" "${med[ctrbox]:-}")" \
-		"$(ratio "${med[ctr-fetch]:-}" "${med[ctrbox]:-}")" "$(ratio "${med[ctr-pull]:-}" "${med[ctrbox]:-}")"
+		"$(ratio "${med[ctr-fetch]:-}" "${med[ctrbox]:-}")" \
+		"$(ratio "${med[ctr-pull]:-}" "${med[ctrbox-unpack]:-}")"
 	unset med
 done

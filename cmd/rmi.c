@@ -35,7 +35,7 @@ static int find_image(const struct ctx *ctx, const char *arg, struct image_recor
 		      size_t *out, struct err *e)
 {
 	struct image_ref ref;
-	size_t len = strlen(arg), hits = 0, at = 0, i;
+	size_t len, hits = 0, at = 0, i;
 	const char *hex = strncmp(arg, "sha256:", 7) == 0 ? arg + 7 : arg;
 
 	if (ref_parse(arg, &ref, e) == 0) {

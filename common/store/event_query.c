@@ -76,16 +76,26 @@ void events_free(struct event *v, size_t n)
 	free(v);
 }
 
-/* Whether a raw journal line can match f, from the fields event_format writes without spaces
- * ({"time":"...","type":"...","reason":"...",...}): most lines of a large journal are rejected
- * here without parsing. Anything unexpected answers true, and event_filter_match decides. */
-static bool line_may_match(const struct event_filter *f, const char *line, size_t len)
+enum line_verdict {
+	LINE_NO,    /* cannot match */
+	LINE_YES,   /* matches, as far as f goes (still to be parsed) */
+	LINE_MAYBE, /* only a parse can tell */
+};
+
+/* What a raw journal line says about f, from the fields event_format writes first and without
+ * spaces ({"time":"...","type":"...","reason":"...",...}): most lines of a large journal are
+ * rejected here without parsing. A line in another layout is MAYBE, and so is any line when f
+ * looks at the object or the source. Keys cannot be faked by a message: its quotes are
+ * escaped. */
+static enum line_verdict line_verdict(const struct event_filter *f, const char *line, size_t len)
 {
 	static const char tkey[] = "{\"time\":\"";
 	const size_t tk = sizeof(tkey) - 1;
+	bool canon = len > tk + 20 && memcmp(line, tkey, tk) == 0;
+	bool sure = canon && !f->object && !f->source;
 
-	if ((f->since_ns || f->until_ns) && len > tk + 20 && memcmp(line, tkey, tk) == 0) {
-		const char *q = memchr(line + tk, '"', len - tk < 48 ? len - tk : 48);
+	if (f->since_ns || f->until_ns) {
+		const char *q = canon ? memchr(line + tk, '"', len - tk < 48 ? len - tk : 48) : NULL;
 		struct err te = ERR_INIT;
 		char ts[48];
 		int64_t t;
@@ -93,9 +103,12 @@ static bool line_may_match(const struct event_filter *f, const char *line, size_
 		if (q) {
 			memcpy(ts, line + tk, (size_t)(q - line - tk));
 			ts[q - line - tk] = '\0';
-			if (units_parse_rfc3339(ts, &t, &te) == 0 &&
-			    ((f->since_ns && t < f->since_ns) || (f->until_ns && t >= f->until_ns)))
-				return false;
+		}
+		if (q && units_parse_rfc3339(ts, &t, &te) == 0) {
+			if ((f->since_ns && t < f->since_ns) || (f->until_ns && t >= f->until_ns))
+				return LINE_NO;
+		} else {
+			sure = false;
 		}
 	}
 	if (f->n_reasons && memmem(line, len, "\"reason\":\"", 10)) {
@@ -109,16 +122,20 @@ static bool line_may_match(const struct event_filter *f, const char *line, size_
 				break;
 		}
 		if (i == f->n_reasons)
-			return false;
+			return LINE_NO;
+	} else if (f->n_reasons) {
+		sure = false;
 	}
 	if (f->has_type && memmem(line, len, "\"type\":\"", 8)) {
 		const char *want =
 		    f->type == EVENT_WARNING ? "\"type\":\"Warning\"" : "\"type\":\"Normal\"";
 
 		if (!memmem(line, len, want, strlen(want)))
-			return false;
+			return LINE_NO;
+	} else if (f->has_type) {
+		sure = false;
 	}
-	return true;
+	return sure ? LINE_YES : LINE_MAYBE;
 }
 
 /* Reads the whole journal once, oldest first, and calls fn with each event f matches (the
@@ -138,7 +155,7 @@ static int journal_scan(const struct ctx *ctx, const struct event_filter *f,
 		struct event ev = {0};
 		struct err pe = ERR_INIT;
 
-		if (!line_may_match(f, line, len))
+		if (line_verdict(f, line, len) == LINE_NO)
 			continue;
 		if (event_parse(line, len, &ev, &pe) < 0) {
 			journal_tail_skip(t);
@@ -156,48 +173,96 @@ static int journal_scan(const struct ctx *ctx, const struct event_filter *f,
 
 struct query_acc {
 	struct event *v;
-	size_t cnt, cap, head, last; /* with last: a ring, head is the oldest slot */
+	size_t cnt, cap;
 };
 
 static void query_take(struct event *ev, void *arg)
 {
 	struct query_acc *a = arg;
 
-	if (a->last && a->cnt == a->last) {
-		event_release(&a->v[a->head]);
-		a->v[a->head] = *ev;
-		a->head = (a->head + 1) % a->last;
-	} else {
-		if (a->cnt == a->cap) {
-			size_t ncap = a->cap ? a->cap * 2 : 256;
-
-			if (a->last && ncap > a->last)
-				ncap = a->last;
-			a->v = xreallocarray(a->v, ncap, sizeof(*a->v));
-			a->cap = ncap;
-		}
-		a->v[a->cnt++] = *ev;
+	if (a->cnt == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 256;
+		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
 	}
+	a->v[a->cnt++] = *ev;
 	memset(ev, 0, sizeof(*ev));
+}
+
+/* The last `last` matching lines, kept raw: only they are parsed at the end, so `-n 20` over a
+ * large journal parses little more than the lines a raw look cannot decide. */
+static int query_last(const struct ctx *ctx, const struct event_filter *f, size_t last,
+                      struct event **out, size_t *n, uint64_t *skipped, struct err *e)
+{
+	struct journal_tail *t = NULL;
+	cleanup_free char **ring = xcalloc(last, sizeof(char *));
+	struct event *v = NULL;
+	size_t cnt = 0, head = 0, got = 0;
+	const char *line = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (journal_tail_open(ctx, JOURNAL_TAIL_OLDEST, JOURNAL_TAIL_SNAPSHOT, &t, e) < 0)
+		return -1;
+	while ((rc = journal_tail_next_line(t, &line, &len, e)) > 0) {
+		enum line_verdict lv = line_verdict(f, line, len);
+
+		if (lv == LINE_NO)
+			continue;
+		if (lv == LINE_MAYBE) {
+			struct event ev = {0};
+			struct err pe = ERR_INIT;
+			bool match;
+
+			if (event_parse(line, len, &ev, &pe) < 0) {
+				journal_tail_skip(t);
+				continue;
+			}
+			match = event_filter_match(f, &ev);
+			event_release(&ev);
+			if (!match)
+				continue;
+		}
+		if (cnt == last) {
+			free(ring[head]);
+			ring[head] = xstrndup(line, len);
+			head = (head + 1) % last;
+		} else {
+			ring[cnt++] = xstrndup(line, len);
+		}
+	}
+	v = xcalloc(cnt ? cnt : 1, sizeof(*v));
+	for (size_t i = 0; i < cnt; i++) {
+		char *l = ring[(head + i) % cnt];
+		struct err pe = ERR_INIT;
+
+		if (rc >= 0 && event_parse(l, strlen(l), &v[got], &pe) == 0)
+			got++;
+		else if (rc >= 0)
+			journal_tail_skip(t);
+		free(l);
+	}
+	if (skipped)
+		*skipped = journal_tail_skipped(t);
+	journal_tail_free(t);
+	if (rc < 0) {
+		events_free(v, got);
+		return -1;
+	}
+	*out = v;
+	*n = got;
+	return 0;
 }
 
 int event_query(const struct ctx *ctx, const struct event_filter *f, size_t last,
                 struct event **out, size_t *n, uint64_t *skipped, struct err *e)
 {
-	struct query_acc a = {.last = last};
+	struct query_acc a = {0};
 
+	if (last)
+		return query_last(ctx, f, last, out, n, skipped, e);
 	if (journal_scan(ctx, f, query_take, &a, skipped, e) < 0) {
 		events_free(a.v, a.cnt);
 		return -1;
-	}
-	if (a.head) {
-		/* Unroll the ring so the oldest comes first. */
-		struct event *o = xcalloc(a.cnt, sizeof(*o));
-
-		for (size_t i = 0; i < a.cnt; i++)
-			o[i] = a.v[(a.head + i) % a.cnt];
-		free(a.v);
-		a.v = o;
 	}
 	*out = a.v;
 	*n = a.cnt;

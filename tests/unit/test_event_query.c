@@ -184,6 +184,16 @@ static void test_query_lines_written_by_others(void **state)
 	assert_string_equal(v[1].message, "b");
 	assert_string_equal(v[2].message, "c \"type\":\"Normal\" \"reason\":\"Died\"");
 	events_free(v, n);
+	/* the last two, raw lines kept and parsed at the end */
+	assert_int_equal(event_query(&u->ctx, &f, 2, &v, &n, NULL, &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].message, "b");
+	assert_string_equal(v[1].message, "c \"type\":\"Normal\" \"reason\":\"Died\"");
+	events_free(v, n);
+	f.object = "node/";
+	assert_int_equal(event_query(&u->ctx, &f, 1, &v, &n, NULL, &e), 0);
+	assert_int_equal(n, 0);
+	events_free(v, n);
 	unit_env_free(u);
 }
 

@@ -17,7 +17,7 @@ DESTDIR  ?=
 CC       ?= gcc
 BUILD    ?= build
 VERSION  := $(shell cat VERSION 2>/dev/null)$(shell git describe --always --dirty 2>/dev/null | sed 's/^/+g/')
-PKGS     := json-c yaml-0.1 libcrypto libcurl libarchive libisal libseccomp libcap
+PKGS     := json-c yaml-0.1 libcrypto libcurl libarchive libisal libseccomp libcap readline
 
 # Hardened by default (issue 2): fortify, stack protector, PIE, full RELRO. -Werror in CI.
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \

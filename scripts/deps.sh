@@ -6,8 +6,8 @@
 set -eu
 want="gcc libc6-dev make pkg-config git ca-certificates procps util-linux binutils
       libjson-c-dev libyaml-dev libssl-dev libcurl4-openssl-dev libarchive-dev libisal-dev
-      libseccomp-dev libcap-dev runc tmux
-      libcmocka-dev bats bats-support bats-assert mandoc jq curl python3
+      libseccomp-dev libcap-dev libreadline-dev runc tmux
+      libcmocka-dev bats bats-support bats-assert mandoc jq curl python3 python3-prometheus-client
       docker-registry umoci skopeo busybox-static apache2-utils"
 case "${1:-test}" in
 test | demo) ;;

@@ -101,6 +101,7 @@ static void images(const struct diag_env *env, struct tally *t)
 		return;
 	while ((de = readdir(d))) {
 		cleanup_free char *name = NULL, *path = NULL;
+		struct json_object *o = NULL;
 		struct image_record rec;
 		struct err e = ERR_INIT;
 
@@ -108,6 +109,12 @@ static void images(const struct diag_env *env, struct tally *t)
 			continue;
 		t->docs++;
 		path = path_join(dir, de->d_name);
+		if (doc_read(path, &o, &e) < 0) {
+			if (e.code != E_NOTFOUND)
+				bad(t, path, &e);
+			continue;
+		}
+		json_object_put(o);
 		name = store_name_decode(de->d_name);
 		if (!name) {
 			err_set(&e, E_INVALID, "not an encoded image name");

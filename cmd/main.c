@@ -42,6 +42,7 @@ const struct applet *const applets[] = {
 	&applet_inspect,
 	&applet_kill,
 	&applet_logs,
+	&applet_metrics,
 	&applet_prune,
 	&applet_ps,
 	&applet_pull,

@@ -68,7 +68,7 @@ void prom_sample(struct buf *b, const char *name, double value, size_t n, const 
 	else if (value < 1e15 && value > -1e15 && value == (double)(long long)value)
 		buf_printf(b, " %lld\n", (long long)value);
 	else
-		buf_printf(b, " %.9g\n", value);
+		buf_printf(b, " %.15g\n", value);
 }
 
 void prom_checks(struct buf *b, const char *const *names, const struct diag_result *r, size_t n)

@@ -1,9 +1,13 @@
 /* common/node/listing.c - every container as ps and relist see it (DESIGN.md lesson 1 "Listing
  * never waits", "ps", "relist"): records read lock-free, each recorded process checked by PID
  * and /proc start time so a dead shim or a reused PID is never taken for a live one. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/node/listing.h"
 #include "common/runtime/lifecycle.h"
@@ -51,12 +55,13 @@ void listing_release(struct listing *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static void key_of(const char *path, struct listing_key *k)
+/* The key of dirfd/rel (dirfd -1: rel is a path); zeroed when absent. */
+static void key_of(int dirfd, const char *rel, struct listing_key *k)
 {
 	struct stat st;
 
 	memset(k, 0, sizeof(*k));
-	if (stat(path, &st) < 0)
+	if (dirfd < 0 || fstatat(dirfd, rel, &st, 0) < 0)
 		return;
 	k->dev = (uint64_t)st.st_dev;
 	k->ino = (uint64_t)st.st_ino;
@@ -81,15 +86,80 @@ static void note_unreadable(struct listing *l, const char *id, size_t n_bad_stat
 	l->skipped++;
 }
 
+struct keyed_id {
+	char *id;
+	struct listing_key doc_key;
+};
+
+static int keyed_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct keyed_id *)a)->id, ((const struct keyed_id *)b)->id);
+}
+
+/* The containers with a container.json, sorted, each with that document's key: one fstatat
+ * per container, relative to the directory (the fewest system calls a relist can make). */
+static int keyed_ids(const struct ctx *ctx, char ***ids_out, struct listing_key **keys_out,
+                     size_t *n_out, struct err *e)
+{
+	cleanup_free char *dir = path_join(ctx->path.root, "containers");
+	struct keyed_id *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	char **ids;
+	struct listing_key *keys;
+	DIR *d = opendir(dir);
+
+	if (!d && errno != ENOENT)
+		return err_sys(e, "open %s", dir);
+	while (d && (de = readdir(d))) {
+		char rel[288];
+
+		if (!store_id_valid(de->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		snprintf(rel, sizeof(rel), "%s/container.json", de->d_name);
+		key_of(dirfd(d), rel, &v[n].doc_key);
+		if (!v[n].doc_key.ino)
+			continue; /* being created or removed */
+		v[n++].id = xstrdup(de->d_name);
+	}
+	if (d)
+		closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), keyed_cmp);
+	ids = xcalloc(n + 1, sizeof(*ids));
+	keys = xcalloc(n ? n : 1, sizeof(*keys));
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = v[i].id;
+		keys[i] = v[i].doc_key;
+	}
+	free(v);
+	*ids_out = ids;
+	*keys_out = keys;
+	*n_out = n;
+	return 0;
+}
+
 static int listing_read_keys(const struct ctx *ctx, bool keys, listing_prev_fn prev, void *arg,
                              struct listing *l, struct err *e)
 {
 	cleanup_strv char **ids = NULL;
+	cleanup_free struct listing_key *doc_keys = NULL;
+	cleanup_free char *sdir = path_join(ctx->path.state, "containers");
+	cleanup_close int sfd = -1;
 	size_t n = 0, n_bad_states = 0;
 
 	memset(l, 0, sizeof(*l));
-	if (container_list_ids(ctx, &ids, &n, e) < 0)
+	if (keys) {
+		if (keyed_ids(ctx, &ids, &doc_keys, &n, e) < 0)
+			return -1;
+		sfd = open(sdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else if (container_list_ids(ctx, &ids, &n, e) < 0) {
 		return -1;
+	}
 	l->v = xcalloc(n ? n : 1, sizeof(*l->v));
 	for (size_t i = 0; i < n; i++) {
 		struct listing_entry *c = &l->v[l->n];
@@ -97,16 +167,12 @@ static int listing_read_keys(const struct ctx *ctx, bool keys, listing_prev_fn p
 		struct err le = ERR_INIT;
 
 		if (keys) {
-			cleanup_free char *dir = store_container_dir(ctx, ids[i]);
-			cleanup_free char *sdir = store_container_state_dir(ctx, ids[i]);
-			cleanup_free char *doc = path_join(dir, "container.json");
-			cleanup_free char *state = path_join(sdir, "state.json");
+			char rel[288];
 
 			/* Keys first: a rewrite after them only makes the next relist read again. */
-			key_of(doc, &c->doc_key);
-			key_of(state, &c->state_key);
-			if (!c->doc_key.ino)
-				continue; /* removed meanwhile */
+			snprintf(rel, sizeof(rel), "%s/state.json", ids[i]);
+			c->doc_key = doc_keys[i];
+			key_of(sfd, rel, &c->state_key);
 			p = prev ? prev(ids[i], arg) : NULL;
 			if (p && (!key_eq(&p->doc_key, &c->doc_key) ||
 			          !key_eq(&p->state_key, &c->state_key)))

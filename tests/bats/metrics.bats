@@ -1,0 +1,140 @@
+#!/usr/bin/env bats
+# ctrbox metrics: container figures from v2 and v1 cgroup fixture trees for a running container,
+# the relist histogram, check statuses, pulls and events counted from a journal, --textfile
+# written atomically; every output validated by tests/prom_lint.py (issue 8).
+
+setup() {
+	load ../helpers
+	sandbox
+	FIX=$TOP/tests/fixtures/node
+	CTRBOX_STATE=$(mktemp -d /tmp/ctrbox-metrics.XXXXXX)
+	export CTRBOX_STATE
+	mkdir -p "$CTRBOX_ROOT"
+	BG_PIDS=()
+	ID=$(printf 'a%.0s' {1..64})
+}
+
+teardown() {
+	local p
+	for p in "${BG_PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$CTRBOX_STATE"
+	return 0
+}
+
+starttime() { awk '{print $22}' "/proc/$1/stat"; }
+
+# a running container "web" (ID a...a) backed by two live processes, started 2026-11-29T10:00:00Z
+running() {
+	local init shim
+	sleep 1000 & init=$!; BG_PIDS+=("$init")
+	sleep 1000 & shim=$!; BG_PIDS+=("$shim")
+	mkdir -p "$CTRBOX_ROOT/containers/$ID" "$CTRBOX_STATE/containers/$ID"
+	printf '{"id":"%s","name":"web","image":"docker.io/library/busybox:1.36","created":"2026-11-29T09:59:00Z"}' \
+		"$ID" >"$CTRBOX_ROOT/containers/$ID/container.json"
+	printf '{"status":"running","pid":%s,"pid_start_time":%s,"shim_pid":%s,"shim_start_time":%s,"started":"2026-11-29T10:00:00Z","exit_code":0}' \
+		"$init" "$(starttime "$init")" "$shim" "$(starttime "$shim")" >"$CTRBOX_STATE/containers/$ID/state.json"
+}
+
+lint() { /usr/bin/python3 "$TOP/tests/prom_lint.py" - <<<"$1"; }
+
+sample() { # sample NAME: the value of the one series of NAME in $output
+	grep "^$1[{ ]" <<<"$output" | awk '{print $NF}'
+}
+
+@test "metrics: a running container's figures from cgroup v2 under cAdvisor's names" {
+	running
+	export CTRBOX_HOST_CGROUP=$FIX/metrics-v2/cgroup CTRBOX_TEST_NOW=2026-11-29T12:00:00Z
+	ctrbox metrics
+	assert_success
+	lint "$output"
+	local l='{id="'$ID'",name="web",image="docker.io/library/busybox:1.36"}'
+	assert_line "container_cpu_usage_seconds_total$l 2.5"
+	assert_line "container_memory_usage_bytes$l 104857600"
+	assert_line "container_memory_working_set_bytes$l 62914560"
+	assert_line "container_oom_events_total$l 2"
+	assert_line "container_start_time_seconds$l 1795946400"
+	assert_line "container_last_seen$l 1795953600"
+	assert_line "# TYPE container_cpu_usage_seconds_total counter"
+}
+
+@test "metrics: the same figures from cgroup v1 (cpuacct, memory.usage_in_bytes, oom_control)" {
+	running
+	export CTRBOX_HOST_CGROUP=$FIX/metrics-v1/cgroup
+	ctrbox metrics
+	assert_success
+	lint "$output"
+	assert_equal "$(sample container_cpu_usage_seconds_total)" 1.5
+	assert_equal "$(sample container_memory_usage_bytes)" 209715200
+	assert_equal "$(sample container_memory_working_set_bytes)" 200278016
+	assert_equal "$(sample container_oom_events_total)" 1
+}
+
+@test "metrics: no container series for exited containers; families still declared" {
+	export CTRBOX_HOST_CGROUP=$FIX/metrics-v2/cgroup
+	ctrbox metrics
+	assert_success
+	lint "$output"
+	refute_line --regexp '^container_'
+	assert_line "# TYPE container_memory_usage_bytes gauge"
+}
+
+@test "metrics: pulls, bytes and seconds from Pulled events; events by reason and type" {
+	cp -r "$FIX/metrics-journal/events" "$CTRBOX_ROOT/"
+	ctrbox metrics
+	assert_success
+	lint "$output"
+	assert_line "ctrbox_pulls_total 2"
+	assert_line "ctrbox_pull_bytes_total 5770000"
+	assert_line "ctrbox_pull_seconds_total 2.35"
+	assert_line 'ctrbox_events_total{reason="Pulled",type="Normal"} 2'
+	assert_line 'ctrbox_events_total{reason="Failed",type="Warning"} 1'
+	assert_line 'ctrbox_events_total{reason="ClockUnsynchronised",type="Warning"} 1'
+}
+
+@test "metrics: the relist histogram once relist recorded it; every check's status" {
+	ctrbox metrics
+	refute_line --partial ctrbox_relist_duration_seconds
+	ctrbox relist
+	assert_success
+	ctrbox relist
+	ctrbox metrics
+	assert_success
+	lint "$output"
+	assert_line 'ctrbox_relist_duration_seconds_bucket{le="+Inf"} 2'
+	assert_line "ctrbox_relist_duration_seconds_count 2"
+	assert_line --regexp '^ctrbox_relist_interval_seconds [0-9.e+-]+$'
+	for c in pressure memory dstate fsync disk limits clock cgroup kmsg store shims overlay relist; do
+		assert_line --regexp "^ctrbox_check_status\{check=\"$c\"\} [0-3]$"
+	done
+}
+
+@test "metrics: --textfile writes DIR/ctrbox.prom atomically and nothing else; a bad DIR fails" {
+	mkdir "$BATS_TEST_TMPDIR/tf"
+	ctrbox metrics --textfile "$BATS_TEST_TMPDIR/tf"
+	assert_success
+	assert_output ""
+	assert_equal "$(ls -A "$BATS_TEST_TMPDIR/tf")" "ctrbox.prom"
+	run /usr/bin/python3 "$TOP/tests/prom_lint.py" "$BATS_TEST_TMPDIR/tf/ctrbox.prom"
+	assert_success
+	ctrbox metrics --textfile "$BATS_TEST_TMPDIR/missing"
+	assert_failure 1
+	assert_equal "$stderr" "ctrbox metrics: --textfile $BATS_TEST_TMPDIR/missing: No such file or directory"
+	ctrbox metrics --textfile "$BATS_TEST_TMPDIR/tf/ctrbox.prom"
+	assert_failure 1
+	[[ $stderr == *"Not a directory" ]]
+	ctrbox metrics extra
+	assert_failure 2
+}
+
+@test "metrics: prom_lint rejects what promtool would (so the validation can fail)" {
+	run /usr/bin/python3 "$TOP/tests/prom_lint.py" - <<<$'# TYPE x counter\nx 1\nx 1'
+	assert_failure
+	assert_line --partial "x has no HELP"
+	assert_line --partial "appears twice"
+	run /usr/bin/python3 "$TOP/tests/prom_lint.py" - <<<$'# HELP h h\n# TYPE h histogram\nh_bucket{le="1"} 2\nh_sum 1\nh_count 2'
+	assert_failure
+	assert_line --partial 'no le="+Inf" bucket last'
+}

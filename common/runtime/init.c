@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,12 +89,30 @@ __attribute__((noreturn)) static void exec_command(const struct init_args *a)
 	fail(a, 127, "exec: \"%s\": executable file not found in $PATH", argv[0]);
 }
 
+/* The container starts with every signal at its default and none blocked: the shim blocks
+ * SIGCHLD and ignores SIGTERM/SIGINT/SIGHUP/SIGPIPE, and whatever started ctrbox may have
+ * ignored more (a shell's background job ignores SIGINT and SIGQUIT); exec keeps both. */
+static void reset_signals(void)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigset_t none;
+
+	sigemptyset(&dfl.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 void init_container(const struct init_args *a)
 {
 	const struct spec *s = a->spec;
 	struct err e = ERR_INIT;
 	char go;
 	int null;
+
+	reset_signals();
 
 	/* Wait for the shim to move us into the cgroup, so the cgroup namespace roots there. */
 	if (read(a->go_fd, &go, 1) != 1)

@@ -251,6 +251,34 @@ ro-root"
 	grep -q "stdout F finished" "$CTRBOX_ROOT/containers/$id/log"
 }
 
+@test "run: SIGTERM to a foreground run reaches the container" {
+	"$CTRBOX_BIN" run --name trapper "$IMG" sh -c 'trap "echo got-term; exit 7" TERM; while :; do sleep 0.05; done' \
+		>"$SANDBOX/out" &
+	runpid=$!
+	retry 100 0.1 id_of trapper
+	id=$(id_of trapper)
+	retry 100 0.1 is_status "$id" running
+	sleep 0.3 # the trap is set once sh runs its script
+	kill -TERM "$runpid"
+	rc=0
+	wait "$runpid" || rc=$?
+	[ "$rc" = 7 ]
+	grep -qx got-term "$SANDBOX/out"
+}
+
+@test "run: a killed shim leaves the container running, its state still naming the shim" {
+	ctrbox run -d "$IMG" sleep 30
+	id=$output
+	retry 50 0.1 is_status "$id" running
+	shim=$(state "$id" shim_pid)
+	init=$(state "$id" pid)
+	kill -9 "$shim"
+	retry 50 0.1 bash -c "! kill -0 $shim 2>/dev/null"
+	kill -0 "$init"
+	is_status "$id" running
+	[ "$(awk '{print $22}' "/proc/$init/stat")" = "$(state "$id" pid_start_time)" ]
+}
+
 @test "run: the container's output goes to the CRI log" {
 	ctrbox run --name logged "$IMG" sh -c 'echo one; echo two >&2; printf partial'
 	id=$(id_of logged)
@@ -260,7 +288,7 @@ ro-root"
 	assert_line "stdout P partial"
 }
 
-@test "run: only descriptors 0, 1 and 2 are open when the command starts" {
+@test "run: only descriptors 0, 1 and 2 are open when the command starts, no signal ignored" {
 	ctrbox run -d "$IMG" sleep 30
 	id=$output
 	retry 50 0.1 is_status "$id" running
@@ -268,6 +296,9 @@ ro-root"
 	assert_output "0
 1
 2"
+	# Nor does it inherit ignored or blocked signals from the shim or from our shell.
+	run grep -E '^Sig(Ign|Blk):' "/proc/$(state "$id" pid)/status"
+	assert_output "$(printf 'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000')"
 }
 
 @test "run: docker's default capabilities, no_new_privs and seccomp; --cap-add/--cap-drop/--privileged" {

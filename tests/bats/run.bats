@@ -124,11 +124,16 @@ id_of() { # id_of NAME: the ID of the container with that name
 }
 
 @test "run: -d prints the ID, --name names it, a taken name is refused" {
-	ctrbox run -d --name web "$IMG" sleep 30
+	ctrbox run -d --name web -l tier=front --label app=shop "$IMG" sleep 30
 	assert_success
 	[[ $output =~ ^[0-9a-f]{64}$ ]]
 	id=$output
 	[ "$(jq -r .name "$CTRBOX_ROOT/containers/$id/container.json")" = web ]
+	[ "$(jq -c .labels "$CTRBOX_ROOT/containers/$id/container.json")" = '{"tier":"front","app":"shop"}' ]
+	[ "$(jq -c .command "$CTRBOX_ROOT/containers/$id/container.json")" = '["sleep","30"]' ]
+	jq -e '.image_digest | startswith("sha256:")' "$CTRBOX_ROOT/containers/$id/container.json"
+	grep -q "\"Created\".*$id" "$CTRBOX_ROOT/events/journal.jsonl"
+	retry 50 0.1 grep -q "\"Started\".*$id" "$CTRBOX_ROOT/events/journal.jsonl"
 	retry 50 0.1 is_status "$id" running
 	[ "$(state "$id" pid)" -gt 1 ]
 	ctrbox run -d --name web "$IMG" true

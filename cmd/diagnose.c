@@ -241,14 +241,13 @@ int ctrbox_diagnose(struct ctx *ctx, int argc, char **argv)
 	struct run r = {0};
 	enum fmt fmt = FMT_TABLE;
 	int64_t interval_ns = 30 * NSEC_PER_SEC;
-	bool do_watch = false, interval_set = false;
+	bool do_watch = false, interval_set = false, deep = false;
 	const char **want = NULL;
 	size_t n_want = 0, nchecks = 0;
 	struct err e = ERR_INIT;
 	enum diag_status worst;
 	int c, rc;
 
-	diag_env_init(&env, ctx);
 	opt_begin(&op, ctx, &applet_diagnose, argc, argv);
 	while ((c = opt_next(&op)) > 0) {
 		switch (c) {
@@ -275,7 +274,7 @@ int ctrbox_diagnose(struct ctx *ctx, int argc, char **argv)
 			}
 			break;
 		case O_DEEP:
-			env.deep = true;
+			deep = true;
 			break;
 		case O_WATCH:
 			do_watch = true;
@@ -306,6 +305,8 @@ int ctrbox_diagnose(struct ctx *ctx, int argc, char **argv)
 		return opt_usage_error(&op, "--interval needs --watch");
 	}
 	ctx->fmt = fmt == FMT_JSON ? OUT_JSON : OUT_TABLE;
+	diag_env_init(&env, ctx);
+	env.deep = deep;
 	if (getenv("CTRBOX_TEST_ADJTIMEX"))
 		env.adjtimex = test_adjtimex;
 	for (const struct diag_check *k = diag_checks; k->name; k++)
@@ -336,5 +337,6 @@ int ctrbox_diagnose(struct ctx *ctx, int argc, char **argv)
 	free(r.checks);
 	free(r.names);
 	free(r.res);
+	diag_env_release(&env);
 	return rc;
 }

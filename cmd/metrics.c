@@ -80,6 +80,7 @@ int ctrbox_metrics(struct ctx *ctx, int argc, char **argv)
 			diag_checks[i].fn(&env, &res[i]);
 		}
 		prom_checks(&b, names, res, n);
+		diag_env_release(&env);
 		for (size_t i = 0; i < n; i++)
 			diag_result_release(&res[i]);
 		free(names);

@@ -131,29 +131,38 @@ void diag_text(struct diag_result *r, const char *key, const char *fmt, ...)
 	ev_add(r, key)->text = xstrdup(text);
 }
 
-void diag_thresholds_default(struct diag_thresholds *th)
+/* The thresholds as the config holds them (its defaults are the one list of default values). */
+static void thresholds_from(const struct config *c, struct diag_thresholds *th)
 {
 	*th = (struct diag_thresholds){
-	    .psi_some_warn = 20,
-	    .psi_some_fail = 50,
-	    .psi_full_warn = 5,
-	    .psi_full_fail = 20,
-	    .dirty_warn_bytes = 1LL << 30,
-	    .dirty_fail_bytes = 4LL << 30,
-	    .dstate_warn_ns = 10 * NSEC_PER_SEC,
-	    .dstate_fail_ns = 60 * NSEC_PER_SEC,
-	    .fsync_warn_ns = 10 * NSEC_PER_MSEC,
-	    .fsync_fail_ns = 100 * NSEC_PER_MSEC,
-	    .root_available_min = 15,
-	    .state_available_min = 10,
-	    .inodes_free_min = 5,
-	    .limits_warn = 80,
-	    .limits_fail = 95,
-	    .clock_max_error_warn_ns = 100 * NSEC_PER_MSEC,
-	    .clock_max_error_fail_ns = NSEC_PER_SEC,
-	    .relist_slow_ns = NSEC_PER_SEC,
-	    .relist_stall_ns = 180 * NSEC_PER_SEC,
+	    .psi_some_warn = (double)c->diagnose.pressure_some_warn,
+	    .psi_some_fail = (double)c->diagnose.pressure_some_fail,
+	    .psi_full_warn = (double)c->diagnose.pressure_full_warn,
+	    .psi_full_fail = (double)c->diagnose.pressure_full_fail,
+	    .dirty_warn_bytes = c->diagnose.dirty_warn_bytes,
+	    .dirty_fail_bytes = c->diagnose.dirty_fail_bytes,
+	    .dstate_warn_ns = c->diagnose.dstate_warn_ns,
+	    .dstate_fail_ns = c->diagnose.dstate_fail_ns,
+	    .fsync_warn_ns = c->diagnose.fsync_warn_ns,
+	    .fsync_fail_ns = c->diagnose.fsync_fail_ns,
+	    .root_available_min = (double)c->diagnose.root_available_min,
+	    .state_available_min = (double)c->diagnose.state_available_min,
+	    .inodes_free_min = (double)c->diagnose.inodes_free_min,
+	    .limits_warn = (double)c->diagnose.limits_warn,
+	    .limits_fail = (double)c->diagnose.limits_fail,
+	    .clock_max_error_warn_ns = c->diagnose.clock_max_error_warn_ns,
+	    .clock_max_error_fail_ns = c->diagnose.clock_max_error_fail_ns,
+	    .relist_slow_ns = c->diagnose.relist_slow_ns,
+	    .relist_stall_ns = c->diagnose.relist_stall_ns,
 	};
+}
+
+void diag_thresholds_default(struct diag_thresholds *th)
+{
+	struct config c;
+
+	config_defaults(&c);
+	thresholds_from(&c, th);
 }
 
 void diag_env_init(struct diag_env *env, const struct ctx *ctx)
@@ -161,6 +170,31 @@ void diag_env_init(struct diag_env *env, const struct ctx *ctx)
 	memset(env, 0, sizeof(*env));
 	env->ctx = ctx;
 	diag_thresholds_default(&env->th);
+	if (ctx->cfg) {
+		thresholds_from(ctx->cfg, &env->th);
+		/* struct diag_rule mirrors the config's rules; the config outlives the run */
+		env->n_rules = ctx->cfg->diagnose.n_rules;
+		if (env->n_rules) {
+			struct diag_rule *r = xcalloc(env->n_rules, sizeof(*r));
+
+			for (size_t i = 0; i < env->n_rules; i++) {
+				const struct config_diag_rule *c = &ctx->cfg->diagnose.rules[i];
+
+				r[i].pattern = c->pattern;
+				r[i].reason = c->reason;
+				r[i].severity =
+				    c->severity == SEVERITY_FAIL ? DIAG_FAIL : DIAG_WARN;
+			}
+			env->rules = r;
+		}
+	}
 	env->adjtimex = adjtimex;
 	env->dstate_sample_ns = 200 * NSEC_PER_MSEC;
+}
+
+void diag_env_release(struct diag_env *env)
+{
+	free((void *)env->rules);
+	env->rules = NULL;
+	env->n_rules = 0;
 }

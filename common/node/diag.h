@@ -98,8 +98,10 @@ struct diag_check {
 /* The checks in run order, ending with a zeroed entry. */
 extern const struct diag_check diag_checks[];
 const struct diag_check *diag_check_find(const char *name);
-/* Fills env with ctx, the config's thresholds (defaults where unset) and adjtimex(2). */
+/* Fills env with ctx, the config's thresholds and kernel log rules (defaults where unset) and
+ * adjtimex(2). The caller releases it with diag_env_release. */
 void diag_env_init(struct diag_env *env, const struct ctx *ctx);
+void diag_env_release(struct diag_env *env);
 void diag_thresholds_default(struct diag_thresholds *th);
 
 /* --watch (diag_watch.c): compares results[i] of check names[i] with the statuses kept in

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <regex.h>
+
 #include <yaml.h>
 
 #include "common/util/config.h"
@@ -38,6 +40,7 @@ enum config_type {
 	CT_STRLIST,  /* char **, owned, NULL-terminated: a sequence of strings */
 	CT_MAP,      /* a nested mapping with its own table, stored in the same struct */
 	CT_NAMEDMAP, /* an owned array of elements keyed by name, each parsed with map */
+	CT_SEQMAP,   /* an owned array of elements from a sequence of mappings, each parsed with map */
 };
 
 struct config_map;
@@ -54,8 +57,8 @@ struct config_key {
 	const char *const *words;      /* CT_ENUM: NULL-terminated, compared case-insensitively */
 	bool (*accept)(const char *v); /* CT_STRING, CT_STRLIST items, CT_NAMEDMAP names */
 	const char *what;              /* what accept wants, for errors: "a registry host[:port]" */
-	size_t count_at;               /* CT_NAMEDMAP: offsetof the size_t count of elements */
-	size_t elem_size;              /* CT_NAMEDMAP: sizeof one element */
+	size_t count_at;  /* CT_NAMEDMAP, CT_SEQMAP: offsetof the size_t count of elements */
+	size_t elem_size; /* CT_NAMEDMAP, CT_SEQMAP: sizeof one element */
 	size_t name_at;                /* CT_NAMEDMAP: offsetof the element's owned char *name */
 };
 
@@ -99,6 +102,12 @@ static int registry_check(const struct config_parse *p, const struct config_map 
                           struct err *e);
 static void registry_defaults(void *elem);
 static bool host_ok(const char *v);
+static bool reason_ok(const char *v);
+static int diagnose_check(const struct config_parse *p, const struct config_map *m,
+                          const char *name, void *base, const struct config_seen *seen,
+                          struct err *e);
+static int rule_check(const struct config_parse *p, const struct config_map *m, const char *name,
+                      void *base, const struct config_seen *seen, struct err *e);
 
 static const struct config_key host_keys[] = {
     KEY("proc", CT_PATH, host.proc),
@@ -149,6 +158,45 @@ static const struct config_key snapshots_keys[] = {
 };
 static const struct config_map snapshots_map = {snapshots_keys, NULL, NULL};
 
+#define DAT(f) offsetof(struct config_diag_rule, f)
+static const char *const severity_words[] = {[SEVERITY_WARN] = "warn", [SEVERITY_FAIL] = "fail",
+                                             NULL};
+static const struct config_key rule_keys[] = {
+    {.name = "pattern", .type = CT_STRING, .at = DAT(pattern)}, /* required: rule_check() */
+    {.name = "reason", .type = CT_STRING, .at = DAT(reason), .accept = reason_ok,
+     .what = "a CamelCase reason like NetdevTimeout"},
+    {.name = "severity", .type = CT_ENUM, .at = DAT(severity), .words = severity_words},
+    {0},
+};
+static const struct config_map rule_map = {rule_keys, NULL, rule_check};
+
+#define PCT(n, f) KEY(n, CT_UINT, f, .min = 0, .max = 100)
+static const struct config_key diagnose_keys[] = {
+    PCT("pressure_some_warn", diagnose.pressure_some_warn),
+    PCT("pressure_some_fail", diagnose.pressure_some_fail),
+    PCT("pressure_full_warn", diagnose.pressure_full_warn),
+    PCT("pressure_full_fail", diagnose.pressure_full_fail),
+    KEY("dirty_warn", CT_SIZE, diagnose.dirty_warn_bytes),
+    KEY("dirty_fail", CT_SIZE, diagnose.dirty_fail_bytes),
+    KEY("dstate_warn", CT_DURATION, diagnose.dstate_warn_ns),
+    KEY("dstate_fail", CT_DURATION, diagnose.dstate_fail_ns),
+    KEY("fsync_warn", CT_DURATION, diagnose.fsync_warn_ns),
+    KEY("fsync_fail", CT_DURATION, diagnose.fsync_fail_ns),
+    PCT("root_available_min", diagnose.root_available_min),
+    PCT("state_available_min", diagnose.state_available_min),
+    PCT("inodes_free_min", diagnose.inodes_free_min),
+    PCT("limits_warn", diagnose.limits_warn),
+    PCT("limits_fail", diagnose.limits_fail),
+    KEY("clock_max_error_warn", CT_DURATION, diagnose.clock_max_error_warn_ns),
+    KEY("clock_max_error_fail", CT_DURATION, diagnose.clock_max_error_fail_ns),
+    KEY("relist_slow", CT_DURATION, diagnose.relist_slow_ns),
+    KEY("relist_stall", CT_DURATION, diagnose.relist_stall_ns),
+    KEY("rules", CT_SEQMAP, diagnose.rules, .map = &rule_map, .count_at = AT(diagnose.n_rules),
+        .elem_size = sizeof(struct config_diag_rule)),
+    {0},
+};
+static const struct config_map diagnose_map = {diagnose_keys, NULL, diagnose_check};
+
 static const struct config_key top_keys[] = {
     KEY("root", CT_PATH, root),
     KEY("state", CT_PATH, state),
@@ -160,6 +208,7 @@ static const struct config_key top_keys[] = {
         .what = "a registry host[:port]", .count_at = AT(n_registries),
         .elem_size = sizeof(struct config_registry), .name_at = RAT(host)),
     MAP("snapshots", &snapshots_map),
+    MAP("diagnose", &diagnose_map),
     {0},
 };
 static const struct config_map top_map = {top_keys, NULL, NULL};
@@ -363,6 +412,8 @@ static const char *expected(const struct config_key *k, char *buf, size_t n)
 	case CT_MAP:
 	case CT_NAMEDMAP:
 		return "a mapping";
+	case CT_SEQMAP:
+		return "a list of mappings";
 	}
 	return "a value";
 }
@@ -544,6 +595,42 @@ static int parse_namedmap(struct config_parse *p, const struct config_key *k, co
 	return 0;
 }
 
+/* A CT_SEQMAP sequence whose SEQUENCE-START is in p->ev: one element per mapping, in file order,
+ * each kept in the array as soon as it exists so that config_free() frees a half-read one. */
+static int parse_seqmap(struct config_parse *p, const struct config_key *k, const char *name,
+                        void *base, struct err *e)
+{
+	size_t *count = field(base, k->count_at);
+	char *arr;
+
+	memcpy(&arr, field(base, k->at), sizeof(arr));
+	for (;;) {
+		cleanup_free char *elem_name = NULL;
+		char *elem;
+
+		if (next_event(p, e) < 0)
+			return -1;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		if (check_node(p, e) < 0)
+			return -1;
+		elem_name = xasprintf("%s[%zu]", name, *count);
+		if (p->ev.type != YAML_MAPPING_START_EVENT)
+			return fail_at(p, p->ev.start_mark, e, "\"%s\": expected a mapping, got %s",
+			               elem_name, node_kind(&p->ev));
+		arr = xreallocarray(arr, *count + 1, k->elem_size);
+		memcpy(field(base, k->at), &arr, sizeof(arr));
+		elem = arr + *count * k->elem_size;
+		memset(elem, 0, k->elem_size);
+		if (k->map->defaults)
+			k->map->defaults(elem);
+		(*count)++;
+		if (parse_mapping(p, k->map, elem_name, elem, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* The value of key k, in p->ev; name is its dotted path for messages. */
 static int parse_value(struct config_parse *p, const struct config_key *k, const char *name,
                        void *base, struct err *e)
@@ -555,6 +642,14 @@ static int parse_value(struct config_parse *p, const struct config_key *k, const
 	int64_t n;
 	size_t i;
 
+	if (k->type == CT_SEQMAP) {
+		if (ev->type == YAML_SEQUENCE_START_EVENT)
+			return parse_seqmap(p, k, name, base, e);
+		if (is_null(ev))
+			return 0;
+		return fail_at(p, ev->start_mark, e, "\"%s\": expected %s, got %s", name,
+		               expected(k, want, sizeof(want)), node_kind(ev));
+	}
 	if (k->type == CT_MAP || k->type == CT_NAMEDMAP || k->type == CT_STRLIST) {
 		if (k->type != CT_STRLIST && ev->type == YAML_MAPPING_START_EVENT)
 			return k->type == CT_MAP ? parse_mapping(p, k->map, name, base, e)
@@ -633,6 +728,7 @@ static int parse_value(struct config_parse *p, const struct config_key *k, const
 	case CT_STRLIST:
 	case CT_MAP:
 	case CT_NAMEDMAP:
+	case CT_SEQMAP:
 		break;
 	}
 	if (k->set_at)
@@ -776,6 +872,84 @@ static void registry_defaults(void *elem)
 	r->tls_verify = true;
 }
 
+/* An event reason: CamelCase ASCII letters and digits, starting upper case, at most 64. */
+static bool reason_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 64 || !isupper((unsigned char)v[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]))
+			return false;
+	return true;
+}
+
+/* Each WARN threshold must come before its FAIL one. */
+static int diagnose_check(const struct config_parse *p, const struct config_map *m,
+                          const char *name, void *base, const struct config_seen *seen,
+                          struct err *e)
+{
+	static const struct {
+		const char *warn, *fail;
+		bool lower_is_worse;
+	} pairs[] = {
+	    {"pressure_some_warn", "pressure_some_fail", false},
+	    {"pressure_full_warn", "pressure_full_fail", false},
+	    {"dirty_warn", "dirty_fail", false},
+	    {"dstate_warn", "dstate_fail", false},
+	    {"fsync_warn", "fsync_fail", false},
+	    {"limits_warn", "limits_fail", false},
+	    {"clock_max_error_warn", "clock_max_error_fail", false},
+	};
+	(void)name;
+	for (size_t i = 0; i < ARRAY_SIZE(pairs); i++) {
+		const struct config_key *kw = NULL, *kf = NULL;
+		const struct config_seen *sw, *sf;
+
+		for (const struct config_key *k = m->keys; k->name; k++) {
+			if (!strcmp(k->name, pairs[i].warn))
+				kw = k;
+			if (!strcmp(k->name, pairs[i].fail))
+				kf = k;
+		}
+		if (*(int64_t *)field(base, kw->at) <= *(int64_t *)field(base, kf->at))
+			continue;
+		sw = seen_find(m, seen, pairs[i].warn);
+		sf = seen_find(m, seen, pairs[i].fail);
+		return fail_at(p, sw && sw->set ? sw->value : sf->value, e,
+		               "\"diagnose.%s\" must not be above \"diagnose.%s\"", pairs[i].warn,
+		               pairs[i].fail);
+	}
+	return 0;
+}
+
+/* A rule needs a pattern that compiles and a reason. */
+static int rule_check(const struct config_parse *p, const struct config_map *m, const char *name,
+                      void *base, const struct config_seen *seen, struct err *e)
+{
+	const struct config_diag_rule *r = base;
+	regex_t re;
+	int rc;
+
+	(void)seen;
+	(void)m;
+	if (!r->pattern)
+		return fail_at(p, p->ev.start_mark, e, "\"%s\": needs a pattern", name);
+	if (!r->reason)
+		return fail_at(p, p->ev.start_mark, e, "\"%s\": needs a reason", name);
+	rc = regcomp(&re, r->pattern, REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		char why[128];
+
+		regerror(rc, &re, why, sizeof(why));
+		return fail_at(p, seen_find(m, seen, "pattern")->value, e,
+		               "\"%s.pattern\": not an extended regular expression: %s", name, why);
+	}
+	regfree(&re);
+	return 0;
+}
+
 static void free_fields(const struct config_map *m, void *base)
 {
 	const struct config_key *k;
@@ -801,6 +975,15 @@ static void free_fields(const struct config_map *m, void *base)
 				free_fields(k->map, arr + i * k->elem_size);
 				freep(field(arr + i * k->elem_size, k->name_at));
 			}
+			free(arr);
+			memset(field(base, k->at), 0, sizeof(arr));
+			*count = 0;
+			break;
+		case CT_SEQMAP:
+			memcpy(&arr, field(base, k->at), sizeof(arr));
+			count = field(base, k->count_at);
+			for (i = 0; i < *count; i++)
+				free_fields(k->map, arr + i * k->elem_size);
 			free(arr);
 			memset(field(base, k->at), 0, sizeof(arr));
 			*count = 0;
@@ -852,6 +1035,25 @@ void config_defaults(struct config *c)
 	c->pull.low_speed_time_ns = PULL_TIMEOUT_DEFAULT;
 	c->pull.unpack = true;
 	c->snapshot_volatile = VOLATILE_AUTO;
+	c->diagnose.pressure_some_warn = 20;
+	c->diagnose.pressure_some_fail = 50;
+	c->diagnose.pressure_full_warn = 5;
+	c->diagnose.pressure_full_fail = 20;
+	c->diagnose.dirty_warn_bytes = 1LL << 30;
+	c->diagnose.dirty_fail_bytes = 4LL << 30;
+	c->diagnose.dstate_warn_ns = 10 * NSEC_PER_SEC;
+	c->diagnose.dstate_fail_ns = 60 * NSEC_PER_SEC;
+	c->diagnose.fsync_warn_ns = 10 * NSEC_PER_MSEC;
+	c->diagnose.fsync_fail_ns = 100 * NSEC_PER_MSEC;
+	c->diagnose.root_available_min = 15; /* kubelet's imagefs.available */
+	c->diagnose.state_available_min = 10; /* nodefs.available */
+	c->diagnose.inodes_free_min = 5;      /* nodefs.inodesFree */
+	c->diagnose.limits_warn = 80;
+	c->diagnose.limits_fail = 95;
+	c->diagnose.clock_max_error_warn_ns = 100 * NSEC_PER_MSEC;
+	c->diagnose.clock_max_error_fail_ns = NSEC_PER_SEC;
+	c->diagnose.relist_slow_ns = NSEC_PER_SEC;
+	c->diagnose.relist_stall_ns = 180 * NSEC_PER_SEC;
 }
 
 int config_load(const char *path, bool must_exist, struct config **out, struct err *e)

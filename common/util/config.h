@@ -24,6 +24,13 @@ struct config_registry {
 	char *key_file;
 };
 
+/* One diagnose.rules element: a kernel log rule added to the built-in ones (ctrbox-diagnose(1)). */
+struct config_diag_rule {
+	char *pattern; /* a POSIX extended regular expression over the message */
+	char *reason;  /* CamelCase, as event reasons */
+	enum config_severity { SEVERITY_WARN, SEVERITY_FAIL } severity;
+};
+
 struct config {
 	char *path;  /* the file loaded, or NULL when built-in defaults only */
 	char *root;  /* root: NULL = not set in the file */
@@ -48,6 +55,20 @@ struct config {
 	} pull;
 	struct config_registry *registries; /* registries: in file order, hosts unique */
 	size_t n_registries;
+	struct {
+		/* diagnose.*: thresholds, WARN then FAIL (defaults in ctrbox-diagnose(1)) */
+		int64_t pressure_some_warn, pressure_some_fail; /* percent (20, 50) */
+		int64_t pressure_full_warn, pressure_full_fail; /* percent (5, 20) */
+		int64_t dirty_warn_bytes, dirty_fail_bytes;     /* (1GiB, 4GiB) */
+		int64_t dstate_warn_ns, dstate_fail_ns;         /* (10s, 60s) */
+		int64_t fsync_warn_ns, fsync_fail_ns;           /* p99 (10ms, 100ms) */
+		int64_t root_available_min, state_available_min, inodes_free_min; /* % (15, 10, 5) */
+		int64_t limits_warn, limits_fail;               /* percent (80, 95) */
+		int64_t clock_max_error_warn_ns, clock_max_error_fail_ns; /* (100ms, 1s) */
+		int64_t relist_slow_ns, relist_stall_ns;        /* (1s, 3m) */
+		struct config_diag_rule *rules;                 /* diagnose.rules, in file order */
+		size_t n_rules;
+	} diagnose;
 	/* snapshots.volatile: mount container overlays with "volatile" (auto: when supported). */
 	enum config_volatile { VOLATILE_AUTO, VOLATILE_ON, VOLATILE_OFF } snapshot_volatile;
 };

@@ -428,3 +428,37 @@ has_event() { "$CTRBOX_BIN" events --format json 2>/dev/null | grep -q "$1"; }
 	ctrbox diagnose extra
 	assert_equal "$status" 2
 }
+
+@test "diagnose: thresholds and extra kernel log rules come from the config" {
+	export CTRBOX_HOST_DEV=$FIX/kmsg-custom/dev
+	check kmsg
+	assert_equal "$status" 0
+	cat >"$CTRBOX_CONFIG" <<-'YAML'
+	diagnose:
+	  pressure_some_warn: 85
+	  pressure_some_fail: 90
+	  rules:
+	    - pattern: "NETDEV WATCHDOG: [^ ]+ .*timed out"
+	      reason: NetdevTimeout
+	      severity: fail
+	    - pattern: "mounted filesystem"
+	      reason: Mounted
+	YAML
+	check kmsg
+	assert_equal "$status" 2
+	assert_equal "$(jq -r '.[0].reason' <<<"$output")" NetdevTimeout
+	assert_equal "$(evidence NetdevTimeout_count)" 1
+	assert_equal "$(evidence Mounted_count)" 1
+	# some 80% is under the raised thresholds; full 35.1% still FAILs
+	proc_of pressure-io80
+	check pressure
+	assert_equal "$sum" "io pressure: full 35.1% >= 20%"
+	printf 'diagnose:\n  rules:\n    - pattern: "a("\n      reason: X\n' >"$CTRBOX_CONFIG"
+	ctrbox diagnose --check kmsg
+	assert_failure 1
+	assert_equal "$stderr" "ctrbox diagnose: $CTRBOX_CONFIG:3:16: \"diagnose.rules[0].pattern\": not an extended regular expression: Unmatched ( or \\("
+	printf 'diagnose:\n  dstate_warn: 2m\n' >"$CTRBOX_CONFIG"
+	ctrbox diagnose --check kmsg
+	assert_failure 1
+	assert_equal "$stderr" "ctrbox diagnose: $CTRBOX_CONFIG:2:16: \"diagnose.dstate_warn\" must not be above \"diagnose.dstate_fail\""
+}

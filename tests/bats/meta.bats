@@ -44,7 +44,7 @@ setup() {
 
 @test "meta: every config key is documented in ctrbox(1)" {
 	page=$(mandoc -Tascii "$TOP/man/ctrbox.1" | sed "s/.\x08//g")
-	for k in root state log_level host proc sys dev cgroup events rotate_size max_size max_age pull max_concurrent_downloads max_concurrent_pulls unpack retries connect_timeout low_speed_time registries mirrors plain_http tls_verify ca_file cert_file key_file snapshots volatile; do
+	for k in root state log_level host proc sys dev cgroup events rotate_size max_size max_age pull max_concurrent_downloads max_concurrent_pulls unpack retries connect_timeout low_speed_time registries mirrors plain_http tls_verify ca_file cert_file key_file snapshots volatile diagnose pressure_some_warn pressure_some_fail pressure_full_warn pressure_full_fail dirty_warn dirty_fail dstate_warn dstate_fail fsync_warn fsync_fail root_available_min state_available_min inodes_free_min limits_warn limits_fail clock_max_error_warn clock_max_error_fail relist_slow relist_stall rules pattern reason severity; do
 		[[ $page == *"$k"* ]] || fail "ctrbox(1) does not document config key $k"
 	done
 }

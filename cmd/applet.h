@@ -20,6 +20,7 @@ enum comp {
 	COMP_APPLET,            /* applet names */
 	COMP_CONTAINER,         /* container IDs and names */
 	COMP_CONTAINER_RUNNING, /* running containers only */
+	COMP_CONTAINER_STOPPED, /* containers not running (all with the applet's --force) */
 	COMP_IMAGE,             /* image references */
 };
 
@@ -143,6 +144,7 @@ int ctrbox_relist(struct ctx *ctx, int argc, char **argv);
 int ctrbox_rm(struct ctx *ctx, int argc, char **argv);
 int ctrbox_rmi(struct ctx *ctx, int argc, char **argv);
 int ctrbox_run(struct ctx *ctx, int argc, char **argv);
+int ctrbox_shell(struct ctx *ctx, int argc, char **argv);
 int ctrbox_shim(struct ctx *ctx, int argc, char **argv);
 int ctrbox_stop(struct ctx *ctx, int argc, char **argv);
 int ctrbox_unpack(struct ctx *ctx, int argc, char **argv);
@@ -164,6 +166,7 @@ extern const struct applet applet_relist;
 extern const struct applet applet_rm;
 extern const struct applet applet_rmi;
 extern const struct applet applet_run;
+extern const struct applet applet_shell;
 extern const struct applet applet_shim;
 extern const struct applet applet_stop;
 extern const struct applet applet_unpack;

@@ -7,19 +7,12 @@
 #include <string.h>
 
 #include "cmd/applet.h"
+#include "cmd/complete.h"
 #include "common/store/container_record.h"
 #include "common/store/image_record.h"
 #include "common/util/mem.h"
 #include "common/util/strutil.h"
 
-enum comp_directive {
-	DIR_DEFAULT = 0,
-	DIR_ERROR = 1,
-	DIR_NOSPACE = 2,
-	DIR_NOFILE = 4,
-	DIR_FILTER_EXT = 8,
-	DIR_DIRS = 16,
-};
 
 const struct applet applet_complete = {
 	.name = "__complete",
@@ -49,18 +42,24 @@ static void comp_emit(struct comp_out *c, const char *cand, const char *desc)
 		fprintf(c->f, "%s%s\n", c->prefix ? c->prefix : "", cand);
 }
 
-static void comp_words(struct comp_out *c, const char *words)
+/* Emits the words of "a|b|c"; a word ending in '=' ("status=") is a key whose value follows
+ * in the same word, so the directive then asks for no space after it. */
+static int comp_words(struct comp_out *c, const char *words)
 {
 	const char *p = words;
+	int d = DIR_NOFILE;
 
 	while (p && *p) {
 		const char *bar = strchr(p, '|');
 		size_t len = bar ? (size_t)(bar - p) : strlen(p);
 		cleanup_free char *w = xstrndup(p, len);
 
+		if (len && w[len - 1] == '=')
+			d |= DIR_NOSPACE;
 		comp_emit(c, w, NULL);
 		p = bar ? bar + 1 : NULL;
 	}
+	return d;
 }
 
 static void comp_applets(struct comp_out *c)
@@ -70,7 +69,29 @@ static void comp_applets(struct comp_out *c)
 			comp_emit(c, (*a)->name, (*a)->summary);
 }
 
-static void comp_containers(struct ctx *ctx, struct comp_out *c, bool running_only)
+/* Which containers an argument accepts, by their recorded status (state.json, no process
+ * checks: completion offers, the applet decides). */
+enum comp_status {
+	CS_ALL,
+	CS_RUNNING,     /* stop, kill, exec, attach */
+	CS_NOT_RUNNING, /* rm without -f */
+};
+
+static bool comp_status_ok(struct ctx *ctx, const char *id, enum comp_status want)
+{
+	struct container_state st = {0};
+	struct err e = ERR_INIT;
+	bool running;
+
+	if (want == CS_ALL)
+		return true;
+	/* No state.json: created and never started, so not running. */
+	running = container_state_load(ctx, id, &st, &e) == 0 &&
+		  (st.status == STATUS_RUNNING || st.status == STATUS_PAUSED);
+	return want == CS_RUNNING ? running : !running;
+}
+
+static void comp_containers(struct ctx *ctx, struct comp_out *c, enum comp_status want)
 {
 	struct err e = ERR_INIT;
 	cleanup_strv char **ids = NULL;
@@ -80,11 +101,9 @@ static void comp_containers(struct ctx *ctx, struct comp_out *c, bool running_on
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct container_doc doc = {0};
-		struct container_state st = {0};
 		char shortid[13];
 
-		if (running_only && (container_state_load(ctx, ids[i], &st, &e) < 0 ||
-				     st.status != STATUS_RUNNING))
+		if (!comp_status_ok(ctx, ids[i], want))
 			continue;
 		snprintf(shortid, sizeof(shortid), "%s", ids[i]);
 		if (container_doc_load(ctx, ids[i], &doc, &e) == 0) {
@@ -109,8 +128,10 @@ static void comp_images(struct ctx *ctx, struct comp_out *c)
 	image_records_free(v, n);
 }
 
-/* Candidates for a value of kind k; returns the directive. */
-static int comp_kind(struct ctx *ctx, struct comp_out *c, enum comp k, const char *words)
+/* Candidates for a value of kind k; returns the directive. force: the applet's --force is on
+ * the line (rm -f takes running containers too). */
+static int comp_kind(struct ctx *ctx, struct comp_out *c, enum comp k, const char *words,
+		     bool force)
 {
 	switch (k) {
 	case COMP_FILE:
@@ -118,14 +139,18 @@ static int comp_kind(struct ctx *ctx, struct comp_out *c, enum comp k, const cha
 	case COMP_DIR:
 		return DIR_DIRS;
 	case COMP_WORDS:
-		comp_words(c, words);
-		return DIR_NOFILE;
+		return comp_words(c, words);
 	case COMP_APPLET:
 		comp_applets(c);
 		return DIR_NOFILE;
 	case COMP_CONTAINER:
+		comp_containers(ctx, c, CS_ALL);
+		return DIR_NOFILE;
 	case COMP_CONTAINER_RUNNING:
-		comp_containers(ctx, c, k == COMP_CONTAINER_RUNNING);
+		comp_containers(ctx, c, CS_RUNNING);
+		return DIR_NOFILE;
+	case COMP_CONTAINER_STOPPED:
+		comp_containers(ctx, c, force ? CS_ALL : CS_NOT_RUNNING);
 		return DIR_NOFILE;
 	case COMP_IMAGE:
 		comp_images(ctx, c);
@@ -165,9 +190,9 @@ static int comp_inline_value(struct ctx *ctx, struct comp_out *c, const struct a
 	int d;
 
 	c->prefix = prefix;
-	d = comp_kind(ctx, c, o->comp, opt_words(ap, o));
+	d = comp_kind(ctx, c, o->comp, opt_words(ap, o), false);
 	c->prefix = NULL;
-	return d == DIR_NOFILE ? DIR_NOFILE | DIR_NOSPACE : d;
+	return d & DIR_NOFILE ? d | DIR_NOSPACE : d;
 }
 
 /* Words before the applet: global options; --root and --state steer the store listings. */
@@ -205,29 +230,26 @@ static int comp_globals(struct ctx *ctx, char **w, int nprev, int *k, const stru
 	return 0;
 }
 
-int ctrbox_complete(struct ctx *ctx, int argc, char **argv)
+int complete_words(struct ctx *ctx, int n, char **w, FILE *f)
 {
-	char **w = argv + 1;
-	int n = argc - 1, nprev = n > 0 ? n - 1 : 0, k = 0, npos = 0, directive;
+	int nprev = n > 0 ? n - 1 : 0, k = 0, npos = 0, directive;
 	const char *cur = n > 0 ? w[n - 1] : "";
-	struct comp_out c = {ctx->out, cur, NULL};
+	struct comp_out c = {f, cur, NULL};
 	const struct opt *pending = NULL;
 	const struct applet *ap = NULL;
-	bool opts_done = false;
+	bool opts_done = false, force = false;
 
 	if (comp_globals(ctx, w, nprev, &k, &pending)) {
 		ap = applet_find(w[k - 1]);
-		if (!ap || (ap->flags & AP_HIDDEN)) {
-			fprintf(ctx->out, ":%d\n", DIR_ERROR);
-			return EXIT_OK;
-		}
+		if (!ap || (ap->flags & AP_HIDDEN))
+			return DIR_ERROR;
 	}
 	if (!ap) {
 		const char *eq = str_starts_with(cur, "--") ? strchr(cur, '=') : NULL;
 		const struct opt *o = eq ? global_opt_find(cur + 2, (size_t)(eq - cur - 2)) : NULL;
 
 		if (pending)
-			directive = comp_kind(ctx, &c, pending->comp, pending->words);
+			directive = comp_kind(ctx, &c, pending->comp, pending->words, false);
 		else if (o && o->arg)
 			directive = comp_inline_value(ctx, &c, NULL, o, cur);
 		else if (cur[0] == '-') {
@@ -237,8 +259,7 @@ int ctrbox_complete(struct ctx *ctx, int argc, char **argv)
 			comp_applets(&c);
 			directive = DIR_NOFILE;
 		}
-		fprintf(ctx->out, ":%d\n", directive);
-		return EXIT_OK;
+		return directive;
 	}
 
 	for (; k < nprev; k++) {
@@ -259,12 +280,16 @@ int ctrbox_complete(struct ctx *ctx, int argc, char **argv)
 
 			if (o && o->arg && !eq)
 				pending = o;
+			if (o && strcmp(o->name, "force") == 0)
+				force = true;
 			continue;
 		}
 		if (!opts_done && word[0] == '-' && word[1]) {
 			for (const char *p = word + 1; *p; p++) {
 				const struct opt *o = opt_find_short(ap, (unsigned char)*p);
 
+				if (o && strcmp(o->name, "force") == 0)
+					force = true;
 				if (o && o->arg) {
 					if (!p[1])
 						pending = o;
@@ -279,7 +304,7 @@ int ctrbox_complete(struct ctx *ctx, int argc, char **argv)
 	}
 
 	if (pending) {
-		directive = comp_kind(ctx, &c, pending->comp, opt_words(ap, pending));
+		directive = comp_kind(ctx, &c, pending->comp, opt_words(ap, pending), force);
 	} else if (!opts_done && str_starts_with(cur, "--") && strchr(cur, '=')) {
 		const char *eq = strchr(cur, '=');
 		const struct opt *o = opt_find_long(ap, cur + 2, (size_t)(eq - cur - 2));
@@ -294,8 +319,13 @@ int ctrbox_complete(struct ctx *ctx, int argc, char **argv)
 	} else if ((ap->flags & AP_ARGS_STOP) && npos >= 1) {
 		directive = DIR_DEFAULT; /* the container's command line: the shell's files */
 	} else {
-		directive = comp_kind(ctx, &c, ap->complete_args, ap->words);
+		directive = comp_kind(ctx, &c, ap->complete_args, ap->words, force);
 	}
-	fprintf(ctx->out, ":%d\n", directive);
+	return directive;
+}
+
+int ctrbox_complete(struct ctx *ctx, int argc, char **argv)
+{
+	fprintf(ctx->out, ":%d\n", complete_words(ctx, argc - 1, argv + 1, ctx->out));
 	return EXIT_OK;
 }

@@ -50,6 +50,7 @@ const struct applet *const applets[] = {
 	&applet_rm,
 	&applet_rmi,
 	&applet_run,
+	&applet_shell,
 	&applet_stop,
 	&applet_unpack,
 	NULL,
@@ -456,6 +457,16 @@ int main(int argc, char **argv)
 		if (g.help) {
 			help_general(stdout);
 			return finish(EXIT_OK);
+		}
+		if (i >= argc && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+			/* ctrbox alone on a terminal: the shell (ctrbox-shell(1)). */
+			char *shell_argv[] = {(char *)applet_shell.name, NULL};
+
+			rc = ctx_build(&ctx, &g, &applet_shell, &own);
+			if (rc == EXIT_OK)
+				rc = applet_shell.main(&ctx, 1, shell_argv);
+			owned_release(&own);
+			return finish(rc);
 		}
 		if (i >= argc) {
 			help_general(stderr);

@@ -462,3 +462,22 @@ has_event() { "$CTRBOX_BIN" events --format json 2>/dev/null | grep -q "$1"; }
 	assert_failure 1
 	assert_equal "$stderr" "ctrbox diagnose: $CTRBOX_CONFIG:2:16: \"diagnose.dstate_warn\" must not be above \"diagnose.dstate_fail\""
 }
+
+@test "diagnose: pressure per running container from its cgroup v2 io.pressure" {
+	local init shim id p
+	spawn sleep 1000; init=$SPAWNED
+	spawn sleep 1000; shim=$SPAWNED
+	record a web running "$init" "$(starttime "$init")" "$shim" "$(starttime "$shim")" 0
+	# the node's PSI from a fixture, the container's processes from the real /proc
+	mkdir -p "$BATS_TEST_TMPDIR/proc"
+	cp -r "$FIX/pressure-ok/proc/pressure" "$BATS_TEST_TMPDIR/proc/"
+	for p in "$init" "$shim"; do ln -s "/proc/$p" "$BATS_TEST_TMPDIR/proc/$p"; done
+	export CTRBOX_HOST_PROC=$BATS_TEST_TMPDIR/proc CTRBOX_HOST_CGROUP=$FIX/metrics-v2/cgroup
+	check pressure
+	assert_equal "$status" 2
+	assert_equal "$sum" "container web: io pressure: some 70.0% >= 50%"
+	assert_equal "$(evidence containers_checked)" 1
+	assert_equal "$(evidence container_aaaaaaaaaaaa_io_some_avg10_percent)" 70
+	assert_equal "$(evidence container_aaaaaaaaaaaa_memory_some_avg10_percent)" 0
+	assert_equal "$(evidence io_some_avg10_percent)" 0.5
+}

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/node/listing.h"
 #include "common/node/metrics.h"
@@ -12,6 +13,7 @@
 #include "common/store/event.h"
 #include "common/store/journal.h"
 #include "common/util/fs.h"
+#include "common/util/host.h"
 #include "common/util/mem.h"
 #include "common/util/units.h"
 
@@ -43,6 +45,42 @@ static double read_num(const char *dir, const char *file, const char *key)
 	return strtod(p, NULL);
 }
 
+/* CPU seconds of the processes in a v1 cgroup directory (utime + stime, and cutime + cstime of
+ * the children they reaped, from <proc>/PID/stat): for hosts where the container has no cpuacct
+ * cgroup of its own (cpuacct mounted apart from cpu). -1 when dir lists no process. */
+static double procs_cpu(const struct ctx *ctx, const char *dir)
+{
+	cleanup_free char *path = NULL, *procs = NULL;
+	struct err e = ERR_INIT;
+	long tck = sysconf(_SC_CLK_TCK);
+	double ticks = 0;
+	size_t n = 0;
+
+	if (!dir || tck <= 0)
+		return -1;
+	path = path_join(dir, "cgroup.procs");
+	if (fs_read_file(path, 1 << 20, &procs, NULL, &e) < 0)
+		return -1;
+	for (char *p = procs, *end; *p; p = end) {
+		long pid = strtol(p, &end, 10);
+		cleanup_free char *rel = NULL, *stat = NULL;
+		unsigned long long ut, st, cut, cst;
+		const char *rp;
+
+		if (end == p)
+			break;
+		rel = xasprintf("%ld/stat", pid);
+		if (host_read(ctx, HOST_PROC, rel, 4096, &stat, &e) < 0 ||
+		    !(rp = strrchr(stat, ')')) ||
+		    sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu",
+		           &ut, &st, &cut, &cst) != 4)
+			continue;
+		ticks += (double)(ut + st + cut + cst);
+		n++;
+	}
+	return n ? ticks / (double)tck : -1;
+}
+
 struct cfig {
 	double cpu_s, mem, ws;
 	bool ok;
@@ -71,7 +109,7 @@ static struct cfig cgroup_figures(const struct ctx *ctx, enum cgroup_mode mode, 
 		}
 		if (ns < 0)
 			ns = read_num(cg.cpu, "cpuacct.usage", NULL);
-		f.cpu_s = ns < 0 ? -1 : ns / 1e9;
+		f.cpu_s = ns < 0 ? procs_cpu(ctx, cg.memory) : ns / 1e9;
 		f.mem = read_num(cg.memory, "memory.usage_in_bytes", NULL);
 		inactive = read_num(cg.memory, "memory.stat", "total_inactive_file");
 	}

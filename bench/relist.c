@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -100,6 +101,7 @@ static void storm_child(const char *dir, int k, bool random_sync)
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	unsigned seed = (unsigned)getpid();
 
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the benchmark */
 	memset(buf, 0x5a, 1 << 20);
 	if (fd < 0)
 		_exit(1);
@@ -221,7 +223,7 @@ static void measure(const struct ctx *ctx, int n, const char *bin, const char *w
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	char rtmpl[] = "/var/tmp/ctrbox-bench-relist.XXXXXX";
 	char stmpl[] = "/dev/shm/ctrbox-bench-relist.XXXXXX";
@@ -234,6 +236,14 @@ int main(void)
 	uint64_t starts[POOL];
 	cleanup_free char *root = NULL, *binpath = NULL, *cfgpath = NULL;
 
+	if (argc == 3 && strcmp(argv[1], "--storm") == 0) {
+		/* bench/relist.sh: the same storm for other tools, until killed */
+		pid_t kids[STORM_RND + STORM_SEQ];
+
+		storm_start(argv[2], kids);
+		pause();
+		return 0;
+	}
 	if (!mkdtemp(rtmpl) || !mkdtemp(stmpl))
 		return 1;
 	root = path_join(rtmpl, "root");

@@ -193,6 +193,29 @@ static int snapshot_save(const char *path, const struct snap *v, size_t n, int64
 	return doc_write(path, o, 0, e);
 }
 
+static bool key_same(const struct listing_key *a, const struct listing_key *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+static bool snaps_same(const struct snap *a, size_t na, const struct snap *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i].id, b[i].id) != 0 || a[i].status != b[i].status ||
+		    a[i].pid != b[i].pid || a[i].pid_start_time != b[i].pid_start_time ||
+		    a[i].exit_code != b[i].exit_code || a[i].oom_killed != b[i].oom_killed ||
+		    a[i].st.status != b[i].st.status || a[i].st.shim_pid != b[i].st.shim_pid ||
+		    a[i].st.shim_start_time != b[i].st.shim_start_time ||
+		    a[i].has_state != b[i].has_state || !key_same(&a[i].dk, &b[i].dk) ||
+		    !key_same(&a[i].sk, &b[i].sk) ||
+		    strcmp(a[i].name ? a[i].name : "", b[i].name ? b[i].name : "") != 0)
+			return false;
+	return true;
+}
+
 struct prev_lookup {
 	const struct snap *v;
 	size_t n;
@@ -444,7 +467,9 @@ int relist_once(const struct ctx *ctx, struct relist_result *r, struct err *e)
 		else
 			compare_one(r, &prev[i++], &cur[j++]);
 	}
-	if (snapshot_save(snappath, cur, ncur, r->started_ns, e) < 0)
+	/* Nothing changed, not even a record's key: the snapshot on disk is still exact. */
+	if ((!found || !snaps_same(prev, nprev, cur, ncur)) &&
+	    snapshot_save(snappath, cur, ncur, r->started_ns, e) < 0)
 		goto out;
 	journal_events(ctx, r);
 	if (timing_path_load(timepath, &tm, &te) < 0) {

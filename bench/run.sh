@@ -109,6 +109,19 @@ if [ "$have_ctr" = true ]; then
 	awk -v c="$c" -v x="$x" 'BEGIN {printf "ratio ctr/ctrbox: %.2fx\n", x / c}'
 fi
 
+# CPU per lifecycle (the process and its descendants, perf's task-clock): unlike elapsed time it
+# hardly moves with the machine's load.
+if command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1; then
+	cpu() { perf stat -x, -e task-clock -r 10 -- "$@" 2>&1 >/dev/null | awk -F, '/task-clock/ {printf "%.1f", $1}'; }
+	cc=$(cpu "$CTRBOX" run --rm "$img" /bin/true)
+	cf=$(cpu unshare -mpfuin --mount-proc /bin/true)
+	echo "CPU per lifecycle: ctrbox run --rm ${cc} ms, unshare floor ${cf} ms"
+	if [ "$have_runc" = true ]; then
+		cr=$(cpu runc --root "$work/runc" run --bundle "$work/bundle" cpu-$$)
+		awk -v c="$cc" -v r="$cr" 'BEGIN {printf "CPU per lifecycle: runc run %.1f ms (%.2fx ctrbox)\n", r, r / c}'
+	fi
+fi
+
 echo "== shim memory with $SHIMS containers running (sleep)"
 for ((k = 0; k < SHIMS; k++)); do
 	id=$("$CTRBOX" run -d --rm "$img" sleep 600)
@@ -127,8 +140,12 @@ awk -v r="$rss" -v p="$pss" -v d="$priv" -v n="$n" 'BEGIN {
 	printf "ctrbox shim (%d running): RSS %.0f kB, PSS %.0f kB, private dirty %.0f kB each (mean)\n",
 		n, r / n, p / n, d / n
 	printf "targets: RSS < 2048 kB, PSS < 300 kB; containerd-shim-runc-v2 measured in issue 5: 13.2 MB RSS, 3.0-4.4 MB PSS (%.0fx less PSS)\n", 3000 / (p / n) }'
-if pgrep -f containerd-shim-runc-v2 >/dev/null; then
-	for s in $(pgrep -f containerd-shim-runc-v2); do
-		awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} END {printf "containerd-shim-runc-v2 %s: RSS %d kB, PSS %d kB\n", FILENAME, r, p}' "/proc/$s/smaps_rollup"
-	done
+# containerd's shims, when some run on this machine: the same figures, for the ratio.
+cs=$(pgrep -f containerd-shim-runc-v2 || true)
+if [ -n "$cs" ]; then
+	for s in $cs; do
+		awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} END {print r, p}' "/proc/$s/smaps_rollup" 2>/dev/null || true
+	done | awk -v ours="$pss" -v n="$n" '{r += $1; p += $2; k++} END {
+		if (k) printf "containerd-shim-runc-v2 (%d running): RSS %.0f kB, PSS %.0f kB each (mean); ctrbox shim PSS is %.1fx smaller\n",
+			k, r / k, p / k, (p / k) / (ours / n) }'
 fi

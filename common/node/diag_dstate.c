@@ -271,7 +271,8 @@ int diag_check_dstate(const struct diag_env *env, struct diag_result *r)
 	diag_text(r, "method", "%s", method);
 	if (s.now_ns < 0)
 		diag_num(r, "sample_interval_seconds", (double)env->dstate_sample_ns / 1e9);
-	qsort(s.v, s.n, sizeof(*s.v), by_blocked);
+	if (s.n > 1)
+		qsort(s.v, s.n, sizeof(*s.v), by_blocked);
 	for (size_t i = 0; i < s.n; i++) {
 		struct dtask *t = &s.v[i];
 		char key[48], dur[UNITS_BUFSZ];

@@ -913,7 +913,7 @@ static int diagnose_check(const struct config_parse *p, const struct config_map 
 			if (!strcmp(k->name, pairs[i].fail))
 				kf = k;
 		}
-		if (*(int64_t *)field(base, kw->at) <= *(int64_t *)field(base, kf->at))
+		if (!kw || !kf || *(int64_t *)field(base, kw->at) <= *(int64_t *)field(base, kf->at))
 			continue;
 		sw = seen_find(m, seen, pairs[i].warn);
 		sf = seen_find(m, seen, pairs[i].fail);

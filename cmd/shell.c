@@ -215,7 +215,7 @@ static int shell_line(struct shell *sh, const char *line, unsigned long lineno)
 	if (n == 0)
 		return sh->status;
 	if (strcmp(w[0], "exit") == 0 || strcmp(w[0], "quit") == 0)
-		return shell_exit(sh, w, n);
+		return sh->status = shell_exit(sh, w, n);
 	if (strcmp(w[0], "help") == 0 && n == 1) {
 		shell_help();
 		return sh->status = EXIT_OK;

@@ -22,7 +22,7 @@ fixtures=$top/tests/.cache/fixtures
 
 work=$(mktemp -d /var/tmp/ctrbox-bench-relist-sh.XXXXXX)
 state=$(mktemp -d /run/ctrbox-bench-relist.XXXXXX) # short: attach sockets live here
-storm_pid= ctr_pid=
+storm_pid='' ctr_pid=''
 export CTRBOX_ROOT=$work/root CTRBOX_STATE=$state CTRBOX_CONFIG=$work/config.yaml
 : >"$CTRBOX_CONFIG"
 

@@ -23,7 +23,9 @@ enum {
 static const struct opt ps_opts[] = {
     {'a', "all", NULL, "all containers (default: running ones)", COMP_NONE, NULL, 0},
     {O_FILTER, "filter", "KEY=VALUE",
-     "status, name, label, image, id or exited (repeatable; the same key ORs)", COMP_NONE, NULL,
+     "only matching containers (repeatable; the same key ORs)", COMP_WORDS,
+     "status=created|status=running|status=paused|status=exited|status=unknown|name=|label=|"
+     "image=|id=|exited=",
      0},
     {'n', "last", "N", "the N most recently created containers (all states)", COMP_NONE, NULL,
      0},

@@ -17,7 +17,7 @@ const struct applet applet_rm = {
     .summary = "remove containers",
     .description = "CONTAINER is an ID, a unique ID prefix or a name. A running container is\n"
                    "refused unless -f is given.",
-    .complete_args = COMP_CONTAINER,
+    .complete_args = COMP_CONTAINER_STOPPED,
 };
 
 int ctrbox_rm(struct ctx *ctx, int argc, char **argv)

@@ -39,37 +39,34 @@ enum {
 };
 
 static const struct opt run_opts[] = {
-    {'d', "detach", NULL, "run in the background and print the container ID", COMP_NONE, NULL,
-     0},
+    {'d', "detach", NULL, "run in the background and print the container ID", COMP_NONE, NULL, 0},
     {O_RM, "rm", NULL, "remove the container when it exits", COMP_NONE, NULL, 0},
-    {O_NAME, "name", "NAME", "name the container (default: a generated one)", COMP_NONE, NULL,
+    {O_NAME, "name", "NAME", "name the container (default: a generated one)", COMP_NONE, NULL, 0},
+    {'e', "env", "KEY[=VALUE]", "set an environment variable (KEY alone: ours)", COMP_NONE, NULL,
      0},
-    {'e', "env", "KEY[=VALUE]", "set an environment variable (KEY alone: ours)", COMP_NONE,
-     NULL, 0},
     {O_ENV_FILE, "env-file", "FILE", "read KEY=VALUE lines from a file", COMP_FILE, NULL, 0},
     {'w', "workdir", "DIR", "the working directory inside the container", COMP_NONE, NULL, 0},
-    {'u', "user", "USER[:GROUP]", "run as this user: a name or uid, and group", COMP_NONE, NULL,
-     0},
+    {'u', "user", "USER[:GROUP]", "run as this user: a name or uid, and group", COMP_NONE, NULL, 0},
     {O_ENTRYPOINT, "entrypoint", "CMD", "replace the image's entrypoint (\"\" clears it)",
      COMP_NONE, NULL, 0},
-    {O_HOSTNAME, "hostname", "NAME", "the container's host name (default: its short ID)",
-     COMP_NONE, NULL, 0},
-    {'v', "volume", "SRC:DST[:ro]", "bind-mount a host path into the container", COMP_FILE,
+    {O_HOSTNAME, "hostname", "NAME", "the container's host name (default: its short ID)", COMP_NONE,
      NULL, 0},
-    {O_READ_ONLY, "read-only", NULL, "mount the container's root file system read-only",
-     COMP_NONE, NULL, 0},
+    {'v', "volume", "SRC:DST[:ro]", "bind-mount a host path into the container", COMP_FILE, NULL,
+     0},
+    {O_READ_ONLY, "read-only", NULL, "mount the container's root file system read-only", COMP_NONE,
+     NULL, 0},
     {'m', "memory", "SIZE", "memory limit (64M, 1G)", COMP_NONE, NULL, 0},
     {O_CPUS, "cpus", "N", "CPU limit in CPUs (1.5)", COMP_NONE, NULL, 0},
     {O_PIDS_LIMIT, "pids-limit", "N", "at most N processes", COMP_NONE, NULL, 0},
-    {O_NET, "net", "MODE", "the network (none, the default: a loopback of its own)",
-     COMP_WORDS, "none|host", 0},
+    {O_NET, "net", "MODE", "the network (none, the default: a loopback of its own)", COMP_WORDS,
+     "none|host", 0},
     {'l', "label", "KEY=VALUE", "set a label on the container", COMP_NONE, NULL, 0},
     {O_CAP_ADD, "cap-add", "CAP", "add a capability (SYS_ADMIN, ALL)", COMP_NONE, NULL, 0},
     {O_CAP_DROP, "cap-drop", "CAP", "drop a capability (NET_RAW, ALL)", COMP_NONE, NULL, 0},
-    {O_PRIVILEGED, "privileged", NULL, "all capabilities, no seccomp, nothing masked",
-     COMP_NONE, NULL, 0},
-    {O_PULL, "pull", "POLICY", "when to pull the image (default missing)",
-     COMP_WORDS, "missing|always|never", 0},
+    {O_PRIVILEGED, "privileged", NULL, "all capabilities, no seccomp, nothing masked", COMP_NONE,
+     NULL, 0},
+    {O_PULL, "pull", "POLICY", "when to pull the image (default missing)", COMP_WORDS,
+     "missing|always|never", 0},
     {O_PLAIN_HTTP, "plain-http", NULL, "pull over plain HTTP", COMP_NONE, NULL, 0},
     {O_BUNDLE, "bundle", "DIR", "run an OCI bundle (config.json and rootfs) instead of an image",
      COMP_DIR, NULL, 0},
@@ -84,11 +81,11 @@ const struct applet applet_run = {
     .usage = "run [OPTIONS] IMAGE [COMMAND [ARG...]]",
     .summary = "run a command in a new container",
     .description =
-	"Pulls IMAGE when missing, unpacks it, writes the container's config.json and starts\n"
-	"it under its own shim, which outlives this command. In the foreground run streams\n"
-	"the container's output and exits with its status (125: ctrbox failed, 126: the\n"
-	"command cannot be executed, 127: it was not found); -d prints the ID instead.\n"
-	"With --bundle DIR there is no IMAGE: the bundle's config.json says what to run.",
+        "Pulls IMAGE when missing, unpacks it, writes the container's config.json and starts\n"
+        "it under its own shim, which outlives this command. In the foreground run streams\n"
+        "the container's output and exits with its status (125: ctrbox failed, 126: the\n"
+        "command cannot be executed, 127: it was not found); -d prints the ID instead.\n"
+        "With --bundle DIR there is no IMAGE: the bundle's config.json says what to run.",
     .complete_args = COMP_IMAGE,
 };
 
@@ -166,7 +163,7 @@ static int parse_cpus(struct optparse *op, int64_t *out)
 	v = strtod(op->arg, &end);
 	if (errno || end == op->arg || *end || v <= 0 || v > 4096)
 		return opt_usage_error(op, "--cpus: expected a positive number of CPUs, got %s",
-				       op->arg);
+		                       op->arg);
 	*out = (int64_t)(v * 1000 + 0.5);
 	return 0;
 }
@@ -178,8 +175,8 @@ static int parse_label(struct optparse *op, struct run_args *a)
 	if (!*op->arg || eq == op->arg)
 		return opt_usage_error(op, "--label: expected KEY=VALUE, got %s", op->arg);
 	a->labels = xreallocarray(a->labels, a->n_labels + 1, sizeof(*a->labels));
-	a->labels[a->n_labels].key = eq ? xstrndup(op->arg, (size_t)(eq - op->arg))
-					: xstrdup(op->arg);
+	a->labels[a->n_labels].key =
+	    eq ? xstrndup(op->arg, (size_t)(eq - op->arg)) : xstrdup(op->arg);
 	a->labels[a->n_labels].value = xstrdup(eq ? eq + 1 : "");
 	a->n_labels++;
 	return 0;
@@ -255,8 +252,7 @@ static int start(struct ctx *ctx, const char *id, bool detach, bool rm)
 		return EXIT_RUN_ERROR;
 	}
 	so.overlay = overlay;
-	if (shim_spawn(ctx, shim_bin, &so, &sfd, &e) < 0 ||
-	    shim_read_msg(sfd, &m, &e) < 0) {
+	if (shim_spawn(ctx, shim_bin, &so, &sfd, &e) < 0 || shim_read_msg(sfd, &m, &e) < 0) {
 		applet_fail(ctx, &e);
 		container_discard(ctx, id);
 		return EXIT_RUN_ERROR;
@@ -300,20 +296,40 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	opt_begin(&op, ctx, &applet_run, argc, argv);
 	while ((c = opt_next(&op)) > 0) {
 		switch (c) {
-		case 'd': detach = true; break;
-		case O_RM: rm = true; break;
-		case O_NAME: co.name = op.arg; break;
-		case 'e': push(&a.env, op.arg); break;
+		case 'd':
+			detach = true;
+			break;
+		case O_RM:
+			rm = true;
+			break;
+		case O_NAME:
+			co.name = op.arg;
+			break;
+		case 'e':
+			push(&a.env, op.arg);
+			break;
 		case O_ENV_FILE:
 			if (read_env_file(&op, op.arg, &a.env) != 0)
 				goto usage;
 			break;
-		case 'w': so.workdir = op.arg; break;
-		case 'u': so.user = op.arg; break;
-		case O_ENTRYPOINT: so.entrypoint = op.arg; break;
-		case O_HOSTNAME: so.hostname = op.arg; break;
-		case 'v': push(&a.volumes, op.arg); break;
-		case O_READ_ONLY: so.read_only = true; break;
+		case 'w':
+			so.workdir = op.arg;
+			break;
+		case 'u':
+			so.user = op.arg;
+			break;
+		case O_ENTRYPOINT:
+			so.entrypoint = op.arg;
+			break;
+		case O_HOSTNAME:
+			so.hostname = op.arg;
+			break;
+		case 'v':
+			push(&a.volumes, op.arg);
+			break;
+		case O_READ_ONLY:
+			so.read_only = true;
+			break;
 		case 'm':
 			if (opt_size(&op, &so.memory_bytes) < 0)
 				goto usage;
@@ -333,7 +349,8 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 			else if (strcmp(op.arg, "none") == 0)
 				so.net_none = true;
 			else {
-				opt_usage_error(&op, "--net: expected none or host, got %s", op.arg);
+				opt_usage_error(&op, "--net: expected none or host, got %s",
+				                op.arg);
 				goto usage;
 			}
 			break;
@@ -341,9 +358,15 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 			if (parse_label(&op, &a) != 0)
 				goto usage;
 			break;
-		case O_CAP_ADD: push(&a.cap_add, op.arg); break;
-		case O_CAP_DROP: push(&a.cap_drop, op.arg); break;
-		case O_PRIVILEGED: so.privileged = true; break;
+		case O_CAP_ADD:
+			push(&a.cap_add, op.arg);
+			break;
+		case O_CAP_DROP:
+			push(&a.cap_drop, op.arg);
+			break;
+		case O_PRIVILEGED:
+			so.privileged = true;
+			break;
 		case O_PULL:
 			if (strcmp(op.arg, "missing") == 0)
 				co.pull = PULL_MISSING;
@@ -356,9 +379,14 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 				goto usage;
 			}
 			break;
-		case O_PLAIN_HTTP: po.plain_http = true; break;
-		case O_BUNDLE: co.bundle = op.arg; break;
-		default: break;
+		case O_PLAIN_HTTP:
+			po.plain_http = true;
+			break;
+		case O_BUNDLE:
+			co.bundle = op.arg;
+			break;
+		default:
+			break;
 		}
 	}
 	if (c < 0) {
@@ -366,7 +394,8 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (co.bundle && op.argc > 0) {
-		rc = opt_usage_error(&op, "--bundle runs the bundle's command: no IMAGE or COMMAND");
+		rc =
+		    opt_usage_error(&op, "--bundle runs the bundle's command: no IMAGE or COMMAND");
 		goto out;
 	}
 	if (!co.bundle && op.argc == 0) {

@@ -12,8 +12,8 @@ enum { O_STATUS_FD = OPT_LONG + 1, O_RM, O_WAIT_ATTACH, O_OVERLAY };
 static const struct opt shim_opts_[] = {
     {O_STATUS_FD, "status-fd", "FD", "report to `run` on this descriptor", COMP_NONE, NULL, 0},
     {O_RM, "rm", NULL, "remove the container after it exits", COMP_NONE, NULL, 0},
-    {O_WAIT_ATTACH, "wait-attach", NULL, "start the container once a client attached",
-     COMP_NONE, NULL, 0},
+    {O_WAIT_ATTACH, "wait-attach", NULL, "start the container once a client attached", COMP_NONE,
+     NULL, 0},
     {O_OVERLAY, "overlay", "DATA", "the rootfs overlay's mount data", COMP_NONE, NULL, 0},
     {0},
 };

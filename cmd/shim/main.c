@@ -74,8 +74,7 @@ int main(int argc, char **argv)
 			if (*end || fd < 3 || fd > 1024)
 				return usage();
 			status_fd = (int)fd;
-		}
-		else if (strcmp(a, "--config") == 0)
+		} else if (strcmp(a, "--config") == 0)
 			config_file = v;
 		else if (strcmp(a, "--overlay") == 0)
 			o.overlay = v;

@@ -24,7 +24,7 @@ char *attach_path(const struct ctx *ctx, const char *id)
  * the directory's descriptor ("/proc/self/fd/N/attach.sock", the kernel's own magic link, so
  * not a host path to inject), which the caller closes after bind or connect. */
 static int fill_addr(const struct ctx *ctx, const char *id, struct sockaddr_un *sa, int *dirfd,
-		     struct err *e)
+                     struct err *e)
 {
 	cleanup_free char *dir = store_container_state_dir(ctx, id);
 	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -47,8 +47,7 @@ int cgroup_detect(const struct ctx *ctx, enum cgroup_mode *out, struct err *e)
 	return err_set(e, E_UNSUPPORTED, "%s: neither cgroup v1 controllers nor cgroup2", root);
 }
 
-void cgroup_paths(const struct ctx *ctx, enum cgroup_mode mode, const char *id,
-		  struct cgroup *out)
+void cgroup_paths(const struct ctx *ctx, enum cgroup_mode mode, const char *id, struct cgroup *out)
 {
 	const char *root = ctx->path.cgroup;
 
@@ -129,7 +128,7 @@ static int read_int(const char *dir, const char *name, int64_t *out, struct err 
 
 /* The value of "key N" in a flat-keyed file (memory.events, memory.oom_control). */
 static int read_key(const char *dir, const char *name, const char *key, uint64_t *out,
-		    struct err *e)
+                    struct err *e)
 {
 	char buf[CG_FILE_MAX] = "";
 	size_t klen = strlen(key);
@@ -190,10 +189,10 @@ static int create_v2(const struct cgroup *cg, const struct cgroup_limits *l, str
 		for (size_t i = 0; i < ARRAY_SIZE(ctl); i++) {
 			if (has_word(buf, ctl[i]))
 				snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s+%s",
-					 *want ? " " : "", ctl[i]);
+				         *want ? " " : "", ctl[i]);
 		}
 		if (*want && (write_file(root, "cgroup.subtree_control", want, e) < 0 ||
-			      write_file(parent, "cgroup.subtree_control", want, e) < 0))
+		              write_file(parent, "cgroup.subtree_control", want, e) < 0))
 			return -1;
 	}
 	if (mkdir_one(cg->unified, e) < 0)
@@ -210,7 +209,7 @@ static int create_v2(const struct cgroup *cg, const struct cgroup_limits *l, str
 	}
 	if (l->cpu_quota_us > 0) {
 		snprintf(buf, sizeof(buf), "%" PRId64 " %" PRId64, l->cpu_quota_us,
-			 l->cpu_period_us);
+		         l->cpu_period_us);
 		if (write_file(cg->unified, "cpu.max", buf, e) < 0)
 			return -1;
 	}

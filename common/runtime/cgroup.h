@@ -26,10 +26,10 @@ struct cgroup {
 };
 
 struct cgroup_limits {
-	int64_t memory_bytes;  /* 0: none */
-	int64_t cpu_quota_us;  /* 0: none */
+	int64_t memory_bytes; /* 0: none */
+	int64_t cpu_quota_us; /* 0: none */
 	int64_t cpu_period_us;
-	int64_t pids;          /* 0: none */
+	int64_t pids; /* 0: none */
 };
 
 /* How the host mounts cgroups: v2 when ctx->path.cgroup holds cgroup.controllers, v1 when it
@@ -38,8 +38,7 @@ struct cgroup_limits {
 int cgroup_detect(const struct ctx *ctx, enum cgroup_mode *out, struct err *e);
 
 /* The container's cgroup paths for mode (nothing is created). The caller releases. */
-void cgroup_paths(const struct ctx *ctx, enum cgroup_mode mode, const char *id,
-		  struct cgroup *out);
+void cgroup_paths(const struct ctx *ctx, enum cgroup_mode mode, const char *id, struct cgroup *out);
 void cgroup_release(struct cgroup *cg);
 
 /* Creates the container's cgroups (v2: enables memory, cpu and pids for the parents first)

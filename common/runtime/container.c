@@ -74,7 +74,7 @@ void container_discard(const struct ctx *ctx, const char *id)
 
 /* The image record o->image names: looked up, or pulled as o->pull says. */
 static int resolve_image(const struct ctx *ctx, const struct container_opts *o,
-			 struct image_record *out, struct err *e)
+                         struct image_record *out, struct err *e)
 {
 	struct image_ref ref;
 	struct pull_opts po = {0};
@@ -117,7 +117,7 @@ static int resolve_image(const struct ctx *ctx, const struct container_opts *o,
 }
 
 static int load_config(const struct ctx *ctx, const struct image_record *r,
-		       struct image_config *out, struct err *e)
+                       struct image_config *out, struct err *e)
 {
 	cleanup_free char *data = NULL;
 	size_t len = 0;
@@ -130,7 +130,7 @@ static int load_config(const struct ctx *ctx, const struct image_record *r,
 
 /* Takes the name's lock and checks it is free; a generated name is retried. */
 static int claim_name(const struct ctx *ctx, const char *want, const char *id, char **name,
-		      struct lock *l, struct err *e)
+                      struct lock *l, struct err *e)
 {
 	cleanup_free char *dir = path_join(ctx->path.root, "containers/names");
 
@@ -147,7 +147,7 @@ static int claim_name(const struct ctx *ctx, const char *want, const char *id, c
 			if (random_bytes(r, sizeof(r), e) < 0)
 				return -1;
 			cand = xasprintf("%s_%s", adjectives[r[0] % ARRAY_SIZE(adjectives)],
-					 nouns[r[1] % ARRAY_SIZE(nouns)]);
+			                 nouns[r[1] % ARRAY_SIZE(nouns)]);
 		} else {
 			cand = xasprintf("ctrbox-%.12s", id);
 		}
@@ -199,7 +199,7 @@ static void snapshots_ready(const struct ctx *ctx, const struct image_config *im
 }
 
 static int from_image(const struct ctx *ctx, const struct container_opts *o, const char *id,
-		      struct container_doc *doc, struct err *e)
+                      struct container_doc *doc, struct err *e)
 {
 	struct image_record rec = {0};
 	struct image_config img = {0};
@@ -252,7 +252,7 @@ out:
 }
 
 static int from_bundle(const struct ctx *ctx, const struct container_opts *o, const char *id,
-		       struct container_doc *doc, struct err *e)
+                       struct container_doc *doc, struct err *e)
 {
 	char bundle[PATH_MAX], rootfs[PATH_MAX];
 	cleanup_free char *bcfg = NULL;
@@ -271,7 +271,7 @@ static int from_bundle(const struct ctx *ctx, const struct container_opts *o, co
 	if (!realpath(root_rel, rootfs) || stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		spec_release(&s);
 		return err_set(e, E_NOTFOUND, "bundle %s: root %s is not a directory", bundle,
-			       s.root_path);
+		               s.root_path);
 	}
 	free(s.root_path);
 	s.root_path = xstrdup(rootfs);
@@ -279,7 +279,7 @@ static int from_bundle(const struct ctx *ctx, const struct container_opts *o, co
 		/* umoci writes terminal: true; ctrbox has no console to give, so the bundle
 		 * runs with its output logged, as with an image. */
 		fprintf(ctx->err, "ctrbox %s: bundle %s asks for a terminal: running without one\n",
-			ctx->applet ? ctx->applet : "run", bundle);
+		        ctx->applet ? ctx->applet : "run", bundle);
 		s.terminal = false;
 	}
 	if (!s.hostname) {
@@ -299,7 +299,7 @@ static int from_bundle(const struct ctx *ctx, const struct container_opts *o, co
 }
 
 int container_create(const struct ctx *ctx, const struct container_opts *o, char id[65],
-		     struct err *e)
+                     struct err *e)
 {
 	struct container_doc doc = {0};
 	struct container_state st = {.status = STATUS_CREATED};
@@ -335,7 +335,7 @@ int container_create(const struct ctx *ctx, const struct container_opts *o, char
 	{
 		struct err ee = ERR_INIT;
 		(void)event_emit(ctx, EVENT_NORMAL, "Created", OBJECT_CONTAINER, doc.id, doc.name,
-				 NULL, &ee, "from %s", doc.image);
+		                 NULL, &ee, "from %s", doc.image);
 	}
 	memcpy(id, doc.id, 65);
 	container_doc_release(&doc);
@@ -371,7 +371,8 @@ int container_overlay_options(const struct ctx *ctx, const char *id, char **out,
 		char *end;
 		long v = strtol(doc.snapshots[i], &end, 10);
 		if (*end || v < 1 || v > 0x7fffffff) {
-			err_set(e, E_CORRUPT, "container %.12s: bad snapshot %s", id, doc.snapshots[i]);
+			err_set(e, E_CORRUPT, "container %.12s: bad snapshot %s", id,
+			        doc.snapshots[i]);
 			goto out;
 		}
 		ns[n - 1 - i] = (int)v; /* overlay wants the top first */
@@ -380,7 +381,7 @@ int container_overlay_options(const struct ctx *ctx, const char *id, char **out,
 	    fs_mkdir_p(rootfs, 0755, e) < 0)
 		goto out;
 	rc = snapshot_overlay_options(ctx, ns, n, upper, work, ctx->cfg->snapshot_volatile, true,
-				      out, e);
+	                              out, e);
 out:
 	container_doc_release(&doc);
 	return rc;

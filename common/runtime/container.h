@@ -19,15 +19,15 @@ enum container_pull {
 };
 
 struct container_opts {
-	const char *image;       /* a reference as `pull` takes it; NULL with bundle */
-	const char *bundle;      /* an OCI bundle directory; NULL with image */
-	const char *name;        /* or NULL for a generated one */
+	const char *image;  /* a reference as `pull` takes it; NULL with bundle */
+	const char *bundle; /* an OCI bundle directory; NULL with image */
+	const char *name;   /* or NULL for a generated one */
 	enum container_pull pull;
 	const struct pull_opts *pull_opts; /* for a pull; may be NULL (defaults) */
 	const struct spec_opts *spec;      /* image mode: the run options */
 	const struct label *labels;
 	size_t n_labels;
-	bool auto_remove;                  /* --rm: records not written durably */
+	bool auto_remove; /* --rm: records not written durably */
 };
 
 /* Creates the container: records written, config.json in ROOT/containers/<id>/, state
@@ -35,7 +35,7 @@ struct container_opts {
  * checking and recording the name. May block on the network (a pull). On failure nothing of
  * the container is left. Writes the ID into id. */
 int container_create(const struct ctx *ctx, const struct container_opts *o, char id[65],
-		     struct err *e);
+                     struct err *e);
 
 /* The overlay mount data for the container's rootfs from its snapshot chain (container.json),
  * lowerdirs relative to ROOT/snapshots, upper and work under ROOT/containers/<id>/ (created

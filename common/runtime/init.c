@@ -20,7 +20,7 @@
 #include "common/runtime/secure.h"
 
 __attribute__((noreturn, format(printf, 3, 4))) static void fail(const struct init_args *a,
-								  int code, const char *fmt, ...)
+                                                                 int code, const char *fmt, ...)
 {
 	struct init_report r = {.code = code};
 	va_list ap;
@@ -76,7 +76,8 @@ __attribute__((noreturn)) static void exec_command(const struct init_args *a)
 		fail(a, errno == EACCES || errno == ENOEXEC || errno == EISDIR ? 126 : 125,
 		     "exec: \"%s\": %s", argv[0], strerror(errno));
 	}
-	for (const char *p = path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (const char *p = path ? path
+	                          : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	     p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
 		size_t n = strcspn(p, ":");
 		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? p : ".", argv[0]);
@@ -129,15 +130,15 @@ void init_container(const struct init_args *a)
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, 0) < 0)
 		fail(a, 125, "stdin: %s", strerror(errno));
-	if ((s->ns & SPEC_NS_UTS) && s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+	if ((s->ns & SPEC_NS_UTS) && s->hostname &&
+	    sethostname(s->hostname, strlen(s->hostname)) < 0)
 		fail(a, 125, "sethostname: %s", strerror(errno));
 	if (s->ns & SPEC_NS_NET)
 		loopback_up();
 	if (chdir(s->cwd ? s->cwd : "/") < 0)
 		fail(a, 125, "workdir %s: %s", s->cwd, strerror(errno));
-	if (secure_rlimits(s, &e) < 0 || secure_user(s, &e) < 0 ||
-	    secure_no_new_privs(s, &e) < 0 || secure_seccomp(s, &e) < 0 ||
-	    secure_close_fds(&e) < 0)
+	if (secure_rlimits(s, &e) < 0 || secure_user(s, &e) < 0 || secure_no_new_privs(s, &e) < 0 ||
+	    secure_seccomp(s, &e) < 0 || secure_close_fds(&e) < 0)
 		fail(a, 125, "%s", e.msg);
 	exec_command(a);
 }

@@ -24,8 +24,8 @@ struct init_args {
 	const char *overlay_dir;  /* chdir here before mounting the overlay */
 	const char *bind_src;     /* a bundle's rootfs to bind on rootfs instead; or NULL */
 	bool cgroup_v2;
-	int go_fd;     /* one byte arrives when the shim has put us into the cgroup */
-	int report_fd; /* close-on-exec: EOF at the shim means exec happened */
+	int go_fd;          /* one byte arrives when the shim has put us into the cgroup */
+	int report_fd;      /* close-on-exec: EOF at the shim means exec happened */
 	int out_fd, err_fd; /* become 1 and 2 */
 };
 

@@ -24,17 +24,28 @@ struct mnt_flag {
 };
 
 static const struct mnt_flag mnt_flags[] = {
-    {"ro", false, MS_RDONLY},         {"rw", true, MS_RDONLY},
-    {"nosuid", false, MS_NOSUID},     {"suid", true, MS_NOSUID},
-    {"nodev", false, MS_NODEV},       {"dev", true, MS_NODEV},
-    {"noexec", false, MS_NOEXEC},     {"exec", true, MS_NOEXEC},
-    {"relatime", false, MS_RELATIME}, {"norelatime", true, MS_RELATIME},
-    {"strictatime", false, MS_STRICTATIME}, {"noatime", false, MS_NOATIME},
-    {"nodiratime", false, MS_NODIRATIME}, {"sync", false, MS_SYNCHRONOUS},
-    {"bind", false, MS_BIND},         {"rbind", false, MS_BIND | MS_REC},
-    {"private", false, 0},            {"rprivate", false, 0},
-    {"slave", false, 0},              {"rslave", false, 0},
-    {"shared", false, 0},             {"rshared", false, 0},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},
+    {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},
+    {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},
+    {"exec", true, MS_NOEXEC},
+    {"relatime", false, MS_RELATIME},
+    {"norelatime", true, MS_RELATIME},
+    {"strictatime", false, MS_STRICTATIME},
+    {"noatime", false, MS_NOATIME},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"sync", false, MS_SYNCHRONOUS},
+    {"bind", false, MS_BIND},
+    {"rbind", false, MS_BIND | MS_REC},
+    {"private", false, 0},
+    {"rprivate", false, 0},
+    {"slave", false, 0},
+    {"rslave", false, 0},
+    {"shared", false, 0},
+    {"rshared", false, 0},
     {"defaults", false, 0},
 };
 
@@ -58,7 +69,7 @@ static unsigned long parse_options(char *const *opts, char *data, size_t len)
 			continue;
 		}
 		used += (size_t)snprintf(data + used, used < len ? len - used : 0, "%s%s",
-					 used ? "," : "", *opts);
+		                         used ? "," : "", *opts);
 	}
 	return flags;
 }
@@ -90,13 +101,14 @@ static int open_in_root(int root, const char *path, bool create, bool file, stru
 			char *slash = strrchr(buf, '/');
 			int parent;
 			*slash = '\0';
-			parent = (int)syscall(SYS_openat2, root, *buf ? buf : "/", &how, sizeof(how));
+			parent =
+			    (int)syscall(SYS_openat2, root, *buf ? buf : "/", &how, sizeof(how));
 			*slash = '/';
 			if (parent < 0)
 				return err_sys(e, "%s", buf);
 			if (last && file) {
-				int f = openat(parent, slash + 1, O_CREAT | O_WRONLY | O_CLOEXEC |
-									 O_NOFOLLOW, 0644);
+				int f = openat(parent, slash + 1,
+				               O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
 				if (f >= 0)
 					close(f);
 			} else {
@@ -120,7 +132,7 @@ static void fd_path(int fd, char *buf, size_t n)
 }
 
 int rootfs_mount_root(const char *target, const char *chdir_to, const char *opts,
-		      const char *bind_src, struct err *e)
+                      const char *bind_src, struct err *e)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return err_sys(e, "make / private");
@@ -139,7 +151,7 @@ int rootfs_mount_root(const char *target, const char *chdir_to, const char *opts
 /* v1: a tmpfs with each of this process's hierarchies mounted below it (inside the cgroup
  * namespace they show the container's own cgroup as their root); v2: cgroup2 itself. */
 static int mount_cgroup(int root, const char *dest, int target_fd, unsigned long flags, bool v2,
-			struct err *e)
+                        struct err *e)
 {
 	char tp[64], line[512];
 	FILE *f;
@@ -188,7 +200,7 @@ static int mount_cgroup(int root, const char *dest, int target_fd, unsigned long
 	}
 	fclose(f);
 	if (mount(NULL, tp, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "mode=755") < 0) {
+	          "mode=755") < 0) {
 		int errno_ = errno;
 		close(fd);
 		return err_errno(e, errno_, "remount /sys/fs/cgroup read-only");
@@ -246,13 +258,13 @@ static int make_dev(int root, struct err *e)
 	static const struct {
 		const char *name;
 		unsigned maj, min;
-	} nodes[] = {{"null", 1, 3}, {"zero", 1, 5},    {"full", 1, 7},
-		     {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+	} nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+	             {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 	static const struct {
 		const char *link, *target;
-	} links[] = {{"fd", "/proc/self/fd"},     {"stdin", "/proc/self/fd/0"},
-		     {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
-		     {"ptmx", "pts/ptmx"},          {"core", "/proc/kcore"}};
+	} links[] = {{"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"},
+	             {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
+	             {"ptmx", "pts/ptmx"},          {"core", "/proc/kcore"}};
 	int dev = open_in_root(root, "/dev", false, false, e);
 
 	if (dev < 0)
@@ -269,8 +281,8 @@ static int make_dev(int root, struct err *e)
 		dev = d;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
-		if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) <
-			0 &&
+		if (mknodat(dev, nodes[i].name, S_IFCHR | 0666,
+		            makedev(nodes[i].maj, nodes[i].min)) < 0 &&
 		    errno != EEXIST) {
 			int errno_ = errno;
 			close(dev);
@@ -332,8 +344,8 @@ static int readonly_paths(char *const *paths, struct err *e)
 			return err_sys(e, "bind %s", *paths);
 		}
 		if (mount(NULL, *paths, NULL,
-			  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  NULL) < 0)
+		          MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		          NULL) < 0)
 			return err_sys(e, "make %s read-only", *paths);
 	}
 	return 0;
@@ -365,8 +377,7 @@ int rootfs_setup(const struct spec *s, const char *rootfs, bool cgroup_v2, struc
 		return -1;
 	if (mask_paths(s->masked, e) < 0 || readonly_paths(s->readonly, e) < 0)
 		return -1;
-	if (s->root_readonly &&
-	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+	if (s->root_readonly && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
 		return err_sys(e, "make / read-only");
 	return 0;
 }

@@ -14,7 +14,7 @@
  * the directory chdir_to (opts may hold lowerdirs relative to it), or with bind_src set binds
  * that directory on target instead. */
 int rootfs_mount_root(const char *target, const char *chdir_to, const char *opts,
-		      const char *bind_src, struct err *e);
+                      const char *bind_src, struct err *e);
 
 /* Mounts the spec's mounts under rootfs (each destination resolved inside it, created when
  * missing), fills /dev, creates the working directory (as docker does), pivots into rootfs,

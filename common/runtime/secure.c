@@ -93,8 +93,8 @@ int secure_seccomp(const struct spec *s, struct err *e)
 	for (size_t i = 0; i < s->n_syscalls; i++) {
 		const struct spec_syscall *r = &s->syscalls[i];
 		uint32_t act = r->action == SPEC_SC_ALLOW  ? SCMP_ACT_ALLOW
-			       : r->action == SPEC_SC_KILL ? SCMP_ACT_KILL_PROCESS
-							   : SCMP_ACT_ERRNO((uint16_t)r->errno_ret);
+		               : r->action == SPEC_SC_KILL ? SCMP_ACT_KILL_PROCESS
+		                                           : SCMP_ACT_ERRNO((uint16_t)r->errno_ret);
 		if (act == SCMP_ACT_ALLOW)
 			continue; /* the default already */
 		for (char **n = r->names; n && *n; n++) {
@@ -103,7 +103,7 @@ int secure_seccomp(const struct spec *s, struct err *e)
 				continue;
 			if (r->has_arg) {
 				struct scmp_arg_cmp cmp = {r->arg_index, SCMP_CMP_MASKED_EQ,
-							   r->arg_mask, r->arg_value};
+				                           r->arg_mask, r->arg_value};
 				rc = seccomp_rule_add_array(sc, act, nr, 1, &cmp);
 			} else {
 				rc = seccomp_rule_add(sc, act, nr, 0);

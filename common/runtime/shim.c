@@ -33,11 +33,11 @@
 #include "common/util/fs.h"
 #include "common/util/mem.h"
 
-#define LOG_MAX_BYTES     (10LL << 20)
-#define LOG_MAX_FILES     3
-#define ATTACH_WAIT_MS    10000
-#define MAX_CLIENTS       8
-#define READ_CHUNK        16384
+#define LOG_MAX_BYTES  (10LL << 20)
+#define LOG_MAX_FILES  3
+#define ATTACH_WAIT_MS 10000
+#define MAX_CLIENTS    8
+#define READ_CHUNK     16384
 
 /* ---- run's side ---- */
 
@@ -62,7 +62,7 @@ char *shim_binary(void)
 }
 
 int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_opts *o,
-	       int *status_fd, struct err *e)
+               int *status_fd, struct err *e)
 {
 	const char *argv[24];
 	const char *self = shim_bin ? shim_bin : "/proc/self/exe";
@@ -236,7 +236,7 @@ static void emit(struct shim *s, enum event_type t, const char *reason, const ch
 	struct err e = ERR_INIT;
 
 	(void)event_emit(s->ctx, t, reason, OBJECT_CONTAINER, s->o->id, s->name, "shim", &e, "%s",
-			 msg);
+	                 msg);
 }
 
 static void save_state(struct shim *s)
@@ -443,7 +443,7 @@ static void shim_release(struct shim *s)
 }
 
 static const char *const std_devices[] = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
-					  "c 1:9 rwm", "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm"};
+                                          "c 1:9 rwm", "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm"};
 
 /* The spec's device rules into the v1 devices cgroup (v2 has no file interface for them). */
 static int apply_devices(struct shim *s, struct err *e)
@@ -512,7 +512,7 @@ static int start(struct shim *s, struct err *e)
 	if (spec_load(cfg, &s->spec, e) < 0)
 		goto fail;
 	lim = (struct cgroup_limits){s->spec.memory_bytes, s->spec.cpu_quota_us,
-				     s->spec.cpu_period_us, s->spec.pids_limit};
+	                             s->spec.cpu_period_us, s->spec.pids_limit};
 	if (cgroup_detect(s->ctx, &mode, e) == 0) {
 		cgroup_paths(s->ctx, mode, s->o->id, &s->cg);
 		s->have_cg = true;
@@ -532,7 +532,7 @@ static int start(struct shim *s, struct err *e)
 		goto fail_pipes;
 	}
 	pid = (pid_t)syscall(SYS_clone, (unsigned long)(clone_flags(&s->spec) | SIGCHLD), NULL,
-			     NULL, NULL, NULL);
+	                     NULL, NULL, NULL);
 	if (pid < 0) {
 		err_sys(e, "clone");
 		goto fail_pipes;
@@ -579,8 +579,11 @@ static int start(struct shim *s, struct err *e)
 	container_doc_release(&doc);
 	if (n == (ssize_t)sizeof(r)) {
 		r.msg[sizeof(r.msg) - 1] = '\0';
-		return err_set(e, r.code == 127 ? E_NOTFOUND : r.code == 126 ? E_PERM : E_INVALID,
-			       "%s", r.msg);
+		return err_set(e,
+		               r.code == 127   ? E_NOTFOUND
+		               : r.code == 126 ? E_PERM
+		                               : E_INVALID,
+		               "%s", r.msg);
 	}
 	if (n != 0)
 		return err_set(e, E_IO, "the container's init died before exec");
@@ -599,13 +602,18 @@ static int failed_code(const struct err *e)
 {
 	return e->code == E_NOTFOUND && strncmp(e->msg, "exec:", 5) == 0 ? 127
 	       : e->code == E_PERM && strncmp(e->msg, "exec:", 5) == 0   ? 126
-									 : 125;
+	                                                                 : 125;
 }
 
 int shim_main(const struct ctx *ctx, const struct shim_opts *o, int status_fd)
 {
-	struct shim s = {.ctx = ctx, .o = o, .status_fd = status_fd, .listen_fd = -1,
-			 .sig_fd = -1, .out_fd = -1, .err_fd = -1};
+	struct shim s = {.ctx = ctx,
+	                 .o = o,
+	                 .status_fd = status_fd,
+	                 .listen_fd = -1,
+	                 .sig_fd = -1,
+	                 .out_fd = -1,
+	                 .err_fd = -1};
 	struct err e = ERR_INIT;
 	sigset_t mask;
 	int code;
@@ -664,7 +672,7 @@ int shim_main(const struct ctx *ctx, const struct shim_opts *o, int status_fd)
 	}
 	code = WIFEXITED(s.wstatus)     ? WEXITSTATUS(s.wstatus)
 	       : WIFSIGNALED(s.wstatus) ? 128 + WTERMSIG(s.wstatus)
-					: 255;
+	                                : 255;
 	finish(&s, code, true);
 	shim_release(&s);
 	return 0;

@@ -16,10 +16,10 @@
 
 struct shim_opts {
 	const char *id;
-	bool rm;          /* remove the container after it exits */
-	bool wait_attach; /* hold the container until a client attaches (or `run` is gone) */
+	bool rm;             /* remove the container after it exits */
+	bool wait_attach;    /* hold the container until a client attaches (or `run` is gone) */
 	const char *overlay; /* the rootfs overlay's mount data (container_overlay_options), or
-			      * NULL for a bundle's rootfs (config.json root.path) */
+	                      * NULL for a bundle's rootfs (config.json root.path) */
 };
 
 /* What the shim tells `run` over the status socket. */
@@ -42,7 +42,7 @@ char *shim_binary(void);
  * `__shim` applet) with the roots and host paths of ctx; returns the status socket. Blocks
  * until the intermediate child is reaped. */
 int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_opts *o,
-	       int *status_fd, struct err *e);
+               int *status_fd, struct err *e);
 
 /* Reads the next message; E_IO when the shim died without saying (the socket closed). */
 int shim_read_msg(int fd, struct shim_msg *m, struct err *e);

@@ -21,24 +21,63 @@
 #define NOFILE_LIMIT 1048576
 
 static const char *const cap_names[] = {
-    "CHOWN",           "DAC_OVERRIDE",     "DAC_READ_SEARCH", "FOWNER",
-    "FSETID",          "KILL",             "SETGID",          "SETUID",
-    "SETPCAP",         "LINUX_IMMUTABLE",  "NET_BIND_SERVICE", "NET_BROADCAST",
-    "NET_ADMIN",       "NET_RAW",          "IPC_LOCK",        "IPC_OWNER",
-    "SYS_MODULE",      "SYS_RAWIO",        "SYS_CHROOT",      "SYS_PTRACE",
-    "SYS_PACCT",       "SYS_ADMIN",        "SYS_BOOT",        "SYS_NICE",
-    "SYS_RESOURCE",    "SYS_TIME",         "SYS_TTY_CONFIG",  "MKNOD",
-    "LEASE",           "AUDIT_WRITE",      "AUDIT_CONTROL",   "SETFCAP",
-    "MAC_OVERRIDE",    "MAC_ADMIN",        "SYSLOG",          "WAKE_ALARM",
-    "BLOCK_SUSPEND",   "AUDIT_READ",       "PERFMON",         "BPF",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
     "CHECKPOINT_RESTORE",
 };
 #define CAP_ALL ((1ULL << ARRAY_SIZE(cap_names)) - 1)
 
 static const char *const masked_default[] = {
-    "/proc/asound",        "/proc/acpi",        "/proc/kcore",       "/proc/keys",
-    "/proc/latency_stats", "/proc/timer_list",  "/proc/timer_stats", "/proc/sched_debug",
-    "/proc/scsi",          "/sys/firmware",     "/sys/devices/virtual/powercap", NULL,
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+    NULL,
 };
 static const char *const readonly_default[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
@@ -48,14 +87,14 @@ static const struct {
 	const char *name;
 	int resource;
 } rlimit_names[] = {
-    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-    {"RLIMIT_DATA", RLIMIT_DATA},       {"RLIMIT_STACK", RLIMIT_STACK},
-    {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_AS", RLIMIT_AS},
-    {"RLIMIT_LOCKS", RLIMIT_LOCKS},     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_CPU", RLIMIT_CPU},           {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_DATA", RLIMIT_DATA},         {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_CORE", RLIMIT_CORE},         {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},       {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
     {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME},
 };
 
 static const struct {
@@ -96,7 +135,7 @@ static char **strv_dup(const char *const *v)
 }
 
 static void mount_add(struct spec *s, const char *dest, const char *type, const char *source,
-		      const char *const *options)
+                      const char *const *options)
 {
 	struct spec_mount *m;
 
@@ -109,14 +148,14 @@ static void mount_add(struct spec *s, const char *dest, const char *type, const 
 }
 
 static void syscall_add(struct spec *s, const char *const *names, enum spec_sc_action action,
-			int errno_ret)
+                        int errno_ret)
 {
 	struct spec_syscall *r;
 
 	s->syscalls = xreallocarray(s->syscalls, s->n_syscalls + 1, sizeof(*s->syscalls));
 	r = &s->syscalls[s->n_syscalls++];
-	*r = (struct spec_syscall){.names = strv_dup(names), .action = action,
-				   .errno_ret = errno_ret};
+	*r = (struct spec_syscall){
+	    .names = strv_dup(names), .action = action, .errno_ret = errno_ret};
 }
 
 void spec_release(struct spec *s)
@@ -170,7 +209,7 @@ int spec_cap_parse(const char *name)
 }
 
 static void device_add(struct spec *s, bool allow, char type, int64_t major, int64_t minor,
-		       const char *access)
+                       const char *access)
 {
 	struct spec_device *d;
 
@@ -186,8 +225,8 @@ static void devices_default(struct spec *s, bool privileged)
 	static const struct {
 		char type;
 		int64_t major, minor;
-	} allowed[] = {{'c', 1, 3},  {'c', 1, 5}, {'c', 1, 7}, {'c', 1, 8},   {'c', 1, 9},
-		       {'c', 5, 0},  {'c', 5, 1}, {'c', 5, 2}, {'c', 136, -1}, {'c', 10, 200}};
+	} allowed[] = {{'c', 1, 3}, {'c', 1, 5}, {'c', 1, 7}, {'c', 1, 8},    {'c', 1, 9},
+	               {'c', 5, 0}, {'c', 5, 1}, {'c', 5, 2}, {'c', 136, -1}, {'c', 10, 200}};
 
 	if (privileged) {
 		device_add(s, true, 'a', -1, -1, "rwm");
@@ -208,17 +247,68 @@ void spec_seccomp_default(struct spec *s)
 	 * keyrings, kernel modules, kexec and reboot, mounts, BPF and perf, userfaultfd,
 	 * tracing, clock and swap changes, personality games and obsolete calls. */
 	static const char *const eperm[] = {
-	    "add_key", "request_key", "keyctl", "init_module", "finit_module", "delete_module",
-	    "create_module", "query_module", "get_kernel_syms", "kexec_load", "kexec_file_load",
-	    "reboot", "mount", "umount", "umount2", "mount_setattr", "move_mount", "open_tree",
-	    "fsopen", "fsconfig", "fsmount", "fspick", "pivot_root", "swapon", "swapoff", "bpf",
-	    "perf_event_open", "userfaultfd", "ptrace", "process_vm_readv", "process_vm_writev",
-	    "kcmp", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "stime",
-	    "acct", "lookup_dcookie", "nfsservctl", "uselib", "ustat", "sysfs", "_sysctl",
-	    "vm86", "vm86old", "iopl", "ioperm", "quotactl", "name_to_handle_at",
-	    "open_by_handle_at", "setns", "syslog", "fanotify_init", "set_mempolicy",
-	    "move_pages", "mbind", "get_mempolicy", "pciconfig_read", "pciconfig_write",
-	    "pciconfig_iobase", NULL,
+	    "add_key",
+	    "request_key",
+	    "keyctl",
+	    "init_module",
+	    "finit_module",
+	    "delete_module",
+	    "create_module",
+	    "query_module",
+	    "get_kernel_syms",
+	    "kexec_load",
+	    "kexec_file_load",
+	    "reboot",
+	    "mount",
+	    "umount",
+	    "umount2",
+	    "mount_setattr",
+	    "move_mount",
+	    "open_tree",
+	    "fsopen",
+	    "fsconfig",
+	    "fsmount",
+	    "fspick",
+	    "pivot_root",
+	    "swapon",
+	    "swapoff",
+	    "bpf",
+	    "perf_event_open",
+	    "userfaultfd",
+	    "ptrace",
+	    "process_vm_readv",
+	    "process_vm_writev",
+	    "kcmp",
+	    "settimeofday",
+	    "clock_settime",
+	    "clock_adjtime",
+	    "adjtimex",
+	    "stime",
+	    "acct",
+	    "lookup_dcookie",
+	    "nfsservctl",
+	    "uselib",
+	    "ustat",
+	    "sysfs",
+	    "_sysctl",
+	    "vm86",
+	    "vm86old",
+	    "iopl",
+	    "ioperm",
+	    "quotactl",
+	    "name_to_handle_at",
+	    "open_by_handle_at",
+	    "setns",
+	    "syslog",
+	    "fanotify_init",
+	    "set_mempolicy",
+	    "move_pages",
+	    "mbind",
+	    "get_mempolicy",
+	    "pciconfig_read",
+	    "pciconfig_write",
+	    "pciconfig_iobase",
+	    NULL,
 	};
 	static const char *const clone_names[] = {"clone", NULL};
 	static const char *const unshare_names[] = {"unshare", NULL};
@@ -297,7 +387,7 @@ static size_t split_colon(char *line, char **f, size_t max)
 }
 
 int spec_resolve_user(const char *user, const char *const *layer_dirs, size_t n_layers,
-		      struct spec_user *out, struct err *e)
+                      struct spec_user *out, struct err *e)
 {
 	cleanup_free char *passwd = layer_file(layer_dirs, n_layers, "etc/passwd");
 	cleanup_free char *group = layer_file(layer_dirs, n_layers, "etc/group");
@@ -330,7 +420,7 @@ int spec_resolve_user(const char *user, const char *const *layer_dirs, size_t n_
 	}
 	if (!found && !by_id)
 		return err_set(e, E_INVALID,
-			       "unable to find user %s: no matching entries in passwd file", uname);
+		               "unable to find user %s: no matching entries in passwd file", uname);
 	if (gname && *gname) {
 		if (parse_id(gname, &v)) {
 			u.gid = (gid_t)v;
@@ -360,7 +450,7 @@ int spec_resolve_user(const char *user, const char *const *layer_dirs, size_t n_
 	if (gname && *gname && !gid_found) {
 		spec_user_release(&u);
 		return err_set(e, E_INVALID,
-			       "unable to find group %s: no matching entries in group file", gname);
+		               "unable to find group %s: no matching entries in group file", gname);
 	}
 	*out = u;
 	return 0;
@@ -403,7 +493,7 @@ static const char *env_lookup(const char *const *envp, const char *key)
 }
 
 static int build_env(const struct image_config *img, const struct spec_opts *o,
-		     const char *hostname, const char *home, char ***out, struct err *e)
+                     const char *hostname, const char *home, char ***out, struct err *e)
 {
 	cleanup_strv char **env = NULL;
 
@@ -439,7 +529,7 @@ static int build_env(const struct image_config *img, const struct spec_opts *o,
 }
 
 static int build_args(const struct image_config *img, const struct spec_opts *o, char ***out,
-		      struct err *e)
+                      struct err *e)
 {
 	cleanup_strv char **args = NULL;
 
@@ -481,7 +571,8 @@ static int add_volume(struct spec *s, const char *v, struct err *e)
 	if (dst[0] != '/' || strstr(dst, "/../") || strcmp(dst, "/") == 0 ||
 	    (strlen(dst) >= 3 && strcmp(dst + strlen(dst) - 3, "/..") == 0))
 		return err_set(e, E_INVALID,
-			       "volume %s: the destination must be an absolute path other than /", v);
+		               "volume %s: the destination must be an absolute path other than /",
+		               v);
 	if (mode && strcmp(mode, "ro") == 0)
 		opts[2] = "ro";
 	else if (mode && strcmp(mode, "rw") != 0)
@@ -511,26 +602,26 @@ static int apply_caps(struct spec *s, const struct spec_opts *o, struct err *e)
 }
 
 int spec_build(const struct image_config *img, const struct spec_opts *o,
-	       const char *const *layer_dirs, size_t n_layers, const char *id, struct spec *out,
-	       struct err *e)
+               const char *const *layer_dirs, size_t n_layers, const char *id, struct spec *out,
+               struct err *e)
 {
 	static const char *const proc_o[] = {"nosuid", "noexec", "nodev", NULL};
 	static const char *const dev_o[] = {"nosuid", "strictatime", "mode=755", "size=65536k",
-					    NULL};
-	static const char *const pts_o[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666",
-					    "mode=0620", "gid=5", NULL};
+	                                    NULL};
+	static const char *const pts_o[] = {"nosuid",    "noexec", "newinstance", "ptmxmode=0666",
+	                                    "mode=0620", "gid=5",  NULL};
 	static const char *const sys_ro[] = {"nosuid", "noexec", "nodev", "ro", NULL};
 	static const char *const sys_rw[] = {"nosuid", "noexec", "nodev", NULL};
 	static const char *const cg_o[] = {"nosuid", "noexec", "nodev", "relatime", "ro", NULL};
 	static const char *const mq_o[] = {"nosuid", "noexec", "nodev", NULL};
-	static const char *const shm_o[] = {"nosuid", "noexec", "nodev", "mode=1777",
-					    "size=67108864", NULL};
+	static const char *const shm_o[] = {"nosuid",    "noexec",        "nodev",
+	                                    "mode=1777", "size=67108864", NULL};
 	struct spec s = {0};
 	struct spec_user u = {0};
 	const char *user = o->user ? o->user : (img && img->user ? img->user : NULL);
-	const char *cwd = o->workdir ? o->workdir : (img && img->working_dir && *img->working_dir
-							     ? img->working_dir
-							     : "/");
+	const char *cwd =
+	    o->workdir ? o->workdir
+	               : (img && img->working_dir && *img->working_dir ? img->working_dir : "/");
 	char host[13];
 
 	snprintf(host, sizeof(host), "%.12s", id);
@@ -538,9 +629,9 @@ int spec_build(const struct image_config *img, const struct spec_opts *o,
 	if (cwd[0] != '/') {
 		spec_release(&s);
 		return err_set(e, E_INVALID,
-			       "the working directory '%s' is invalid, it needs to be an absolute "
-			       "path",
-			       cwd);
+		               "the working directory '%s' is invalid, it needs to be an absolute "
+		               "path",
+		               cwd);
 	}
 	s.cwd = xstrdup(cwd);
 	if (build_args(img, o, &s.args, e) < 0 ||
@@ -650,9 +741,8 @@ static const char *rlimit_name(int res)
 static struct json_object *seccomp_json(const struct spec *s)
 {
 	static const char *const arches[] = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
-					     NULL};
-	static const char *const actions[] = {"SCMP_ACT_ERRNO", "SCMP_ACT_ALLOW",
-					      "SCMP_ACT_KILL"};
+	                                     NULL};
+	static const char *const actions[] = {"SCMP_ACT_ERRNO", "SCMP_ACT_ALLOW", "SCMP_ACT_KILL"};
 	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
 
 	jsonio_set_str(o, "defaultAction", "SCMP_ACT_ALLOW");
@@ -666,11 +756,11 @@ static struct json_object *seccomp_json(const struct spec *s)
 			jsonio_set_int(j, "errnoRet", r->errno_ret);
 		if (r->has_arg) {
 			struct json_object *args = json_object_new_array(),
-					   *arg = json_object_new_object();
+			                   *arg = json_object_new_object();
 			jsonio_set_int(arg, "index", r->arg_index);
 			json_object_object_add(arg, "value", json_object_new_uint64(r->arg_mask));
 			json_object_object_add(arg, "valueTwo",
-					       json_object_new_uint64(r->arg_value));
+			                       json_object_new_uint64(r->arg_value));
 			jsonio_set_str(arg, "op", "SCMP_CMP_MASKED_EQ");
 			json_object_array_add(args, arg);
 			json_object_object_add(j, "args", args);
@@ -832,7 +922,7 @@ static int parse_caps(struct json_object *proc, uint64_t *out, struct err *e)
 		int c = n ? spec_cap_parse(n) : -1;
 		if (c < 0)
 			return err_set(e, E_INVALID, "process.capabilities: unknown capability %s",
-				       n ? n : "(not a string)");
+			               n ? n : "(not a string)");
 		*out |= 1ULL << c;
 	}
 	return 0;
@@ -848,15 +938,16 @@ static int parse_process(struct json_object *proc, struct spec *s, struct err *e
 	    jsonio_get_str(proc, "cwd", false, &cwd, e) < 0 ||
 	    jsonio_get_bool(proc, "terminal", false, &s->terminal, e) < 0 ||
 	    jsonio_get_bool(proc, "noNewPrivileges", false, &s->no_new_privs, e) < 0 ||
-	    jsonio_get_obj(proc, "user", false, &user, e) < 0 || parse_caps(proc, &s->caps, e) < 0 ||
+	    jsonio_get_obj(proc, "user", false, &user, e) < 0 ||
+	    parse_caps(proc, &s->caps, e) < 0 ||
 	    jsonio_get_array(proc, "rlimits", false, &rl, e) < 0)
 		return err_wrap(e, "process");
 	if (!s->args || !s->args[0])
 		return err_set(e, E_INVALID, "process.args: no command");
 	s->cwd = xstrdup(cwd);
 	if (user && (jsonio_get_int(user, "uid", false, &uid, e) < 0 ||
-		     jsonio_get_int(user, "gid", false, &gid, e) < 0 ||
-		     jsonio_get_array(user, "additionalGids", false, &gids, e) < 0))
+	             jsonio_get_int(user, "gid", false, &gid, e) < 0 ||
+	             jsonio_get_array(user, "additionalGids", false, &gids, e) < 0))
 		return err_wrap(e, "process.user");
 	if (uid < 0 || uid > 0xFFFFFFFE || gid < 0 || gid > 0xFFFFFFFE)
 		return err_set(e, E_INVALID, "process.user: id out of range");
@@ -864,8 +955,8 @@ static int parse_process(struct json_object *proc, struct spec *s, struct err *e
 	s->gid = (gid_t)gid;
 	for (size_t i = 0; gids && i < json_object_array_length(gids); i++) {
 		s->gids = xreallocarray(s->gids, s->n_gids + 1, sizeof(*s->gids));
-		s->gids[s->n_gids++] = (gid_t)json_object_get_int64(
-		    json_object_array_get_idx(gids, i));
+		s->gids[s->n_gids++] =
+		    (gid_t)json_object_get_int64(json_object_array_get_idx(gids, i));
 	}
 	for (size_t i = 0; rl && i < json_object_array_length(rl); i++) {
 		struct json_object *r = json_object_array_get_idx(rl, i);
@@ -882,8 +973,8 @@ static int parse_process(struct json_object *proc, struct spec *s, struct err *e
 		if (k == ARRAY_SIZE(rlimit_names))
 			return err_set(e, E_INVALID, "process.rlimits: unknown %s", type);
 		s->rlimits = xreallocarray(s->rlimits, s->n_rlimits + 1, sizeof(*s->rlimits));
-		s->rlimits[s->n_rlimits++] = (struct spec_rlimit){
-		    rlimit_names[k].resource, (uint64_t)soft, (uint64_t)hard};
+		s->rlimits[s->n_rlimits++] =
+		    (struct spec_rlimit){rlimit_names[k].resource, (uint64_t)soft, (uint64_t)hard};
 	}
 	return 0;
 }
@@ -923,7 +1014,7 @@ static int parse_seccomp(struct json_object *sc, struct spec *s, struct err *e)
 		return err_wrap(e, "linux.seccomp");
 	if (strcmp(def, "SCMP_ACT_ALLOW") != 0)
 		return err_set(e, E_UNSUPPORTED,
-			       "linux.seccomp: defaultAction %s (ctrbox runs denylists only)", def);
+		               "linux.seccomp: defaultAction %s (ctrbox runs denylists only)", def);
 	s->seccomp = true;
 	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
 		struct json_object *r = json_object_array_get_idx(a, i), *args = NULL;
@@ -941,7 +1032,8 @@ static int parse_seccomp(struct json_object *sc, struct spec *s, struct err *e)
 			sc_.action = SPEC_SC_ERRNO;
 		else if (strcmp(act, "SCMP_ACT_ALLOW") == 0)
 			sc_.action = SPEC_SC_ALLOW;
-		else if (strcmp(act, "SCMP_ACT_KILL") == 0 || strcmp(act, "SCMP_ACT_KILL_THREAD") == 0)
+		else if (strcmp(act, "SCMP_ACT_KILL") == 0 ||
+		         strcmp(act, "SCMP_ACT_KILL_THREAD") == 0)
 			sc_.action = SPEC_SC_KILL;
 		else {
 			strv_free(sc_.names);
@@ -951,7 +1043,7 @@ static int parse_seccomp(struct json_object *sc, struct spec *s, struct err *e)
 		if (args && json_object_array_length(args) > 1) {
 			strv_free(sc_.names);
 			return err_set(e, E_UNSUPPORTED,
-				       "linux.seccomp: more than one argument comparison");
+			               "linux.seccomp: more than one argument comparison");
 		}
 		if (args && json_object_array_length(args) == 1) {
 			struct json_object *g = json_object_array_get_idx(args, 0), *v;
@@ -961,8 +1053,9 @@ static int parse_seccomp(struct json_object *sc, struct spec *s, struct err *e)
 			    jsonio_get_str(g, "op", true, &op, e) < 0 ||
 			    strcmp(op, "SCMP_CMP_MASKED_EQ") != 0 || idx < 0 || idx > 5) {
 				strv_free(sc_.names);
-				return err_set(e, E_UNSUPPORTED,
-					       "linux.seccomp: only SCMP_CMP_MASKED_EQ comparisons");
+				return err_set(
+				    e, E_UNSUPPORTED,
+				    "linux.seccomp: only SCMP_CMP_MASKED_EQ comparisons");
 			}
 			sc_.has_arg = true;
 			sc_.arg_index = (unsigned)idx;
@@ -1020,15 +1113,15 @@ static int parse_linux(struct json_object *lx, struct spec *s, struct err *e)
 		    jsonio_get_str(n, "path", false, &path, e) < 0)
 			return err_wrap(e, "linux.namespaces[%zu]", i);
 		if (path)
-			return err_set(e, E_UNSUPPORTED,
-				       "linux.namespaces: joining a namespace (%s) is not supported",
-				       path);
+			return err_set(
+			    e, E_UNSUPPORTED,
+			    "linux.namespaces: joining a namespace (%s) is not supported", path);
 		for (k = 0; k < ARRAY_SIZE(ns_names); k++)
 			if (strcmp(type, ns_names[k].name) == 0)
 				break;
 		if (k == ARRAY_SIZE(ns_names))
 			return err_set(e, E_UNSUPPORTED,
-				       "linux.namespaces: a %s namespace is not supported", type);
+			               "linux.namespaces: a %s namespace is not supported", type);
 		s->ns |= ns_names[k].flag;
 	}
 	if (res) {
@@ -1038,7 +1131,7 @@ static int parse_linux(struct json_object *lx, struct spec *s, struct err *e)
 		x = NULL;
 		if (jsonio_get_obj(res, "cpu", false, &x, e) < 0 ||
 		    (x && (jsonio_get_int(x, "quota", false, &s->cpu_quota_us, e) < 0 ||
-			   jsonio_get_int(x, "period", false, &s->cpu_period_us, e) < 0)))
+		           jsonio_get_int(x, "period", false, &s->cpu_period_us, e) < 0)))
 			return err_wrap(e, "linux.resources");
 		x = NULL;
 		if (jsonio_get_obj(res, "pids", false, &x, e) < 0 ||

@@ -80,33 +80,33 @@ struct spec {
 	struct spec_mount *mounts;
 	size_t n_mounts;
 	/* linux */
-	unsigned ns; /* enum spec_ns */
-	int64_t memory_bytes; /* 0: no limit */
+	unsigned ns;                         /* enum spec_ns */
+	int64_t memory_bytes;                /* 0: no limit */
 	int64_t cpu_quota_us, cpu_period_us; /* quota 0: no limit */
-	int64_t pids_limit; /* 0: no limit */
-	struct spec_device *devices; /* the device cgroup rules, in order */
+	int64_t pids_limit;                  /* 0: no limit */
+	struct spec_device *devices;         /* the device cgroup rules, in order */
 	size_t n_devices;
 	char **masked, **readonly; /* NULL-terminated, or NULL */
-	bool seccomp; /* a seccomp section: default ALLOW and the rules below */
+	bool seccomp;              /* a seccomp section: default ALLOW and the rules below */
 	struct spec_syscall *syscalls;
 	size_t n_syscalls;
 };
 
 /* What `run` was asked for, on top of the image config. */
 struct spec_opts {
-	const char *const *command;  /* COMMAND [ARG...], or NULL for the image's Cmd */
-	const char *entrypoint;      /* --entrypoint ("" clears it), or NULL for the image's */
-	const char *const *env;      /* -e/--env-file KEY=VALUE (KEY alone: taken from envp) */
-	const char *const *envp;     /* the caller's environment for bare KEYs, or NULL */
-	const char *workdir;         /* -w, or NULL */
-	const char *user;            /* -u uid[:gid]|name[:group], or NULL for the image's */
-	const char *hostname;        /* --hostname, or NULL (the ID's first 12 characters) */
-	const char *const *volumes;  /* -v SRC:DST[:ro|rw] */
+	const char *const *command; /* COMMAND [ARG...], or NULL for the image's Cmd */
+	const char *entrypoint;     /* --entrypoint ("" clears it), or NULL for the image's */
+	const char *const *env;     /* -e/--env-file KEY=VALUE (KEY alone: taken from envp) */
+	const char *const *envp;    /* the caller's environment for bare KEYs, or NULL */
+	const char *workdir;        /* -w, or NULL */
+	const char *user;           /* -u uid[:gid]|name[:group], or NULL for the image's */
+	const char *hostname;       /* --hostname, or NULL (the ID's first 12 characters) */
+	const char *const *volumes; /* -v SRC:DST[:ro|rw] */
 	bool read_only, privileged, net_host, net_none;
 	int64_t memory_bytes, pids_limit;
-	int64_t cpus_milli;          /* --cpus in thousandths, 0: none */
+	int64_t cpus_milli;                           /* --cpus in thousandths, 0: none */
 	const char *const *cap_add, *const *cap_drop; /* names with or without CAP_, or ALL */
-	bool cgroupns;               /* the kernel has cgroup namespaces */
+	bool cgroupns;                                /* the kernel has cgroup namespaces */
 };
 
 void spec_release(struct spec *s);
@@ -120,8 +120,8 @@ void spec_release(struct spec *s);
  * does not exist. The caller releases *out. No locks, reads the layers' /etc/passwd and
  * /etc/group only. */
 int spec_build(const struct image_config *img, const struct spec_opts *o,
-	       const char *const *layer_dirs, size_t n_layers, const char *id, struct spec *out,
-	       struct err *e);
+               const char *const *layer_dirs, size_t n_layers, const char *id, struct spec *out,
+               struct err *e);
 
 /* A user resolved from "uid[:gid]" or "name[:group]" (docker's -u). */
 struct spec_user {
@@ -129,7 +129,7 @@ struct spec_user {
 	gid_t gid;
 	gid_t *gids; /* the user's additional groups from /etc/group */
 	size_t n_gids;
-	char *home;  /* from /etc/passwd, or NULL */
+	char *home; /* from /etc/passwd, or NULL */
 };
 void spec_user_release(struct spec_user *u);
 
@@ -137,7 +137,7 @@ void spec_user_release(struct spec_user *u);
  * hides the files below). A numeric uid need not exist (gid 0 then); a name must (E_INVALID
  * "unable to find user NAME: no matching entries in passwd file", as docker words it). */
 int spec_resolve_user(const char *user, const char *const *layer_dirs, size_t n_layers,
-		      struct spec_user *out, struct err *e);
+                      struct spec_user *out, struct err *e);
 
 /* Serialises as runtime-spec JSON (ociVersion 1.0.2); the caller frees. */
 char *spec_to_json(const struct spec *s);
@@ -147,7 +147,8 @@ int spec_save(const struct spec *s, const char *path, struct err *e);
 
 /* Parses the subset of a config.json ctrbox runs. Unknown fields are ignored as runtimes do;
  * a known field of the wrong type is E_INVALID naming it; a bundle asking for what ctrbox
- * cannot honour (a user namespace, joining a namespace, hooks) is E_UNSUPPORTED. The caller releases *out. */
+ * cannot honour (a user namespace, joining a namespace, hooks) is E_UNSUPPORTED. The caller
+ * releases *out. */
 int spec_parse(const char *data, size_t len, struct spec *out, struct err *e);
 int spec_load(const char *path, struct spec *out, struct err *e);
 

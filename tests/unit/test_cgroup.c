@@ -83,8 +83,11 @@ static void test_v2_limits(void **state)
 	static const char *const v2_f[] = {"cgroup.controllers", "cpuset cpu io memory\n", NULL};
 	struct unit_env *u = cg_env(NULL, v2_f);
 	struct cgroup cg;
-	struct cgroup_limits l = {.memory_bytes = 8 << 20, .cpu_quota_us = 50000,
-				  .cpu_period_us = 100000, .pids = 0}, back;
+	struct cgroup_limits l = {.memory_bytes = 8 << 20,
+	                          .cpu_quota_us = 50000,
+	                          .cpu_period_us = 100000,
+	                          .pids = 0},
+	                     back;
 	struct err e = ERR_INIT;
 	uint64_t kills = 99;
 	cleanup_free char *parent = path_join(u->ctx.path.cgroup, CGROUP_PARENT);

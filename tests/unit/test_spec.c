@@ -156,9 +156,14 @@ static void test_options(void **state)
 	static const char *const bogus[] = {"FLY", NULL};
 	static const char *const vols[] = {"/tmp:/data:ro", NULL};
 	static const char *const badvol[] = {"/tmp:relative", NULL};
-	struct spec_opts o = {.cap_add = add, .cap_drop = drop, .volumes = vols,
-			      .memory_bytes = 64 << 20, .cpus_milli = 1500, .pids_limit = 10,
-			      .net_host = true, .read_only = true};
+	struct spec_opts o = {.cap_add = add,
+	                      .cap_drop = drop,
+	                      .volumes = vols,
+	                      .memory_bytes = 64 << 20,
+	                      .cpus_milli = 1500,
+	                      .pids_limit = 10,
+	                      .net_host = true,
+	                      .read_only = true};
 	struct spec s;
 	struct err e = ERR_INIT;
 	(void)state;
@@ -204,8 +209,8 @@ static void test_options(void **state)
 static void test_round_trip(void **state)
 {
 	struct image_config img = {.cmd = sv("echo", "hi"), .user = xstrdup("5:6")};
-	struct spec_opts o = {.memory_bytes = 8 << 20, .cpus_milli = 500, .pids_limit = 3,
-			      .cgroupns = true};
+	struct spec_opts o = {
+	    .memory_bytes = 8 << 20, .cpus_milli = 500, .pids_limit = 3, .cgroupns = true};
 	struct spec s, back;
 	struct err e = ERR_INIT;
 	cleanup_free char *json = NULL;
@@ -273,9 +278,9 @@ static void test_parse_refuses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_args),        cmocka_unit_test(test_env),
-	    cmocka_unit_test(test_users),       cmocka_unit_test(test_options),
-	    cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_parse_refuses),
+	    cmocka_unit_test(test_args),       cmocka_unit_test(test_env),
+	    cmocka_unit_test(test_users),      cmocka_unit_test(test_options),
+	    cmocka_unit_test(test_round_trip), cmocka_unit_test(test_parse_refuses),
 	};
 	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);
 }

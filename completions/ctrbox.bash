@@ -48,8 +48,9 @@ _ctrbox()
 			compopt -o dirnames 2>/dev/null
 			COMPREPLY=($(compgen -d -- "${COMP_WORDS[COMP_CWORD]}"))
 		elif (( ! (directive & 4) )); then
-			compopt -o default 2>/dev/null
-			COMPREPLY=()
+			# A path is taken here: file names, marked so readline adds / to directories.
+			compopt -o filenames 2>/dev/null
+			COMPREPLY=($(compgen -f -- "${COMP_WORDS[COMP_CWORD]}"))
 		fi
 	fi
 }

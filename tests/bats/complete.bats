@@ -102,3 +102,144 @@ complete_line() { # complete_line "LINE": prints COMPREPLY, one per line
 	ctrbox __complete pull --progress ""
 	assert_line "json"
 }
+
+# --- every applet and every kind of value, through the bash script ---
+
+bash_ready() { # ctrbox on PATH for complete_line
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	ln -sf "$CTRBOX_BIN" "$BATS_TEST_TMPDIR/bin/ctrbox"
+}
+
+record() { # record NAME STATUS: a hand-made container record (ID from the name)
+	local id
+	id=$(printf '%s' "$1" | sha256sum | cut -c1-64)
+	mkdir -p "$CTRBOX_ROOT/containers/$id" "$CTRBOX_STATE/containers/$id"
+	printf '{"id": "%s", "name": "%s", "image": "busybox:latest"}\n' "$id" "$1" \
+		>"$CTRBOX_ROOT/containers/$id/container.json"
+	[ "$2" = none ] ||
+		printf '{"status": "%s"}\n' "$2" >"$CTRBOX_STATE/containers/$id/state.json"
+	echo "${id:0:12}"
+}
+
+@test "completion: every applet completes by name, and every option of each" {
+	bash_ready
+	run complete_line "ctrbox "
+	for a in $("$CTRBOX_BIN" --list); do
+		assert_line "$a"
+	done
+	refute_line __complete
+	for a in $("$CTRBOX_BIN" --list); do
+		run complete_line "ctrbox $a --"
+		assert_line -- --help
+		for o in $("$CTRBOX_BIN" "$a" --help | sed -n '/^Options:/,$p' |
+			grep -o -- '--[a-z][a-z-]*' | sort -u); do
+			assert_line -- "$o"
+		done
+	done
+}
+
+@test "completion: option values: signals, formats, filter keys, platforms, levels, choices" {
+	bash_ready
+	run complete_line "ctrbox kill -s "
+	assert_line KILL
+	assert_line TERM
+	run complete_line "ctrbox kill --signal=H"
+	assert_line HUP
+	run complete_line "ctrbox events --format "
+	assert_line jsonl
+	run complete_line "ctrbox ps --format "
+	assert_line json
+	refute_line jsonl
+	run complete_line "ctrbox ps --filter st"
+	assert_line status=running
+	assert_line status=exited
+	run complete_line "ctrbox ps --filter status=ex"
+	assert_output exited
+	run complete_line "ctrbox pull --platform linux/a"
+	assert_line linux/amd64
+	assert_line linux/arm64
+	run complete_line "ctrbox --log-level d"
+	assert_output debug
+	run complete_line "ctrbox inspect --type "
+	assert_line container
+	assert_line image
+	run complete_line "ctrbox run --pull "
+	assert_line missing
+	assert_line never
+	run complete_line "ctrbox run --net "
+	assert_line none
+	run complete_line "ctrbox events --type W"
+	assert_output Warning
+	run complete_line "ctrbox diagnose --format "
+	assert_line prometheus
+	run complete_line "ctrbox help st"
+	assert_line stop
+}
+
+@test "completion: file and directory values where a path is taken" {
+	bash_ready
+	mkdir -p "$BATS_TEST_TMPDIR/w/adir"
+	: >"$BATS_TEST_TMPDIR/w/afile.env"
+	cd "$BATS_TEST_TMPDIR/w"
+	run complete_line "ctrbox run --env-file af"
+	assert_output afile.env
+	run complete_line "ctrbox pull -f af"
+	assert_output afile.env
+	run complete_line "ctrbox --config af"
+	assert_output afile.env
+	run complete_line "ctrbox unpack --to a"
+	assert_output adir
+	run complete_line "ctrbox --root a"
+	assert_output adir
+	run complete_line "ctrbox stop --time "
+	assert_output ""
+}
+
+@test "completion: containers are offered by what the applet accepts" {
+	bash_ready
+	web=$(record web running)
+	db=$(record db running)
+	old=$(record old exited)
+	new=$(record new none)
+	for a in stop kill exec attach; do
+		"$CTRBOX_BIN" --list | grep -qx "$a" || continue
+		run complete_line "ctrbox $a "
+		assert_line web
+		assert_line db
+		assert_line "$web"
+		refute_line old
+		refute_line new
+		refute_line "$old"
+	done
+	run complete_line "ctrbox rm "
+	assert_line old
+	assert_line new
+	assert_line "$old"
+	refute_line web
+	refute_line db
+	run complete_line "ctrbox rm -f "
+	assert_line web
+	assert_line old
+	run complete_line "ctrbox rm --force w"
+	assert_output web
+	for a in logs inspect; do
+		run complete_line "ctrbox $a "
+		for c in web db old new "$web" "$old"; do
+			assert_line "$c"
+		done
+	done
+	run complete_line "ctrbox events --object o"
+	assert_output old
+	run complete_line "ctrbox stop -t 5s w"
+	assert_output web
+}
+
+@test "__complete: takes no lock (answers while a container's lock is held)" {
+	record web running >/dev/null
+	id=$(ls "$CTRBOX_ROOT/containers")
+	: >"$CTRBOX_ROOT/containers/$id/lock"
+	run timeout 5 flock -x "$CTRBOX_ROOT/containers/$id/lock" \
+		timeout 3 "$CTRBOX_BIN" __complete stop ""
+	assert_success
+	assert_line --partial web
+}

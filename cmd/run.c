@@ -2,6 +2,7 @@
  * its shim, and stream its output with its exit code as ours, or print its ID with -d
  * (DESIGN.md "run"; ctrbox-run(1)) */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,8 @@ enum {
 static const struct opt run_opts[] = {
     {'d', "detach", NULL, "run in the background and print the container ID", COMP_NONE, NULL, 0},
     {O_RM, "rm", NULL, "remove the container when it exits", COMP_NONE, NULL, 0},
+    {'i', "interactive", NULL, "give the container our stdin (default: /dev/null)", COMP_NONE, NULL,
+     0},
     {O_NAME, "name", "NAME", "name the container (default: a generated one)", COMP_NONE, NULL, 0},
     {'e', "env", "KEY[=VALUE]", "set an environment variable (KEY alone: ours)", COMP_NONE, NULL,
      0},
@@ -204,10 +207,29 @@ static int exit_from_state(struct ctx *ctx, const char *id)
 	return EXIT_RUN_ERROR;
 }
 
-/* Streams the container's output until its exit frame; forwards SIGINT/SIGTERM/SIGHUP. */
-static int stream(struct ctx *ctx, const char *id, int afd, pid_t init)
+/* With -i: what is waiting on our stdin goes to the container, EOF as an empty frame. Returns
+ * whether our stdin is still open. */
+static bool forward_stdin(int afd, char *buf)
+{
+	struct err e = ERR_INIT;
+	ssize_t n;
+
+	do
+		n = read(0, buf, ATTACH_PAYLOAD_MAX);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		(void)attach_write(afd, ATTACH_STDIN, NULL, 0, &e);
+		return false;
+	}
+	return attach_write(afd, ATTACH_STDIN, buf, (size_t)n, &e) == 0;
+}
+
+/* Streams the container's output until its exit frame (and with -i our stdin to it);
+ * forwards SIGINT/SIGTERM/SIGHUP. */
+static int stream(struct ctx *ctx, const char *id, int afd, pid_t init, bool in)
 {
 	cleanup_free char *buf = xmalloc(ATTACH_PAYLOAD_MAX);
+	cleanup_free char *inbuf = in ? xmalloc(ATTACH_PAYLOAD_MAX) : NULL;
 	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
 
 	forward_pid = init;
@@ -221,6 +243,18 @@ static int stream(struct ctx *ctx, const char *id, int afd, pid_t init)
 		size_t len;
 		struct err e = ERR_INIT;
 
+		if (in) {
+			struct pollfd p[2] = {{afd, POLLIN, 0}, {0, POLLIN, 0}};
+			if (poll(p, 2, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				in = false;
+			}
+			if (p[1].revents)
+				in = forward_stdin(afd, inbuf);
+			if (!p[0].revents)
+				continue;
+		}
 		if (attach_recv(afd, &k, buf, &len, &e) < 0)
 			return exit_from_state(ctx, id);
 		if (k == 0)
@@ -235,9 +269,9 @@ static int stream(struct ctx *ctx, const char *id, int afd, pid_t init)
 	}
 }
 
-static int start(struct ctx *ctx, const char *id, bool detach, bool rm)
+static int start(struct ctx *ctx, const char *id, bool detach, bool rm, bool in)
 {
-	struct shim_opts so = {.id = id, .rm = rm, .wait_attach = !detach};
+	struct shim_opts so = {.id = id, .rm = rm, .wait_attach = !detach, .open_stdin = in};
 	struct shim_msg m;
 	struct err e = ERR_INIT;
 	cleanup_close int sfd = -1;
@@ -275,7 +309,7 @@ static int start(struct ctx *ctx, const char *id, bool detach, bool rm)
 		fprintf(ctx->out, "%s\n", id);
 		return EXIT_OK;
 	}
-	return stream(ctx, id, afd, m.pid);
+	return stream(ctx, id, afd, m.pid, in);
 }
 
 int ctrbox_run(struct ctx *ctx, int argc, char **argv)
@@ -287,7 +321,7 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	struct container_opts co = {.spec = &so, .pull_opts = &po};
 	struct err e = ERR_INIT;
 	uint64_t pids = 0;
-	bool detach = false, rm = false;
+	bool detach = false, rm = false, interactive = false;
 	char id[65];
 	int c, rc;
 
@@ -301,6 +335,9 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 			break;
 		case O_RM:
 			rm = true;
+			break;
+		case 'i':
+			interactive = true;
 			break;
 		case O_NAME:
 			co.name = op.arg;
@@ -424,7 +461,7 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	}
 	fflush(ctx->out);
 	fflush(ctx->err);
-	rc = start(ctx, id, detach, rm);
+	rc = start(ctx, id, detach, rm, interactive);
 	goto out;
 usage:
 	rc = EXIT_USAGE;

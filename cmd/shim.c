@@ -7,7 +7,7 @@
 #include "common/runtime/shim.h"
 #include "common/store/layout.h"
 
-enum { O_STATUS_FD = OPT_LONG + 1, O_RM, O_WAIT_ATTACH, O_OVERLAY };
+enum { O_STATUS_FD = OPT_LONG + 1, O_RM, O_WAIT_ATTACH, O_OVERLAY, O_STDIN };
 
 static const struct opt shim_opts_[] = {
     {O_STATUS_FD, "status-fd", "FD", "report to `run` on this descriptor", COMP_NONE, NULL, 0},
@@ -15,6 +15,7 @@ static const struct opt shim_opts_[] = {
     {O_WAIT_ATTACH, "wait-attach", NULL, "start the container once a client attached", COMP_NONE,
      NULL, 0},
     {O_OVERLAY, "overlay", "DATA", "the rootfs overlay's mount data", COMP_NONE, NULL, 0},
+    {O_STDIN, "stdin", NULL, "the container's stdin comes from attach clients", COMP_NONE, NULL, 0},
     {0},
 };
 
@@ -23,7 +24,7 @@ const struct applet applet_shim = {
     .main = ctrbox_shim,
     .opts = shim_opts_,
     .flags = AP_HIDDEN | AP_NO_PLAIN,
-    .usage = "__shim [--status-fd FD] [--rm] [--wait-attach] [--overlay DATA] ID",
+    .usage = "__shim [--status-fd FD] [--rm] [--wait-attach] [--overlay DATA] [--stdin] ID",
     .summary = "the per-container shim (started by run)",
 };
 
@@ -47,6 +48,8 @@ int ctrbox_shim(struct ctx *ctx, int argc, char **argv)
 			o.wait_attach = true;
 		} else if (c == O_OVERLAY) {
 			o.overlay = op.arg;
+		} else if (c == O_STDIN) {
+			o.open_stdin = true;
 		}
 	}
 	if (c < 0)

@@ -14,7 +14,8 @@
 static int usage(void)
 {
 	fputs("usage: ctrbox-shim --root DIR --state DIR [--proc DIR] [--sys DIR] [--cgroup DIR] "
-	      "[--config FILE] [--overlay DATA] [--status-fd FD] [--rm] [--wait-attach] ID\n"
+	      "[--config FILE] [--overlay DATA] [--status-fd FD] [--rm] [--wait-attach] [--stdin] "
+	      "ID\n"
 	      "(started by `ctrbox run`, not by hand)\n",
 	      stderr);
 	return 2;
@@ -47,6 +48,10 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(a, "--wait-attach") == 0) {
 			o.wait_attach = true;
+			continue;
+		}
+		if (strcmp(a, "--stdin") == 0) {
+			o.open_stdin = true;
 			continue;
 		}
 		if (a[0] != '-') {

@@ -96,6 +96,17 @@ int attach_send(int fd, enum attach_kind kind, const void *data, size_t len, str
 	return 0;
 }
 
+int attach_write(int fd, enum attach_kind kind, const void *data, size_t len, struct err *e)
+{
+	struct attach_hdr h = {.kind = (uint8_t)kind, .len = (uint32_t)len};
+
+	if (len > ATTACH_PAYLOAD_MAX)
+		return err_set(e, E_INVALID, "attach frame of %zu bytes", len);
+	if (fs_write_all(fd, &h, sizeof(h), e) < 0 || (len && fs_write_all(fd, data, len, e) < 0))
+		return -1;
+	return 0;
+}
+
 static int read_full(int fd, void *buf, size_t len, struct err *e)
 {
 	size_t got = 0;
@@ -125,7 +136,7 @@ int attach_recv(int fd, enum attach_kind *kind, void *buf, size_t *len, struct e
 		*len = 0;
 		return 0;
 	}
-	if (h.len > ATTACH_PAYLOAD_MAX || h.kind < ATTACH_STDOUT || h.kind > ATTACH_EXIT)
+	if (h.len > ATTACH_PAYLOAD_MAX || h.kind < ATTACH_STDOUT || h.kind > ATTACH_STDIN)
 		return err_set(e, E_CORRUPT, "attach socket: bad frame");
 	if (h.len && read_full(fd, buf, h.len, e) != 0)
 		return err_set(e, E_IO, "attach socket: truncated frame");

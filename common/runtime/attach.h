@@ -14,7 +14,8 @@
 enum attach_kind {
 	ATTACH_STDOUT = 1,
 	ATTACH_STDERR = 2,
-	ATTACH_EXIT = 3, /* payload: the exit code as 4 bytes, host order */
+	ATTACH_EXIT = 3,  /* payload: the exit code as 4 bytes, host order */
+	ATTACH_STDIN = 4, /* client to shim (run -i): the container's input; empty: end of it */
 };
 
 /* A frame: kind, 3 zero bytes, payload length (host order), payload. */
@@ -38,6 +39,9 @@ int attach_listen(const struct ctx *ctx, const char *id, int *out, struct err *e
 /* Sends one frame without blocking: a client that cannot take it whole is E_BUSY (the shim
  * drops it rather than stall the container's output). */
 int attach_send(int fd, enum attach_kind kind, const void *data, size_t len, struct err *e);
+
+/* Sends one frame, waiting as long as the peer needs (run's side). */
+int attach_write(int fd, enum attach_kind kind, const void *data, size_t len, struct err *e);
 
 /* Reads one frame into buf (ATTACH_PAYLOAD_MAX bytes); 0 and *kind 0 at end of stream. */
 int attach_recv(int fd, enum attach_kind *kind, void *buf, size_t *len, struct err *e);

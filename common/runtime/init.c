@@ -127,7 +127,7 @@ void init_container(const struct init_args *a)
 	    rootfs_setup(s, a->rootfs, a->cgroup_v2, &e) < 0)
 		fail(a, 125, "rootfs: %s", e.msg);
 	/* stdin is the container's own /dev/null, opened after the pivot. */
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	null = a->in_fd >= 0 ? a->in_fd : open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, 0) < 0)
 		fail(a, 125, "stdin: %s", strerror(errno));
 	if ((s->ns & SPEC_NS_UTS) && s->hostname &&

@@ -27,6 +27,7 @@ struct init_args {
 	int go_fd;          /* one byte arrives when the shim has put us into the cgroup */
 	int report_fd;      /* close-on-exec: EOF at the shim means exec happened */
 	int out_fd, err_fd; /* become 1 and 2 */
+	int in_fd;          /* becomes 0 (run -i), or -1 for the container's /dev/null */
 };
 
 /* Never returns: execs the container's command or _exits with the report's code. */

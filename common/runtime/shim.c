@@ -105,6 +105,8 @@ int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_op
 		argv[n++] = "--rm";
 	if (o->wait_attach)
 		argv[n++] = "--wait-attach";
+	if (o->open_stdin)
+		argv[n++] = "--stdin";
 	if (o->overlay) {
 		argv[n++] = "--overlay";
 		argv[n++] = o->overlay;
@@ -187,6 +189,10 @@ struct shim {
 	struct crilog *log;
 	int status_fd, listen_fd, sig_fd;
 	int out_fd, err_fd;
+	int in_fd;    /* run -i: the write end of the container's stdin, or -1 */
+	char *in_buf; /* one ATTACH_STDIN frame not yet taken by the pipe */
+	size_t in_len, in_off;
+	int in_client; /* the client feeding stdin, or -1 */
 	int clients[MAX_CLIENTS];
 	pid_t pid;
 	int wstatus;
@@ -326,11 +332,80 @@ static bool pump(struct shim *s, int *fd, enum crilog_stream stream)
 	return true;
 }
 
+static void stdin_close(struct shim *s)
+{
+	if (s->in_fd >= 0)
+		close(s->in_fd);
+	s->in_fd = -1;
+	s->in_len = s->in_off = 0;
+}
+
+/* Feeds what is pending to the container's stdin without blocking the shim. */
+static void stdin_flush(struct shim *s)
+{
+	while (s->in_fd >= 0 && s->in_off < s->in_len) {
+		ssize_t n = write(s->in_fd, s->in_buf + s->in_off, s->in_len - s->in_off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) { /* the container closed its stdin */
+			stdin_close(s);
+			return;
+		}
+		s->in_off += (size_t)n;
+	}
+	s->in_len = s->in_off = 0;
+}
+
+static void client_gone(struct shim *s, int i)
+{
+	close(s->clients[i]);
+	s->clients[i] = -1;
+	if (s->in_client == i) {
+		s->in_client = -1;
+		stdin_close(s);
+	}
+}
+
+/* A client spoke: with -i its ATTACH_STDIN frames are the container's input (an empty one
+ * ends it); otherwise, and for any other frame, input is discarded. EOF hangs up. */
+static void client_input(struct shim *s, int i)
+{
+	struct err e = ERR_INIT;
+	enum attach_kind k;
+	size_t len = 0;
+
+	if (s->in_fd < 0) {
+		char junk[256];
+		if (read(s->clients[i], junk, sizeof(junk)) <= 0)
+			client_gone(s, i);
+		return;
+	}
+	if (!s->in_buf)
+		s->in_buf = xmalloc(ATTACH_PAYLOAD_MAX);
+	if (attach_recv(s->clients[i], &k, s->in_buf, &len, &e) < 0 || k == 0) {
+		client_gone(s, i);
+		return;
+	}
+	if (k != ATTACH_STDIN)
+		return;
+	s->in_client = i;
+	if (len == 0) {
+		stdin_close(s);
+		return;
+	}
+	s->in_len = len;
+	s->in_off = 0;
+	stdin_flush(s);
+}
+
 static void loop(struct shim *s)
 {
 	while (!s->exited || s->out_fd >= 0 || s->err_fd >= 0) {
-		struct pollfd p[4 + MAX_CLIENTS];
-		int n = 0, rc, idx_out = -1, idx_err = -1, idx_cl = 0;
+		struct pollfd p[5 + MAX_CLIENTS];
+		int n = 0, rc, idx_out = -1, idx_err = -1, idx_in = -1, idx_cl = 0;
+		bool pending = s->in_fd >= 0 && s->in_off < s->in_len;
 
 		p[n++] = (struct pollfd){s->sig_fd, POLLIN, 0};
 		p[n++] = (struct pollfd){s->listen_fd, POLLIN, 0};
@@ -342,9 +417,15 @@ static void loop(struct shim *s)
 			idx_err = n;
 			p[n++] = (struct pollfd){s->err_fd, POLLIN, 0};
 		}
+		if (pending) {
+			idx_in = n;
+			p[n++] = (struct pollfd){s->in_fd, POLLOUT, 0};
+		}
 		idx_cl = n;
+		/* While a stdin frame waits for the pipe, clients are not read: that is the
+		 * back-pressure on `run -i`. */
 		for (int i = 0; i < MAX_CLIENTS; i++)
-			p[n++] = (struct pollfd){s->clients[i], POLLIN, 0};
+			p[n++] = (struct pollfd){s->clients[i], pending ? 0 : POLLIN, 0};
 		/* Once the init is gone, its namespace is too: the pipes end at once. The
 		 * timeout only guards a descriptor leaked out of the namespace. */
 		rc = poll(p, (nfds_t)n, s->exited ? 2000 : -1);
@@ -360,15 +441,17 @@ static void loop(struct shim *s)
 			pump(s, &s->out_fd, CRILOG_STDOUT);
 		if (idx_err >= 0 && p[idx_err].revents)
 			pump(s, &s->err_fd, CRILOG_STDERR);
-		for (int i = 0; i < MAX_CLIENTS; i++)
-			if (s->clients[i] >= 0 && p[idx_cl + i].revents) {
-				char junk[256];
-				/* Clients only listen: input is discarded, EOF hangs up. */
-				if (read(s->clients[i], junk, sizeof(junk)) <= 0) {
-					close(s->clients[i]);
-					s->clients[i] = -1;
-				}
-			}
+		if (idx_in >= 0 && p[idx_in].revents)
+			stdin_flush(s);
+		for (int i = 0; i < MAX_CLIENTS; i++) {
+			short r = p[idx_cl + i].revents;
+			if (s->clients[i] < 0 || !r)
+				continue;
+			if (r & POLLIN)
+				client_input(s, i);
+			else if (r & (POLLHUP | POLLERR))
+				client_gone(s, i);
+		}
 	}
 }
 
@@ -428,9 +511,10 @@ static void finish(struct shim *s, int code, bool started)
 
 static void shim_release(struct shim *s)
 {
-	int *fds[] = {&s->status_fd, &s->listen_fd, &s->sig_fd, &s->out_fd, &s->err_fd};
+	int *fds[] = {&s->status_fd, &s->listen_fd, &s->sig_fd, &s->out_fd, &s->err_fd, &s->in_fd};
 
 	free(s->name);
+	free(s->in_buf);
 	free(s->cdir);
 	free(s->sdir);
 	spec_release(&s->spec);
@@ -500,8 +584,8 @@ static int start(struct shim *s, struct err *e)
 	cleanup_free char *logpath = path_join(s->cdir, "log");
 	struct cgroup_limits lim;
 	enum cgroup_mode mode = CGROUP_V1;
-	int pipes[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
-	int *out = pipes, *errp = pipes + 2, *go = pipes + 4, *rep = pipes + 6;
+	int pipes[10] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+	int *out = pipes, *errp = pipes + 2, *go = pipes + 4, *rep = pipes + 6, *in = pipes + 8;
 	struct init_report r;
 	ssize_t n;
 	pid_t pid;
@@ -527,7 +611,7 @@ static int start(struct shim *s, struct err *e)
 	send_msg(s, SHIM_READY, 0, getpid(), NULL);
 
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 ||
-	    pipe2(rep, O_CLOEXEC) < 0) {
+	    pipe2(rep, O_CLOEXEC) < 0 || (s->o->open_stdin && pipe2(in, O_CLOEXEC) < 0)) {
 		err_sys(e, "pipe");
 		goto fail_pipes;
 	}
@@ -549,6 +633,7 @@ static int start(struct shim *s, struct err *e)
 		    .report_fd = rep[1],
 		    .out_fd = out[1],
 		    .err_fd = errp[1],
+		    .in_fd = in[0],
 		};
 		init_container(&a);
 	}
@@ -559,6 +644,12 @@ static int start(struct shim *s, struct err *e)
 	close(rep[1]);
 	s->out_fd = out[0];
 	s->err_fd = errp[0];
+	if (in[0] >= 0) {
+		close(in[0]);
+		s->in_fd = in[1];
+		/* Never block the shim on a container that does not read its input. */
+		(void)fcntl(s->in_fd, F_SETFL, O_NONBLOCK);
+	}
 	if (s->have_cg && cgroup_add_pid(&s->cg, pid, e) < 0) {
 		kill(pid, SIGKILL);
 		close(go[1]);
@@ -613,7 +704,9 @@ int shim_main(const struct ctx *ctx, const struct shim_opts *o, int status_fd)
 	                 .listen_fd = -1,
 	                 .sig_fd = -1,
 	                 .out_fd = -1,
-	                 .err_fd = -1};
+	                 .err_fd = -1,
+	                 .in_fd = -1,
+	                 .in_client = -1};
 	struct err e = ERR_INIT;
 	sigset_t mask;
 	int code;

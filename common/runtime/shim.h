@@ -18,6 +18,7 @@ struct shim_opts {
 	const char *id;
 	bool rm;             /* remove the container after it exits */
 	bool wait_attach;    /* hold the container until a client attaches (or `run` is gone) */
+	bool open_stdin;     /* run -i: the container's stdin is what attach clients send */
 	const char *overlay; /* the rootfs overlay's mount data (container_overlay_options), or
 	                      * NULL for a bundle's rootfs (config.json root.path) */
 };

@@ -180,6 +180,23 @@ ro-root"
 	[ "$(cat "$SANDBOX/vol/g")" = new ]
 }
 
+@test "run: -i gives the container our stdin, whole and with its end; without -i it reads /dev/null" {
+	run bash -c "echo hello | '$CTRBOX_BIN' run -i --rm '$IMG' cat"
+	assert_success
+	assert_output hello
+	head -c 3000000 /dev/urandom >"$SANDBOX/big"
+	run bash -c "'$CTRBOX_BIN' run -i --rm '$IMG' md5sum <'$SANDBOX/big'"
+	assert_output "$(md5sum <"$SANDBOX/big")"
+	run bash -c "'$CTRBOX_BIN' run -i --rm '$IMG' cat <'$SANDBOX/big' | wc -c"
+	assert_output 3000000
+	# A container that never reads its input still ends, and run with it.
+	run bash -c "'$CTRBOX_BIN' run -i --rm '$IMG' sh -c 'exit 4' <'$SANDBOX/big'"
+	assert_failure 4
+	run bash -c "echo hi | '$CTRBOX_BIN' run --rm '$IMG' cat"
+	assert_success
+	assert_output ""
+}
+
 @test "run: the entrypoint option and the image's Cmd" {
 	ctrbox run --entrypoint /bin/echo "$IMG" a b
 	assert_output "a b"

@@ -19,6 +19,7 @@ setup() {
 teardown() {
 	local p f pid
 	for p in "${BG_PIDS[@]}"; do
+		pkill -9 -P "$p" 2>/dev/null || true # its children, by parent PID
 		kill -9 "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
@@ -292,7 +293,8 @@ proc_of() { export CTRBOX_HOST_PROC=$FIX/$1/proc; }
 starttime() { awk '{print $22}' "/proc/$1/stat"; }
 
 spawn() {
-	"$@" &
+	# fd 3 is bats' own: a process that kept it would hang the whole run.
+	"$@" 3>&- &
 	SPAWNED=$!
 	BG_PIDS+=("$SPAWNED")
 }
@@ -335,8 +337,8 @@ record() {
 	[[ $sum == "container lost: its shim (pid $shim) is gone" ]]
 	rm -r "$CTRBOX_ROOT/containers/$(printf 'c%.0s' {1..64})" "$CTRBOX_STATE/containers/$(printf 'c%.0s' {1..64})"
 	# a shim of this STATE serving no container
-	printf '#!/bin/sh\nexec sleep 1000 >/dev/null\n' >"$BATS_TEST_TMPDIR/ctrbox-shim"
-	printf '#!/bin/sh\nsleep 1000\n' >"$BATS_TEST_TMPDIR/ctrbox-shim"
+	# Not exec: the process must keep the name ctrbox-shim; it takes its sleep with it on TERM.
+	printf '#!/bin/sh\nsleep 1000 &\ntrap "kill $!; exit 0" TERM\nwait\n' >"$BATS_TEST_TMPDIR/ctrbox-shim"
 	chmod +x "$BATS_TEST_TMPDIR/ctrbox-shim"
 	spawn "$BATS_TEST_TMPDIR/ctrbox-shim" --state "$CTRBOX_STATE"
 	retry 50 0.1 grep -q ctrbox-shim "/proc/$SPAWNED/comm"

@@ -126,7 +126,7 @@ cppcheck:
 		--inline-suppr --suppress=missingIncludeSystem -I. $(COMMON_SRC) $(CMD_SRC)
 
 man-lint:
-	mandoc -Tlint -Wwarning man/*.1
+	mandoc -Tlint -Wwarning man/*.1 man/*.5
 
 demo: deps
 	$(MAKE) --no-print-directory all
@@ -138,11 +138,12 @@ bench: deps
 	@for b in bench/*.sh; do [ -x "$$b" ] || continue; echo "== $$b"; $$b $(abspath $(BIN)) || exit 1; done
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/ctrbox
 	$(if $(SHIM_BIN),install -m 0755 $(SHIM_BIN) $(DESTDIR)$(BINDIR)/ctrbox-shim)
 	$(DESTDIR)$(BINDIR)/ctrbox --install $(DESTDIR)$(BINDIR)
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 completions/ctrbox.bash $(DESTDIR)$(BASHCOMPDIR)/ctrbox
 	@for l in $$(cd $(DESTDIR)$(BINDIR) && find . -maxdepth 1 -lname ctrbox -printf '%f\n'); do \
 		ln -sf ctrbox $(DESTDIR)$(BASHCOMPDIR)/$$l; done

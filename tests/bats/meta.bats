@@ -42,15 +42,34 @@ setup() {
 	done
 }
 
-@test "meta: every config key is documented in ctrbox(1)" {
-	page=$(mandoc -Tascii "$TOP/man/ctrbox.1" | sed "s/.\x08//g")
-	for k in root state log_level host proc sys dev cgroup events rotate_size max_size max_age pull max_concurrent_downloads max_concurrent_pulls unpack retries connect_timeout low_speed_time registries mirrors plain_http tls_verify ca_file cert_file key_file snapshots volatile diagnose pressure_some_warn pressure_some_fail pressure_full_warn pressure_full_fail dirty_warn dirty_fail dstate_warn dstate_fail fsync_warn fsync_fail root_available_min state_available_min inodes_free_min limits_warn limits_fail clock_max_error_warn clock_max_error_fail relist_slow relist_stall rules pattern reason severity; do
-		[[ $page == *"$k"* ]] || fail "ctrbox(1) does not document config key $k"
+@test "meta: every config key is documented in ctrbox-config(5), with its type" {
+	page=$(mandoc -Tascii "$TOP/man/ctrbox-config.5" | sed "s/.\x08//g")
+	# Every key the schema tables in common/util/config.c name, so a new key fails here.
+	keys=$(grep -oE '^\s*(KEY|RKEY|PCT|MAP)\("[a-z_]+"|\.name = "[a-z_]+"' "$TOP/common/util/config.c" |
+		grep -oE '"[a-z_]+"' | tr -d '"' | sort -u)
+	[ "$(echo "$keys" | wc -l)" -ge 40 ] || fail "found only $(echo "$keys" | wc -l) keys in config.c"
+	for k in $keys; do
+		# a key is named as a term: "key (type, default)", or first in "a, b (type)"
+		grep -qE "(^|[ ,])$k( \(|,|$)" <<<"$page" ||
+			fail "ctrbox-config(5) does not document config key $k"
+	done
+	mandoc -Tascii "$TOP/man/ctrbox.1" | sed "s/.\x08//g" | grep -q "ctrbox-config(5)" ||
+		fail "ctrbox(1) does not point at ctrbox-config(5)"
+}
+
+@test "meta: each man page's NAME line says what the applet's summary says" {
+	for a in $("$CTRBOX_BIN" --list); do
+		summary=$("$CTRBOX_BIN" help | sed -n "s/^  $a  *//p")
+		[ -n "$summary" ] || fail "ctrbox help lists no summary for $a"
+		name=$(sed -n '/^\.SH NAME/{n;p;}' "$TOP/man/ctrbox-$a.1")
+		assert_equal "$name" "ctrbox-$a \\- $summary"
+		# and --help repeats it on its third line
+		assert_equal "$("$CTRBOX_BIN" "$a" --help | sed -n 3p)" "$summary"
 	done
 }
 
 @test "meta: man pages are clean under mandoc -Tlint" {
-	run mandoc -Tlint -Wwarning "$TOP"/man/*.1
+	run mandoc -Tlint -Wwarning "$TOP"/man/*.1 "$TOP"/man/*.5
 	assert_success
 	assert_output ""
 }

@@ -327,7 +327,10 @@ int ctrbox_diagnose(struct ctx *ctx, int argc, char **argv)
 	}
 	free(want);
 	if (do_watch) {
-		rc = watch(ctx, &env, &r, fmt, interval_ns);
+		/* the journal and STATE/diagnose/ are written: the store must exist */
+		rc = applet_need_store(ctx);
+		if (rc == EXIT_OK)
+			rc = watch(ctx, &env, &r, fmt, interval_ns);
 	} else {
 		worst = run_checks(&env, &r);
 		rc = print(ctx, fmt, &r, &e) < 0 ? applet_fail(ctx, &e) : (int)worst;

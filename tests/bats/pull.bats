@@ -324,3 +324,14 @@ image_count() { find "$CTRBOX_ROOT/images" -name '*.json' 2>/dev/null | wc -l; }
 	run jq -r '.reason' "$CTRBOX_ROOT/events/journal.jsonl"
 	assert_line "Unpacked"
 }
+
+@test "pull: on a terminal, a progress line per layer and a total on stderr" {
+	requires cmd script
+	script -qec "$CTRBOX_BIN pull --plain-http $LAYERS_IMAGE >/dev/null" "$BATS_TEST_TMPDIR/tty" >/dev/null
+	log=$(tr '\r' '\n' <"$BATS_TEST_TMPDIR/tty")
+	[[ $log == *"Pull complete"* ]] || fail "no per-layer completion: $log"
+	[[ $log == *"total "*"/s"* ]] || fail "no total line: $log"
+	# Not on a terminal there is no progress at all.
+	ctrbox pull --plain-http "$LAYERS_IMAGE"
+	assert_equal "$stderr" ""
+}

@@ -14,7 +14,7 @@ struct ctrl {
 	char name[32];
 	int hierarchy;
 	bool enabled;
-	char where[160]; /* "v2" or the v1 mount point */
+	char where[520]; /* "v2 " or "v1 " and the mount point */
 };
 
 /* For each v1 mount, the controllers in its super options get its mount point; reports whether

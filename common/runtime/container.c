@@ -151,16 +151,11 @@ static int claim_name(const struct ctx *ctx, const char *want, const char *id, c
 		} else {
 			cand = xasprintf("ctrbox-%.12s", id);
 		}
+		/* A wanted name was checked (format and use) before the pull; the check that
+		 * counts is this one, under the name's lock, as it reads every container.json. */
 		lockpath = xasprintf("%s/%s.lock", dir, cand);
-		if (container_name_check(ctx, cand, e) < 0) {
-			if (want || e->code != E_EXISTS)
-				return -1;
-			err_clear(e);
-			continue;
-		}
 		if (lock_take(lockpath, NAME_LOCK_NS, l, e) < 0)
 			return err_wrap(e, "name %s", cand);
-		/* Re-check under the lock: another run may have recorded it meanwhile. */
 		if (container_name_check(ctx, cand, e) < 0) {
 			lock_release(l);
 			if (want || e->code != E_EXISTS)

@@ -243,3 +243,19 @@ record() { # record NAME STATUS: a hand-made container record (ID from the name)
 	assert_success
 	assert_line --partial web
 }
+
+@test "completion: the node applets' values: diagnose checks, events keys, metrics directory" {
+	bash_ready
+	run complete_line "ctrbox diagnose --check "
+	assert_line fsync
+	assert_line pressure
+	run complete_line "ctrbox events --by "
+	assert_line reason
+	assert_line object
+	mkdir -p "$BATS_TEST_TMPDIR/w/textdir"
+	cd "$BATS_TEST_TMPDIR/w"
+	run complete_line "ctrbox metrics --textfile te"
+	assert_output textdir
+	run complete_line "ctrbox relist --"
+	assert_line -- --watch
+}

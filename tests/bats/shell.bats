@@ -156,3 +156,28 @@ keys() { tmux -S "$TMUX_SOCK" send-keys -- "$@"; }
 	run cat "$BATS_TEST_TMPDIR/exit"
 	assert_failure # the shell has not exited
 }
+
+@test "shell: the history file stays bounded at 1,000 lines" {
+	seq -f 'info -q # %g' 1200 >"$HOME/.ctrbox_history"
+	tmux_start "$CTRBOX_BIN shell"
+	pane_wait "ctrbox:$CTRBOX_ROOT>"
+	keys Up
+	pane_wait "> info -q # 1200"
+	keys C-u "exit" Enter
+	retry 50 0.1 test -s "$BATS_TEST_TMPDIR/exit"
+	run wc -l <"$HOME/.ctrbox_history"
+	assert_output 1000
+	run tail -n 1 "$HOME/.ctrbox_history"
+	assert_output exit
+}
+
+@test "shell: without \$HOME it runs and keeps no history" {
+	tmux_start "env -u HOME $CTRBOX_BIN shell"
+	pane_wait "ctrbox:$CTRBOX_ROOT>"
+	keys "info -q" Enter
+	pane_wait "events.max_age"
+	keys C-d
+	retry 50 0.1 test -s "$BATS_TEST_TMPDIR/exit"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/exit")" "shell-exit=0"
+	[ ! -e "$HOME/.ctrbox_history" ]
+}

@@ -483,3 +483,56 @@ has_event() { "$CTRBOX_BIN" events --format json 2>/dev/null | grep -q "$1"; }
 	assert_equal "$(evidence container_aaaaaaaaaaaa_memory_some_avg10_percent)" 0
 	assert_equal "$(evidence io_some_avg10_percent)" 0.5
 }
+
+@test "diagnose: kmsg reads the real /dev/kmsg (a marker line written there matches a config rule)" {
+	requires root
+	local marker="ctrbox-diagnose-test-$$-$RANDOM"
+	printf 'diagnose:\n  rules:\n    - pattern: "%s"\n      reason: DiagnoseMarker\n' "$marker" >"$CTRBOX_CONFIG"
+	check kmsg
+	[ "$(evidence DiagnoseMarker_count)" = null ]
+	echo "$marker written by diagnose.bats" >/dev/kmsg
+	check kmsg
+	assert_equal "$(evidence DiagnoseMarker_count)" 1
+	[[ $(evidence DiagnoseMarker_last) == *"$marker written by diagnose.bats" ]]
+}
+
+@test "diagnose: a relist holding its lock past the stall threshold FAILs" {
+	ctrbox relist
+	assert_success
+	exec 9>"$CTRBOX_STATE/relist/lock"
+	flock 9
+	CTRBOX_TEST_NOW=$(($(date +%s) + 600)) check relist
+	exec 9>&-
+	assert_equal "$status" 2
+	[[ $sum == "a relist holds STATE/relist/lock and none completed for "* ]]
+}
+
+@test "diagnose: overlay: a container's root overlay without volatile WARNs where volatile is wanted" {
+	local init shim
+	spawn sleep 1000; init=$SPAWNED
+	spawn sleep 1000; shim=$SPAWNED
+	record a web running "$init" "$(starttime "$init")" "$shim" "$(starttime "$shim")" 0
+	# a host proc from the fixture; the container's processes with its stat and a made-up
+	# mount namespace
+	mkdir -p "$BATS_TEST_TMPDIR/proc"
+	cp -r "$FIX/overlay-ok/proc/." "$BATS_TEST_TMPDIR/proc/"
+	mkdir "$BATS_TEST_TMPDIR/proc/$init"
+	cp "/proc/$init/stat" "$BATS_TEST_TMPDIR/proc/$init/stat"
+	ln -s "/proc/$shim" "$BATS_TEST_TMPDIR/proc/$shim"
+	printf '500 400 0:60 / / rw,relatime - overlay overlay rw,lowerdir=1/fs,upperdir=/u,workdir=/w\n' \
+		>"$BATS_TEST_TMPDIR/proc/$init/mountinfo"
+	export CTRBOX_HOST_PROC=$BATS_TEST_TMPDIR/proc
+	check overlay
+	assert_equal "$status" 1
+	assert_equal "$sum" "container web: overlay mounted without volatile: its unmount will flush dirty pages"
+	assert_equal "$(evidence container_overlay_mounts_without_volatile)" 1
+	printf 'snapshots:\n  volatile: false\n' >"$CTRBOX_CONFIG"
+	check overlay
+	assert_equal "$status" 0
+	printf '500 400 0:60 / / rw,relatime - overlay overlay rw,lowerdir=1/fs,upperdir=/u,workdir=/w,volatile\n' \
+		>"$BATS_TEST_TMPDIR/proc/$init/mountinfo"
+	: >"$CTRBOX_CONFIG"
+	check overlay
+	assert_equal "$status" 0
+	assert_equal "$(evidence container_overlay_mounts)" 1
+}

@@ -153,6 +153,7 @@ static void sleep_until(int64_t deadline_mono, const sigset_t *mask)
 static int run_watch(struct ctx *ctx, int64_t period_ns, int64_t slow_ns)
 {
 	struct sigaction sa = {.sa_handler = relist_on_signal};
+	struct relist_cache *cache;
 	sigset_t block, waitmask;
 
 	sigemptyset(&sa.sa_mask);
@@ -164,17 +165,19 @@ static int run_watch(struct ctx *ctx, int64_t period_ns, int64_t slow_ns)
 	sigprocmask(SIG_BLOCK, &block, &waitmask);
 	sigdelset(&waitmask, SIGINT);
 	sigdelset(&waitmask, SIGTERM);
+	cache = relist_cache_new();
 	while (!relist_stop) {
 		int64_t t0 = ctx_clock_monotonic();
 		struct relist_result r;
 		struct err e = ERR_INIT;
 
-		if (relist_once(ctx, &r, &e) < 0) {
+		if (relist_once_cached(ctx, cache, &r, &e) < 0) {
 			/* the loop goes on: a stall shows in --health, not in a dead watcher */
 			log_warn(ctx, "relist: %s", e.msg);
 		} else {
 			if (print_watch(ctx, &r, &e) < 0) {
 				relist_result_release(&r);
+				relist_cache_free(cache);
 				return e.code ? applet_fail(ctx, &e) : EXIT_OK;
 			}
 			if (r.duration_ns > slow_ns) {
@@ -194,6 +197,7 @@ static int run_watch(struct ctx *ctx, int64_t period_ns, int64_t slow_ns)
 		}
 		sleep_until(t0 + period_ns, &waitmask);
 	}
+	relist_cache_free(cache);
 	return EXIT_OK;
 }
 

@@ -4,6 +4,7 @@
  * relists take turns, and the events journaled with source "relist". */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
@@ -374,7 +375,47 @@ static void journal_events(const struct ctx *ctx, const struct relist_result *r)
 	}
 }
 
+struct relist_cache {
+	struct snap *v; /* the snapshot as the last relist of this process left it */
+	size_t n;
+	struct listing_key key; /* snapshot.json's key then: another relist changes it */
+	bool valid;
+};
+
+struct relist_cache *relist_cache_new(void)
+{
+	return xcalloc(1, sizeof(struct relist_cache));
+}
+
+void relist_cache_free(struct relist_cache *c)
+{
+	if (!c)
+		return;
+	snaps_free(c->v, c->n);
+	free(c);
+}
+
+static void file_key(const char *path, struct listing_key *k)
+{
+	struct stat st;
+
+	memset(k, 0, sizeof(*k));
+	if (stat(path, &st) < 0)
+		return;
+	k->dev = (uint64_t)st.st_dev;
+	k->ino = (uint64_t)st.st_ino;
+	k->size = (int64_t)st.st_size;
+	k->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	k->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
+}
+
 int relist_once(const struct ctx *ctx, struct relist_result *r, struct err *e)
+{
+	return relist_once_cached(ctx, NULL, r, e);
+}
+
+int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct relist_result *r,
+                       struct err *e)
 {
 	cleanup_free char *dir = store_relist_dir(ctx);
 	cleanup_free char *lockpath = path_join(dir, "lock");
@@ -394,7 +435,25 @@ int relist_once(const struct ctx *ctx, struct relist_result *r, struct err *e)
 	r->started_ns = ctx->now_ns();
 	if (fs_mkdir_p(dir, 0700, e) < 0 || lock_take(lockpath, RELIST_LOCK_WAIT_NS, &lk, e) < 0)
 		return -1;
-	snapshot_load(ctx, snappath, &prev, &nprev, &found);
+	if (cache) {
+		struct listing_key k;
+
+		/* The snapshot this process wrote or read last, unless another relist replaced it. */
+		file_key(snappath, &k);
+		if (cache->valid && k.ino && key_same(&k, &cache->key)) {
+			prev = TAKE_PTR(cache->v);
+			nprev = cache->n;
+			found = true;
+		} else {
+			snaps_free(cache->v, cache->n);
+			cache->v = NULL;
+			snapshot_load(ctx, snappath, &prev, &nprev, &found);
+		}
+		cache->n = 0;
+		cache->valid = false;
+	} else {
+		snapshot_load(ctx, snappath, &prev, &nprev, &found);
+	}
 	{
 		struct prev_lookup pl = {.v = prev, .n = nprev};
 
@@ -496,6 +555,14 @@ int relist_once(const struct ctx *ctx, struct relist_result *r, struct err *e)
 			goto out;
 	}
 	rc = 0;
+	if (cache) {
+		/* cur is exactly what snapshot.json now holds */
+		file_key(snappath, &cache->key);
+		cache->v = TAKE_PTR(cur);
+		cache->n = ncur;
+		cache->valid = cache->key.ino != 0;
+		ncur = 0;
+	}
 out:
 	snaps_free(prev, nprev);
 	snaps_free(cur, ncur);

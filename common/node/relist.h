@@ -69,6 +69,17 @@ struct relist_timing {
  * that fails is reported with log_warn and does not fail the relist. The caller releases r. */
 int relist_once(const struct ctx *ctx, struct relist_result *r, struct err *e);
 
+/* What a loop (relist --watch) keeps between relists: the snapshot it last wrote or read, used
+ * again while snapshot.json's stat key shows no other relist replaced it, so a loop does not
+ * parse its own snapshot every period. */
+struct relist_cache;
+struct relist_cache *relist_cache_new(void) __attribute__((returns_nonnull));
+void relist_cache_free(struct relist_cache *c);
+
+/* relist_once with a cache (NULL: none, as relist_once). */
+int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct relist_result *r,
+                       struct err *e);
+
 void relist_result_release(struct relist_result *r);
 
 /* Reads STATE/relist/timing.json. E_NOTFOUND when no relist has completed since boot. */

@@ -346,7 +346,7 @@ static int fetch_image(const struct ctx *ctx, struct registry *reg, const struct
 		return rc;
 	if (rc < 0) {
 		ue = *e;
-		unpack_session_end(set.unpack, false, NULL, &ue);
+		unpack_session_end(set.unpack, false, &ur, &ue); /* fills nothing when !ok */
 		return -1;
 	}
 	if (unpack_session_end(set.unpack, true, &ur, e) < 0)

@@ -107,7 +107,13 @@ int diag_check_shims(const struct diag_env *env, struct diag_result *r)
 		if (!le->has_state || le->st.status != STATUS_RUNNING)
 			continue;
 		running++;
-		if (!le->shim_alive) {
+		/* a killed shim not yet reaped by its adopter is a zombie: same PID and start time,
+		 * but gone */
+		bool zombie = false;
+		for (size_t i = 0; i < nt; i++)
+			if (t[i].pid == le->st.shim_pid && t[i].st.state == 'Z')
+				zombie = true;
+		if (!le->shim_alive || zombie) {
 			char key[96];
 
 			lost++;

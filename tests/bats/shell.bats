@@ -124,6 +124,24 @@ keys() { tmux -S "$TMUX_SOCK" send-keys -- "$@"; }
 	pane_wait "> stop --time"
 }
 
+@test "shell: TAB completes container names from the store the shell was started on" {
+	local root=$BATS_TEST_TMPDIR/other-root id
+	id=$(printf web | sha256sum | cut -c1-64)
+	mkdir -p "$root/containers/$id" "$CTRBOX_STATE/containers/$id"
+	printf '{"id": "%s", "name": "webserver", "image": "busybox"}\n' "$id" \
+		>"$root/containers/$id/container.json"
+	printf '{"status": "running"}\n' >"$CTRBOX_STATE/containers/$id/state.json"
+	tmux_start "$CTRBOX_BIN --root $root shell"
+	pane_wait "ctrbox:$root>"
+	keys "stop web" Tab
+	pane_wait "> stop webserver"
+	keys C-u "rm web" Tab Tab # running: rm offers nothing without -f
+	sleep 0.5
+	pane_has "> rm webserver" && fail "rm completed a running container"
+	keys C-u "rm -f web" Tab
+	pane_wait "> rm -f webserver"
+}
+
 @test "shell: history is kept in ~/.ctrbox_history across sessions" {
 	tmux_start "$CTRBOX_BIN shell"
 	pane_wait "ctrbox:$CTRBOX_ROOT>"

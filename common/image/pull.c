@@ -15,6 +15,7 @@
 #include "common/store/blob.h"
 #include "common/store/event.h"
 #include "common/store/image_record.h"
+#include "common/store/layout.h"
 #include "common/util/config.h"
 #include "common/util/log.h"
 #include "common/util/mem.h"
@@ -479,6 +480,11 @@ int pull_image(const struct ctx *ctx, const struct image_ref *ref, const struct 
 	cleanup_close int lease = -1;
 	int rc;
 
+	/* Callers other than the pull applet (run --pull) may come to an empty ROOT. */
+	if (store_init(ctx, e) < 0) {
+		pull_result_release(&res);
+		return err_wrap(e, "%s", ref->name);
+	}
 	/* Held shared for the whole pull: a collection never removes a blob committed here
 	 * before the record that references it is written. */
 	lease = gc_lease_take(ctx, e);

@@ -42,7 +42,7 @@ static const struct opt events_opts[] = {
     {O_REASON, "reason", "REASON", "only this reason (repeatable)", COMP_NONE, NULL, 0},
     {O_OBJECT, "object", "OBJECT", "only events about this ID, ID prefix or name", COMP_CONTAINER,
      NULL, 0},
-    {O_SOURCE, "source", "SOURCE", "only events from this applet (or shim)", COMP_NONE, NULL, 0},
+    {O_SOURCE, "source", "SOURCE", "only events from this applet (or shim)", COMP_APPLET, NULL, 0},
     {'n', "tail", "N", "only the last N matching events", COMP_NONE, NULL, 0},
     {'f', "follow", NULL, "keep printing events as they are appended", COMP_NONE, NULL, 0},
     {O_STATS, "stats", NULL, "counts per key and bucket, against the previous period", COMP_NONE,

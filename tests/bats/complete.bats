@@ -258,4 +258,6 @@ record() { # record NAME STATUS: a hand-made container record (ID from the name)
 	assert_output textdir
 	run complete_line "ctrbox relist --"
 	assert_line -- --watch
+	run complete_line "ctrbox events --source pu"
+	assert_output pull
 }

@@ -380,6 +380,7 @@ static int shell_interactive(struct shell *sh)
 {
 	cleanup_free char *prompt = xasprintf("ctrbox:%s> ", sh->ctx->path.root);
 	struct sigaction sa = {.sa_handler = shell_sigint_handler}, old;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old_quit;
 	unsigned long lineno = 0;
 
 	shell_ctx = sh->ctx;
@@ -394,7 +395,9 @@ static int shell_interactive(struct shell *sh)
 	if (sh->history)
 		read_history(sh->history);
 	sigemptyset(&sa.sa_mask);
+	sigemptyset(&ign.sa_mask);
 	sigaction(SIGINT, &sa, &old);
+	sigaction(SIGQUIT, &ign, &old_quit); /* ctrl-\ at the prompt must not dump the shell */
 	while (!sh->quit) {
 		cleanup_free char *line = NULL;
 
@@ -412,6 +415,7 @@ static int shell_interactive(struct shell *sh)
 		shell_line(sh, line, ++lineno);
 	}
 	sigaction(SIGINT, &old, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
 	if (sh->history)
 		history_truncate_file(sh->history, SHELL_HISTORY_MAX);
 	clear_history();

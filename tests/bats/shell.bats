@@ -167,7 +167,8 @@ keys() { tmux -S "$TMUX_SOCK" send-keys -- "$@"; }
 	keys C-c
 	keys "info -q" Enter
 	pane_wait "events.max_age"
-	# ctrl-c at the prompt clears the line and the shell stays
+	# ctrl-c at the prompt clears the line, ctrl-\ is ignored, and the shell stays
+	keys 'C-\'
 	keys "half a line" C-c
 	keys "help stop" Enter
 	pane_wait "Usage: ctrbox stop"

@@ -29,8 +29,8 @@ starttime() { awk '{print $22}' "/proc/$1/stat"; }
 # a running container "web" (ID a...a) backed by two live processes, started 2026-11-29T10:00:00Z
 running() {
 	local init shim
-	sleep 1000 & init=$!; BG_PIDS+=("$init")
-	sleep 1000 & shim=$!; BG_PIDS+=("$shim")
+	sleep 1000 3>&- & init=$!; BG_PIDS+=("$init")
+	sleep 1000 3>&- & shim=$!; BG_PIDS+=("$shim")
 	mkdir -p "$CTRBOX_ROOT/containers/$ID" "$CTRBOX_STATE/containers/$ID"
 	printf '{"id":"%s","name":"web","image":"docker.io/library/busybox:1.36","created":"2026-11-29T09:59:00Z"}' \
 		"$ID" >"$CTRBOX_ROOT/containers/$ID/container.json"

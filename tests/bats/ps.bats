@@ -21,7 +21,7 @@ starttime() { awk '{print $22}' "/proc/$1/stat"; }
 
 # spawn: a live process standing in for an init or a shim; its pid in $SPAWNED.
 spawn() {
-	sleep 1000 &
+	sleep 1000 3>&- &
 	SPAWNED=$!
 	BG_PIDS+=("$SPAWNED")
 }
@@ -148,9 +148,9 @@ sample() {
 			cp "$BATS_TEST_TMPDIR/exited.json" "$st.tmp" && mv "$st.tmp" "$st"
 			cp "$BATS_TEST_TMPDIR/running.json" "$st.tmp" && mv "$st.tmp" "$st"
 		done
-	) &
+	) 3>&- &
 	BG_PIDS+=($!)
-	for i in $(seq 100); do
+	for i in $(seq 30); do
 		run --separate-stderr "$CTRBOX_BIN" ps -a --format json
 		[ "$status" -eq 0 ] || fail "ps failed on round $i: $stderr"
 		[ "$(jq length <<<"$output")" -eq 5 ] || fail "round $i: $output"

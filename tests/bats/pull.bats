@@ -34,7 +34,7 @@ fakereg_start() {
 	layer=$(jq -r '.layers[0].digest' "$(layout_blob "$m")")
 	coproc FR { exec python3 "$TOP/tests/fakereg.py" --lifetime 60 \
 		--manifest "latest=$(layout_blob "$m")" --blob "$(layout_blob "$cfg")" \
-		--blob "$(layout_blob "$layer")" "$@" 2>"$BATS_TEST_TMPDIR/fakereg.log"; }
+		--blob "$(layout_blob "$layer")" "$@" 2>"$BATS_TEST_TMPDIR/fakereg.log" 3>&-; }
 	FAKEREG_PIDS+=("$FR_PID")
 	local port
 	read -r -t 10 port <&"${FR[0]}" || fail "fakereg did not start: $(cat "$BATS_TEST_TMPDIR/fakereg.log")"
@@ -251,7 +251,7 @@ image_count() { find "$CTRBOX_ROOT/images" -name '*.json' 2>/dev/null | wc -l; }
 }
 
 @test "pull: a killed pull leaves no image and the next pull resumes the partial download" {
-	fakereg_start --fault 'blobs/slow=200@always'
+	fakereg_start --fault 'blobs/slow=60@always'
 	"$CTRBOX_BIN" pull --plain-http "$FAKEREG/ctrbox/busybox:latest" >/dev/null 2>&1 &
 	p=$!
 	part=$CTRBOX_ROOT/content/ingest/sha256-${BUSYBOX_LAYER#sha256:}

@@ -32,7 +32,7 @@ teardown() {
 starttime() { awk '{print $22}' "/proc/$1/stat"; }
 
 spawn() {
-	sleep 1000 &
+	sleep 1000 3>&- &
 	SPAWNED=$!
 	BG_PIDS+=("$SPAWNED")
 }

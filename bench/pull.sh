@@ -157,6 +157,10 @@ measure() {
 		while read -r dg _; do urls+=(-o /dev/null "http://$reg/v2/bench/$name/blobs/$dg"); done \
 			< <(blobs "$name")
 		;;
+	curl-fsync)
+		while read -r dg _; do urls+=(-o "$d/${dg#sha256:}" "http://$reg/v2/bench/$name/blobs/$dg"); done \
+			< <(blobs "$name")
+		;;
 	ctr-*) ctr_start "$d/ctr" ;;
 	esac
 	t0=$EPOCHREALTIME
@@ -172,6 +176,11 @@ measure() {
 			--plain-http "$ref" >"$d/out" 2>&1 || rc=$?
 		;;
 	curl-seq) curl -sf --no-progress-meter -w '%{size_download}\n' "${urls[@]}" >"$d/out" || rc=$? ;;
+	curl-fsync)
+		# The durable floor: the same bytes written to files and flushed, as a pull must.
+		{ curl -sf --no-progress-meter -w '%{size_download}\n' "${urls[@]}" >"$d/out" &&
+			sync "$d"/*; } || rc=$?
+		;;
 	curl-par)
 		curl -sf --no-progress-meter --parallel --parallel-max 8 -w '%{size_download}\n' \
 			"${urls[@]}" >"$d/out" || rc=$?
@@ -220,7 +229,7 @@ done
 
 tools=()
 [ "$have_ctrbox" = 1 ] && tools+=(ctrbox ctrbox-unpack)
-tools+=(curl-seq curl-par skopeo)
+tools+=(curl-seq curl-par curl-fsync skopeo)
 [ "$have_ctr" = 1 ] && tools+=(ctr-fetch ctr-pull)
 
 for ((r = 1; r <= rounds; r++)); do
@@ -234,7 +243,7 @@ done
 
 # --- the report ---------------------------------------------------------------------------------
 declare -A label=([ctrbox]="ctrbox pull ${ctrbox_flags[*]}" [ctrbox-unpack]="ctrbox pull (+unpack)"
-	[curl-seq]="curl, sequential"
+	[curl-seq]="curl, sequential" [curl-fsync]="curl to files + fsync (floor)"
 	[curl-par]="curl, parallel (8)" [skopeo]="skopeo copy to oci:" [ctr-fetch]="ctr content fetch"
 	[ctr-pull]="ctr image pull (+unpack)")
 ratio() { # A B -> A/B or n/a
@@ -247,7 +256,7 @@ for n in "${names[@]}"; do
 	nlayers=$(($(blobs "$n" | wc -l) - 1))
 	printf '\n%s: %d layer(s), %.1f MB of blobs\n' "$n" "$nlayers" "$(awk -v b="$b" 'BEGIN { print b / 1e6 }')"
 	declare -A med=()
-	for t in ctrbox ctrbox-unpack curl-seq curl-par skopeo ctr-fetch ctr-pull; do
+	for t in ctrbox ctrbox-unpack curl-seq curl-par curl-fsync skopeo ctr-fetch ctr-pull; do
 		if [ -f "$run/t.$n.$t" ]; then
 			med[$t]=$(median "$run/t.$n.$t")
 			printf '  %-34s %9.3f s %9.1f MB/s   (min %.3f, max %.3f)\n' "${label[$t]}" "${med[$t]}" \
@@ -263,8 +272,9 @@ for n in "${names[@]}"; do
 	if [ -n "${med[curl-seq]:-}" ] && awk -v a="${med[curl-seq]}" -v b="${floor}" 'BEGIN { exit !(a < b) }'; then
 		floor=${med[curl-seq]}
 	fi
-	printf '  ratios: ctrbox/curl %s  skopeo/ctrbox %s  ctr-fetch/ctrbox %s  ctr-pull/ctrbox-pull+unpack %s\n' \
-		"$(ratio "${med[ctrbox]:-}" "$floor")" "$(ratio "${med[skopeo]:-}" "${med[ctrbox]:-}")" \
+	printf '  ratios: ctrbox/curl %s  ctrbox/durable-floor %s  skopeo/ctrbox %s  ctr-fetch/ctrbox %s  ctr-pull/ctrbox-pull+unpack %s\n' \
+		"$(ratio "${med[ctrbox]:-}" "$floor")" "$(ratio "${med[ctrbox]:-}" "${med[curl-fsync]:-}")" \
+		"$(ratio "${med[skopeo]:-}" "${med[ctrbox]:-}")" \
 		"$(ratio "${med[ctr-fetch]:-}" "${med[ctrbox]:-}")" \
 		"$(ratio "${med[ctr-pull]:-}" "${med[ctrbox-unpack]:-}")"
 	unset med

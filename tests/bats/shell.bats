@@ -64,7 +64,7 @@ shell_pipe() { # shell_pipe "LINES" [GLOBAL OPTIONS...]: the shell reading LINES
 
 @test "shell: an applet killed by a signal is reported and the shell goes on" {
 	run --separate-stderr bash -c '
-		{ echo "events --follow"; sleep 3; echo "info -q"; } | "$CTRBOX_BIN" shell &
+		{ echo "events --follow"; sleep 3; echo "info -q"; } | "$CTRBOX_BIN" shell 3>&- &
 		pid=$!
 		for i in $(seq 50); do
 			shell=$(pgrep -f -n "^$CTRBOX_BIN shell") && child=$(pgrep -P "$shell") && break
@@ -88,7 +88,7 @@ shell_pipe() { # shell_pipe "LINES" [GLOBAL OPTIONS...]: the shell reading LINES
 
 tmux_start() { # tmux_start CMD: a 120x30 terminal running CMD
 	requires cmd tmux
-	tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -x 120 -y 30 \
+	tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -x 120 -y 30 3>&- \
 		"cd $BATS_TEST_TMPDIR && $1; echo \"shell-exit=\$?\" >$BATS_TEST_TMPDIR/exit; sleep 30"
 }
 pane() { tmux -S "$TMUX_SOCK" capture-pane -p; }

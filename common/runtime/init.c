@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/runtime/init.h"
@@ -98,10 +99,19 @@ static void reset_signals(void)
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigset_t none;
 
+	/* All zeroes is SIG_DFL, no flags, no mask in every architecture's kernel layout. */
+	unsigned long kdfl[4] = {0};
+
 	sigemptyset(&dfl.sa_mask);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &dfl, NULL);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		/* glibc refuses the two signals it reserves (32 and 33), but an ignore of them
+		 * inherited from whatever started ctrbox survives exec all the same: reset them
+		 * through the system call. */
+		if (sigaction(sig, &dfl, NULL) < 0)
+			(void)syscall(SYS_rt_sigaction, sig, kdfl, NULL, (size_t)(_NSIG / 8));
+	}
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 }

@@ -55,34 +55,10 @@ log() { printf '%s\n' "$*" >&2; }
 log "pull bench: fixtures"
 "$top/tests/fixtures/images.sh" "$cache/fixtures"
 
-# The large image: the first LARGE_MB of regular files and symlinks under /usr in name order,
-# with their directories, as one gzip layer (umoci raw add-layer). Built once per size.
+# The large image (the first LARGE_MB of /usr, one gzip layer), built once and shared with the
+# other benchmark.
 large=$cache/large-$large_mb
-if [ ! -f "$large/.stamp" ]; then
-	log "pull bench: building the ${large_mb} MB image in $large (once)"
-	rm -rf "$large" "$large.tmp"
-	mkdir -p "$large.tmp"
-	find /usr -xdev \( -type f -o -type l \) -printf '%s %P\n' | LC_ALL=C sort -k2 |
-		awk -v max=$((large_mb * 1000000)) '{ sz = $1; sub(/^[0-9]+ /, "");
-			if (full || tot + sz > max) { full = 1; next } tot += sz; print "usr/" $0 }' \
-		>"$large.tmp/files"
-	awk '{ n = split($0, p, "/"); d = p[1]; if (!(d in seen)) { seen[d]; print d }
-		for (i = 2; i < n; i++) { d = d "/" p[i]; if (!(d in seen)) { seen[d]; print d } } }' \
-		"$large.tmp/files" >"$large.tmp/dirs"
-	cat "$large.tmp/dirs" "$large.tmp/files" >"$large.tmp/list"
-	# A file that changes while it is read (tar exit 1) is fine here; anything worse is not.
-	tar -C / --no-recursion --numeric-owner -cf "$large.tmp/layer.tar" -T "$large.tmp/list" ||
-		[ $? -eq 1 ]
-	umoci init --layout "$large.tmp/oci"
-	umoci new --image "$large.tmp/oci:large"
-	umoci raw add-layer --image "$large.tmp/oci:large" --history.created_by "bench: $large_mb MB of /usr" \
-		"$large.tmp/layer.tar"
-	umoci config --image "$large.tmp/oci:large" --config.cmd sh
-	umoci gc --layout "$large.tmp/oci"
-	rm -f "$large.tmp/layer.tar"
-	date -u +%FT%TZ >"$large.tmp/.stamp"
-	mv "$large.tmp" "$large"
-fi
+"$top/tests/fixtures/large-image.sh" "$large" "$large_mb"
 
 log "pull bench: registry"
 # The storage persists in the cache, so a rerun pushes nothing new.

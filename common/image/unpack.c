@@ -91,7 +91,7 @@ static int check_diff_id(size_t i, const struct descriptor *layer, const struct 
 
 enum lstate {
 	L_REUSED = 0, /* a published snapshot exists */
-	L_TODO,       /* to apply; its chain lock is held */
+	L_PENDING,       /* to apply; its chain lock is held */
 	L_RUNNING,
 	L_DONE, /* applied into an unpublished snapshot */
 	L_FAILED,
@@ -164,7 +164,7 @@ static bool session_run(struct unpack_session *s, size_t i)
 	int rc;
 
 	pthread_mutex_lock(&s->mu);
-	if (t->state != L_TODO || s->failed) {
+	if (t->state != L_PENDING || s->failed) {
 		pthread_mutex_unlock(&s->mu);
 		return false;
 	}
@@ -199,19 +199,19 @@ static void *pool_worker(void *arg)
 static void pool_run(struct unpack_session *s)
 {
 	pthread_t *th;
-	size_t i, todo = 0, nth;
+	size_t i, pending = 0, nth;
 	int jobs = s->o.jobs;
 
 	for (i = 0; i < s->n; i++)
-		todo += s->tasks[i].state == L_TODO;
-	if (todo == 0)
+		pending += s->tasks[i].state == L_PENDING;
+	if (pending == 0)
 		return;
 	if (jobs <= 0) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 		jobs = cpus > 0 ? (int)cpus : 1;
 	}
-	nth = (size_t)jobs < todo ? (size_t)jobs : todo;
+	nth = (size_t)jobs < pending ? (size_t)jobs : pending;
 	s->next = 0;
 	th = xcalloc(nth, sizeof(*th));
 	for (i = 1; i < nth; i++)
@@ -261,7 +261,7 @@ static int session_classify(struct unpack_session *s, size_t i, struct err *e)
 	} else if (snapshot_lookup(s->ctx, &r->chain_ids[i], &m, &local) == 0) {
 		goto reuse;
 	}
-	s->tasks[i].state = L_TODO;
+	s->tasks[i].state = L_PENDING;
 	return 0;
 reuse:
 	s->tasks[i].state = L_REUSED;

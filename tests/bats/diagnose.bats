@@ -4,8 +4,14 @@
 # cheap: the fsync probe on the sandbox, a full tmpfs as ROOT, shims that die or are not
 # reparented, stale and corrupt store files, --watch journaling changes (issue 8).
 
+setup_file() {
+	load ../promcheck
+	promtool_fetch
+}
+
 setup() {
 	load ../helpers
+	load ../promcheck
 	sandbox
 	FIX=$TOP/tests/fixtures/node
 	# a short STATE: a real container's attach socket path must fit in sun_path
@@ -417,7 +423,7 @@ has_event() { "$CTRBOX_BIN" events --format json 2>/dev/null | grep -q "$1"; }
 	assert_equal "$status" "$worst"
 	assert_equal "$(jq length <<<"$output")" 13
 	ctrbox diagnose --format prometheus
-	/usr/bin/python3 "$TOP/tests/prom_lint.py" - <<<"$output"
+	promcheck "$output"
 	assert_line --regexp '^ctrbox_check_status\{check="fsync"\} [0-3]$'
 }
 

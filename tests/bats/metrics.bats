@@ -1,10 +1,17 @@
 #!/usr/bin/env bats
 # ctrbox metrics: container figures from v2 and v1 cgroup fixture trees for a running container,
 # the relist histogram, check statuses, pulls and events counted from a journal, --textfile
-# written atomically; every output validated by tests/prom_lint.py (issue 8).
+# written atomically; every output validated by `promtool check metrics` and tests/prom_lint.py
+# (tests/promcheck.bash; issue 8).
+
+setup_file() {
+	load ../promcheck
+	promtool_fetch
+}
 
 setup() {
 	load ../helpers
+	load ../promcheck
 	sandbox
 	FIX=$TOP/tests/fixtures/node
 	CTRBOX_STATE=$(mktemp -d /tmp/ctrbox-metrics.XXXXXX)
@@ -38,8 +45,6 @@ running() {
 		"$init" "$(starttime "$init")" "$shim" "$(starttime "$shim")" >"$CTRBOX_STATE/containers/$ID/state.json"
 }
 
-lint() { /usr/bin/python3 "$TOP/tests/prom_lint.py" - <<<"$1"; }
-
 sample() { # sample NAME: the value of the one series of NAME in $output
 	grep "^$1[{ ]" <<<"$output" | awk '{print $NF}'
 }
@@ -49,7 +54,7 @@ sample() { # sample NAME: the value of the one series of NAME in $output
 	export CTRBOX_HOST_CGROUP=$FIX/metrics-v2/cgroup CTRBOX_TEST_NOW=2026-11-29T12:00:00Z
 	ctrbox metrics
 	assert_success
-	lint "$output"
+	promcheck "$output"
 	local l='{id="'$ID'",name="web",image="docker.io/library/busybox:1.36"}'
 	assert_line "container_cpu_usage_seconds_total$l 2.5"
 	assert_line "container_memory_usage_bytes$l 104857600"
@@ -65,7 +70,7 @@ sample() { # sample NAME: the value of the one series of NAME in $output
 	export CTRBOX_HOST_CGROUP=$FIX/metrics-v1/cgroup
 	ctrbox metrics
 	assert_success
-	lint "$output"
+	promcheck "$output"
 	assert_equal "$(sample container_cpu_usage_seconds_total)" 1.5
 	assert_equal "$(sample container_memory_usage_bytes)" 209715200
 	assert_equal "$(sample container_memory_working_set_bytes)" 200278016
@@ -76,7 +81,7 @@ sample() { # sample NAME: the value of the one series of NAME in $output
 	export CTRBOX_HOST_CGROUP=$FIX/metrics-v2/cgroup
 	ctrbox metrics
 	assert_success
-	lint "$output"
+	promcheck "$output"
 	refute_line --regexp '^container_'
 	assert_line "# TYPE container_memory_usage_bytes gauge"
 }
@@ -85,7 +90,7 @@ sample() { # sample NAME: the value of the one series of NAME in $output
 	cp -r "$FIX/metrics-journal/events" "$CTRBOX_ROOT/"
 	ctrbox metrics
 	assert_success
-	lint "$output"
+	promcheck "$output"
 	assert_line "ctrbox_pulls_total 2"
 	assert_line "ctrbox_pull_bytes_total 5770000"
 	assert_line "ctrbox_pull_seconds_total 2.35"
@@ -102,7 +107,7 @@ sample() { # sample NAME: the value of the one series of NAME in $output
 	ctrbox relist
 	ctrbox metrics
 	assert_success
-	lint "$output"
+	promcheck "$output"
 	assert_line 'ctrbox_relist_duration_seconds_bucket{le="+Inf"} 2'
 	assert_line "ctrbox_relist_duration_seconds_count 2"
 	assert_line --regexp '^ctrbox_relist_interval_seconds [0-9.e+-]+$'
@@ -117,8 +122,7 @@ sample() { # sample NAME: the value of the one series of NAME in $output
 	assert_success
 	assert_output ""
 	assert_equal "$(ls -A "$BATS_TEST_TMPDIR/tf")" "ctrbox.prom"
-	run /usr/bin/python3 "$TOP/tests/prom_lint.py" "$BATS_TEST_TMPDIR/tf/ctrbox.prom"
-	assert_success
+	promcheck "$(cat "$BATS_TEST_TMPDIR/tf/ctrbox.prom")"
 	ctrbox metrics --textfile "$BATS_TEST_TMPDIR/missing"
 	assert_failure 1
 	assert_equal "$stderr" "ctrbox metrics: --textfile $BATS_TEST_TMPDIR/missing: No such file or directory"
@@ -129,12 +133,22 @@ sample() { # sample NAME: the value of the one series of NAME in $output
 	assert_failure 2
 }
 
-@test "metrics: prom_lint rejects what promtool would (so the validation can fail)" {
-	run /usr/bin/python3 "$TOP/tests/prom_lint.py" - <<<$'# TYPE x counter\nx 1\nx 1'
+@test "metrics: promtool and prom_lint reject what they check (so the validation can fail)" {
+	requires cmd promtool
+	run promtool check metrics <<<$'# TYPE x counter\nx 1'
 	assert_failure
-	assert_line --partial "x has no HELP"
+	assert_line --partial 'x counter metrics should have "_total" suffix'
+	assert_line --partial "x no help text"
+	run promtool check metrics <<<$'# HELP x_ms h\n# TYPE x_ms gauge\nx_ms 1'
+	assert_failure
+	assert_line --partial "x_ms metric names should not contain abbreviated units"
+	run /usr/bin/python3 "$TOP/tests/prom_lint.py" - <<<$'# HELP x_total h\n# TYPE x_total counter\nx_total 1\nx_total 1'
+	assert_failure
 	assert_line --partial "appears twice"
 	run /usr/bin/python3 "$TOP/tests/prom_lint.py" - <<<$'# HELP h h\n# TYPE h histogram\nh_bucket{le="1"} 2\nh_sum 1\nh_count 2'
 	assert_failure
 	assert_line --partial 'no le="+Inf" bucket last'
+	run /usr/bin/python3 "$TOP/tests/prom_lint.py" - <<<$'# HELP a h\n# TYPE a gauge\na 1\n# HELP b h\n# TYPE b gauge\nb 1\na{x="y"} 2'
+	assert_failure
+	assert_line --partial "samples of a are split by another family"
 }

@@ -36,6 +36,7 @@ const struct applet *const applets[] = {
 	&applet_shim,
 	&applet_diagnose,
 	&applet_events,
+	&applet_exec,
 	&applet_help_,
 	&applet_images,
 	&applet_info,

@@ -241,11 +241,9 @@ int ctrbox_exec(struct ctx *ctx, int argc, char **argv)
 		return opt_usage_error(&op, "no command given");
 	if (o.workdir && o.workdir[0] != '/')
 		return opt_usage_error(&op, "--workdir %s: not an absolute path", o.workdir);
-	if (o.detach && o.tty)
-		return opt_usage_error(&op, "-d and -t: a detached command has no terminal to use");
 	if (term_keys_parse(detach_keys, &keys, &e) < 0)
 		return opt_usage_error(&op, "--detach-keys: %s", e.msg);
-	if (o.tty) {
+	if (o.tty && !o.detach) {
 		if (!isatty(0)) {
 			fprintf(ctx->err, "ctrbox exec: -t: stdin is not a terminal\n");
 			return EXIT_RUN_ERROR;

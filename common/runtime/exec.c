@@ -449,19 +449,24 @@ static char *command_line(char *const *argv)
 	return buf_take(&b);
 }
 
-/* Waits for the process, forwarding what the caller asks; journals and reports the exit. */
+/* Waits for the process, forwarding what the caller asks; journals and reports the exit. With
+ * a pty we keep the master open: once the caller is gone (-d, the detach keys) the process
+ * keeps its terminal, and we drain what it writes so it never blocks on a full pty. */
 __attribute__((noreturn)) static void waiter_watch(struct exec_job *j, int pfd, pid_t pid,
-                                                  const char *cmd)
+                                                  int pty, const char *cmd)
 {
 	struct err e = ERR_INIT;
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	int status = 0, code;
+	char drain[4096];
 
 	for (bool caller = true; pidfd >= 0;) {
-		struct pollfd p[2] = {{pidfd, POLLIN, 0}, {caller ? pfd : -1, POLLIN, 0}};
+		struct pollfd p[3] = {{pidfd, POLLIN, 0},
+		                      {caller ? pfd : -1, POLLIN, 0},
+		                      {caller ? -1 : pty, POLLIN, 0}};
 		struct exec_msg m;
 
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -475,6 +480,11 @@ __attribute__((noreturn)) static void waiter_watch(struct exec_job *j, int pfd, 
 			} else {
 				caller = false; /* gone (-d, detached): carry on alone */
 			}
+		}
+		if (p[2].revents) {
+			ssize_t n = read(pty, drain, sizeof(drain));
+			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+				close(TAKE_FD(pty)); /* the slave side is closed */
 		}
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -566,9 +576,7 @@ __attribute__((noreturn)) static void waiter_main(struct exec_job *j, int pfd)
 	(void)event_emit(j->ctx, EVENT_NORMAL, "ExecStarted", OBJECT_CONTAINER, j->id, j->name,
 	                 "exec", &e, "%s (pid %d)", cmd, (int)pid);
 	tell(pfd, MSG_STARTED, 0, pid, NULL, pty);
-	if (pty >= 0)
-		close(pty);
-	waiter_watch(j, pfd, pid, cmd);
+	waiter_watch(j, pfd, pid, pty, cmd);
 }
 
 /* ---- the caller ---- */

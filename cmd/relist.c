@@ -75,6 +75,7 @@ static const struct col health_cols[] = {
     {"count", "RELISTS", COL_INT},
     {"threshold_ms", NULL, COL_DURATION},
     {"duration_buckets", NULL, COL_RAW_JSON},
+    {"interval_buckets", NULL, COL_RAW_JSON},
     {0},
 };
 
@@ -205,7 +206,7 @@ static int run_health(struct ctx *ctx, int64_t threshold_ns)
 {
 	struct relist_timing t;
 	struct err e = ERR_INIT;
-	cleanup_buf struct buf b = BUF_INIT;
+	cleanup_buf struct buf b = BUF_INIT, ib = BUF_INIT;
 	int64_t now = ctx->now_ns();
 	bool healthy;
 	struct out *o;
@@ -221,9 +222,14 @@ static int run_health(struct ctx *ctx, int64_t threshold_ns)
 	for (size_t i = 0; i < RELIST_BUCKETS; i++)
 		buf_printf(&b, "\"%g\":%llu,", relist_bucket_le[i], (unsigned long long)t.buckets[i]);
 	buf_printf(&b, "\"+Inf\":%llu}", (unsigned long long)t.count);
+	buf_adds(&ib, "{");
+	for (size_t i = 0; i < RELIST_INTERVAL_BUCKETS; i++)
+		buf_printf(&ib, "\"%g\":%llu,", relist_interval_le[i],
+		           (unsigned long long)t.interval_buckets[i]);
+	buf_printf(&ib, "\"+Inf\":%llu}", (unsigned long long)t.interval_count);
 	o = out_begin(ctx, health_cols);
 	out_row(o, (int)healthy, t.last_finished_ns, t.last_duration_ns, t.last_interval_ns,
-	        (int64_t)t.count, threshold_ns, buf_str(&b));
+	        (int64_t)t.count, threshold_ns, buf_str(&b), buf_str(&ib));
 	if (out_end(o, &e) < 0)
 		return applet_fail(ctx, &e);
 	if (!healthy) {

@@ -1,6 +1,8 @@
 /* common/node/diag_relist.c - the relist check: a live lock-free listing timed now, the recorded
- * relist histogram (STATE/relist/timing.json), and the watch loop's last completion; a relist
+ * relist duration and interval histograms (STATE/relist/timing.json), and the watch loop's last
+ * completion; a relist
  * holding STATE/relist/lock past the stall threshold is stuck (DESIGN.md lesson 1; issue 8) */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -72,15 +74,12 @@ int diag_check_relist(const struct diag_env *env, struct diag_result *r)
 		cleanup_free char *dir = store_relist_dir(env->ctx);
 		cleanup_free char *lock = path_join(dir, "lock");
 		int64_t age = env->ctx->now_ns() - t.last_finished_ns;
-		double p99 = 0;
+		double q = relist_quantile_le(t.buckets, relist_bucket_le, RELIST_BUCKETS, t.count,
+		                              0.99);
+		double p99 = isnan(q) ? 0 : isinf(q) ? -1 : q; /* -1: above the last bucket */
+		double ip99 = relist_quantile_le(t.interval_buckets, relist_interval_le,
+		                                 RELIST_INTERVAL_BUCKETS, t.interval_count, 0.99);
 
-		for (int i = 0; i < RELIST_BUCKETS; i++)
-			if ((double)t.buckets[i] >= 0.99 * (double)t.count) {
-				p99 = relist_bucket_le[i];
-				break;
-			}
-		if (p99 == 0 && t.count)
-			p99 = -1; /* above the last bucket */
 		diag_num(r, "relists", (double)t.count);
 		diag_num(r, "last_duration_seconds", (double)t.last_duration_ns / 1e9);
 		diag_num(r, "last_interval_seconds", (double)t.last_interval_ns / 1e9);
@@ -90,6 +89,15 @@ int diag_check_relist(const struct diag_env *env, struct diag_result *r)
 			diag_num(r, "p99_duration_le_seconds", p99);
 		else
 			diag_text(r, "p99_duration_le_seconds", "+Inf");
+		diag_num(r, "intervals", (double)t.interval_count);
+		if (t.interval_count) {
+			diag_num(r, "mean_interval_seconds",
+			         (double)t.interval_sum_ns / 1e9 / (double)t.interval_count);
+			if (isinf(ip99))
+				diag_text(r, "p99_interval_le_seconds", "+Inf");
+			else
+				diag_num(r, "p99_interval_le_seconds", ip99);
+		}
 		diag_num(r, "last_finished_seconds_ago", (double)age / 1e9);
 		units_format_elapsed(t.last_duration_ns, b, sizeof(b));
 		units_format_elapsed(age, a, sizeof(a));

@@ -192,25 +192,16 @@ static void relist(const struct ctx *ctx, struct buf *b)
 {
 	struct relist_timing t;
 	struct err e = ERR_INIT;
-	char le[32];
-	const char *kv[2] = {"le", le};
 
 	if (relist_timing_load(ctx, &t, &e) < 0)
 		return;
-	prom_family(b, "ctrbox_relist_duration_seconds", "histogram",
-	            "Duration of ctrbox relists (kubelet's PLEG relist) in seconds.");
-	for (int i = 0; i < RELIST_BUCKETS; i++) {
-		snprintf(le, sizeof(le), "%g", relist_bucket_le[i]);
-		prom_sample(b, "ctrbox_relist_duration_seconds_bucket", (double)t.buckets[i], 1, kv);
-	}
-	snprintf(le, sizeof(le), "+Inf");
-	prom_sample(b, "ctrbox_relist_duration_seconds_bucket", (double)t.count, 1, kv);
-	prom_sample(b, "ctrbox_relist_duration_seconds_sum", (double)t.sum_ns / 1e9, 0, NULL);
-	prom_sample(b, "ctrbox_relist_duration_seconds_count", (double)t.count, 0, NULL);
-	/* relist keeps only the last interval, not a histogram of them */
-	prom_family(b, "ctrbox_relist_interval_seconds", "gauge",
-	            "Interval between the last two relists in seconds.");
-	prom_sample(b, "ctrbox_relist_interval_seconds", (double)t.last_interval_ns / 1e9, 0, NULL);
+	prom_histogram(b, "ctrbox_relist_duration_seconds",
+	               "Duration of ctrbox relists (kubelet's PLEG relist) in seconds.", relist_bucket_le,
+	               t.buckets, RELIST_BUCKETS, t.count, (double)t.sum_ns / 1e9);
+	prom_histogram(b, "ctrbox_relist_interval_seconds",
+	               "Interval between the starts of consecutive ctrbox relists in seconds.",
+	               relist_interval_le, t.interval_buckets, RELIST_INTERVAL_BUCKETS,
+	               t.interval_count, (double)t.interval_sum_ns / 1e9);
 	prom_family(b, "ctrbox_relist_last_completion_timestamp_seconds", "gauge",
 	            "When the last relist completed, since unix epoch in seconds.");
 	prom_sample(b, "ctrbox_relist_last_completion_timestamp_seconds",

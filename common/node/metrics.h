@@ -11,8 +11,8 @@
 /* Appends to b: container_cpu_usage_seconds_total, container_memory_usage_bytes,
  * container_memory_working_set_bytes, container_oom_events_total, container_start_time_seconds
  * and container_last_seen for each running container (cgroup v1 or v2 files under
- * ctx->path.cgroup); ctrbox_relist_duration_seconds (histogram) and the last interval and
- * completion when relist recorded them; ctrbox_pulls_total, ctrbox_pull_bytes_total and
+ * ctx->path.cgroup); ctrbox_relist_duration_seconds and ctrbox_relist_interval_seconds
+ * (histograms) and the last completion when relist recorded them; ctrbox_pulls_total, ctrbox_pull_bytes_total and
  * ctrbox_pull_seconds_total from the journal's Pulled events; ctrbox_events_total{reason,type}.
  * Reads without locks; a container whose cgroup files are missing is skipped. */
 int metrics_collect(const struct ctx *ctx, struct buf *b, struct err *e);

@@ -1,6 +1,7 @@
 /* common/node/prom.c - Prometheus text exposition into a buffer (DESIGN.md "diagnose"; issue 8) */
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/node/prom.h"
@@ -69,6 +70,26 @@ void prom_sample(struct buf *b, const char *name, double value, size_t n, const 
 		buf_printf(b, " %lld\n", (long long)value);
 	else
 		buf_printf(b, " %.15g\n", value);
+}
+
+void prom_histogram(struct buf *b, const char *name, const char *help, const double *le,
+                    const uint64_t *buckets, size_t n, uint64_t count, double sum)
+{
+	cleanup_free char *bucket = xasprintf("%s_bucket", name);
+	cleanup_free char *sum_name = xasprintf("%s_sum", name);
+	cleanup_free char *count_name = xasprintf("%s_count", name);
+	char v[32];
+	const char *kv[2] = {"le", v};
+
+	prom_family(b, name, "histogram", help);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(v, sizeof(v), "%g", le[i]);
+		prom_sample(b, bucket, (double)buckets[i], 1, kv);
+	}
+	snprintf(v, sizeof(v), "+Inf");
+	prom_sample(b, bucket, (double)count, 1, kv);
+	prom_sample(b, sum_name, sum, 0, NULL);
+	prom_sample(b, count_name, (double)count, 0, NULL);
 }
 
 void prom_checks(struct buf *b, const char *const *names, const struct diag_result *r, size_t n)

@@ -5,6 +5,7 @@
 #define CTRBOX_NODE_PROM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/node/diag.h"
 #include "common/util/buf.h"
@@ -14,6 +15,10 @@ void prom_family(struct buf *b, const char *name, const char *type, const char *
 /* One sample: name{labels} value, where labels are n pairs (key, value) and values are escaped
  * (backslash, double quote, newline). Integral values print without a fraction. */
 void prom_sample(struct buf *b, const char *name, double value, size_t n, const char *const *kv);
+/* A histogram without labels: the family, name_bucket{le} for the n cumulative buckets bounded
+ * by le[] and le="+Inf" (count), name_sum and name_count. */
+void prom_histogram(struct buf *b, const char *name, const char *help, const double *le,
+                    const uint64_t *buckets, size_t n, uint64_t count, double sum);
 /* The label value escaped as the format wants; caller frees. */
 char *prom_escape(const char *v) __attribute__((malloc, returns_nonnull));
 /* A metric name from free text: [a-zA-Z_:][a-zA-Z0-9_:]*, anything else as '_'; caller frees. */

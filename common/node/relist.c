@@ -2,6 +2,7 @@
  * (lock-free, processes checked) against the previous snapshot, the lifecycle events between
  * them, the new snapshot and the timing histogram, all under STATE/relist/lock so concurrent
  * relists take turns, and the events journaled with source "relist". */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,6 +23,20 @@
 
 const double relist_bucket_le[RELIST_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                  0.5,   1,    2.5,   5,    10};
+
+const double relist_interval_le[RELIST_INTERVAL_BUCKETS] = {0.5, 0.95, 1.05, 1.1, 1.25, 1.5, 2,
+                                                            5,   10,   30,   60,  120, 180};
+
+double relist_quantile_le(const uint64_t *buckets, const double *le, size_t n, uint64_t count,
+                          double q)
+{
+	if (!count)
+		return NAN;
+	for (size_t i = 0; i < n; i++)
+		if ((double)buckets[i] >= q * (double)count)
+			return le[i];
+	return INFINITY;
+}
 
 static const char *const reasons[] = {
     [RELIST_STARTED] = "ContainerStarted", [RELIST_DIED] = "ContainerDied",
@@ -325,14 +340,20 @@ static void timing_to_json(const struct relist_timing *t, struct json_object *o)
 	for (size_t i = 0; i < RELIST_BUCKETS; i++)
 		json_object_array_add(arr, json_object_new_int64((int64_t)t->buckets[i]));
 	json_object_object_add(o, "buckets", arr);
+	jsonio_set_int(o, "interval_count", (int64_t)t->interval_count);
+	jsonio_set_int(o, "interval_sum_ns", t->interval_sum_ns);
+	arr = json_object_new_array();
+	for (size_t i = 0; i < RELIST_INTERVAL_BUCKETS; i++)
+		json_object_array_add(arr, json_object_new_int64((int64_t)t->interval_buckets[i]));
+	json_object_object_add(o, "interval_buckets", arr);
 }
 
 static int timing_path_load(const char *path, struct relist_timing *out, struct err *e)
 {
 	cleanup_json struct json_object *o = NULL;
-	struct json_object *arr = NULL;
+	struct json_object *arr = NULL, *iarr = NULL;
 	struct relist_timing t = {0};
-	int64_t count = 0;
+	int64_t count = 0, icount = 0;
 
 	if (doc_read(path, &o, e) < 0)
 		return -1;
@@ -342,15 +363,27 @@ static int timing_path_load(const char *path, struct relist_timing *out, struct 
 	    jsonio_get_int(o, "last_interval_ns", false, &t.last_interval_ns, e) < 0 ||
 	    jsonio_get_int(o, "count", true, &count, e) < 0 ||
 	    jsonio_get_int(o, "sum_ns", true, &t.sum_ns, e) < 0 ||
-	    jsonio_get_array(o, "buckets", true, &arr, e) < 0) {
+	    jsonio_get_array(o, "buckets", true, &arr, e) < 0 ||
+	    /* absent from a timing written before intervals had a histogram: counted from now */
+	    jsonio_get_int(o, "interval_count", false, &icount, e) < 0 ||
+	    jsonio_get_int(o, "interval_sum_ns", false, &t.interval_sum_ns, e) < 0 ||
+	    jsonio_get_array(o, "interval_buckets", false, &iarr, e) < 0) {
 		e->code = E_CORRUPT;
 		return err_wrap(e, "%s", path);
 	}
 	if (json_object_array_length(arr) != RELIST_BUCKETS || count < 0)
 		return err_set(e, E_CORRUPT, "%s: expected %d buckets", path, RELIST_BUCKETS);
+	if ((iarr && json_object_array_length(iarr) != RELIST_INTERVAL_BUCKETS) || icount < 0 ||
+	    (!iarr && icount))
+		return err_set(e, E_CORRUPT, "%s: expected %d interval buckets", path,
+		               RELIST_INTERVAL_BUCKETS);
 	for (size_t i = 0; i < RELIST_BUCKETS; i++)
 		t.buckets[i] = (uint64_t)json_object_get_int64(json_object_array_get_idx(arr, i));
+	for (size_t i = 0; iarr && i < RELIST_INTERVAL_BUCKETS; i++)
+		t.interval_buckets[i] =
+		    (uint64_t)json_object_get_int64(json_object_array_get_idx(iarr, i));
 	t.count = (uint64_t)count;
+	t.interval_count = (uint64_t)icount;
 	*out = t;
 	return 0;
 }
@@ -428,7 +461,7 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 	size_t nprev = 0, ncur = 0, i = 0, j = 0;
 	struct listing l = {0};
 	struct err te = ERR_INIT;
-	bool found;
+	bool found, had_prev;
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
@@ -536,7 +569,8 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 			log_warn(ctx, "%s; counting afresh", te.msg);
 		memset(&tm, 0, sizeof(tm));
 	}
-	r->interval_ns = tm.last_started_ns ? r->started_ns - tm.last_started_ns : 0;
+	had_prev = tm.last_started_ns != 0;
+	r->interval_ns = had_prev ? r->started_ns - tm.last_started_ns : 0;
 	r->duration_ns = ctx_clock_monotonic() - t0;
 	tm.last_interval_ns = r->interval_ns;
 	tm.last_started_ns = r->started_ns;
@@ -547,6 +581,13 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 	for (size_t b = 0; b < RELIST_BUCKETS; b++)
 		if ((double)r->duration_ns / 1e9 <= relist_bucket_le[b])
 			tm.buckets[b]++;
+	if (had_prev && r->interval_ns >= 0) {
+		tm.interval_count++;
+		tm.interval_sum_ns += r->interval_ns;
+		for (size_t b = 0; b < RELIST_INTERVAL_BUCKETS; b++)
+			if ((double)r->interval_ns / 1e9 <= relist_interval_le[b])
+				tm.interval_buckets[b]++;
+	}
 	{
 		cleanup_json struct json_object *o = json_object_new_object();
 

@@ -3,8 +3,9 @@
  * compared with the previous relist's snapshot (STATE/relist/snapshot.json), and the lifecycle
  * events found (ContainerStarted, ContainerDied, ContainerRemoved, ContainerChanged, ShimLost)
  * are returned and journaled with source "relist". Each relist's duration and the interval since
- * the previous one are kept in STATE/relist/timing.json with a histogram in the buckets kubelet
- * uses for kubelet_pleg_relist_duration_seconds. */
+ * the previous one are kept in STATE/relist/timing.json, each with a histogram: durations in the
+ * buckets kubelet uses for kubelet_pleg_relist_duration_seconds, intervals in buckets made for a
+ * 1 s period (see relist_interval_le). */
 #ifndef CTRBOX_NODE_RELIST_H
 #define CTRBOX_NODE_RELIST_H
 
@@ -54,13 +55,33 @@ struct relist_result {
 #define RELIST_BUCKETS 11
 extern const double relist_bucket_le[RELIST_BUCKETS];
 
+/* The interval buckets, in seconds. kubelet_pleg_relist_interval_seconds uses Prometheus'
+ * defaults too, which put every on-time relist of a 1 s loop into one bucket (0.5..1 or 1..2.5
+ * s). These resolve the default 1 s period instead: early (another relist ran in between) below
+ * 0.95, on time to 1.05, late by 10%, 25%, 50%, 2x, then 5 s up to kubelet's 3-minute
+ * relistThreshold, past which a loop counts as stalled. */
+#define RELIST_INTERVAL_BUCKETS 13
+extern const double relist_interval_le[RELIST_INTERVAL_BUCKETS];
+
 struct relist_timing {
 	int64_t last_started_ns, last_finished_ns;
 	int64_t last_duration_ns, last_interval_ns;
 	uint64_t count;
 	int64_t sum_ns;
 	uint64_t buckets[RELIST_BUCKETS]; /* cumulative: relists that took <= relist_bucket_le[i] */
+	/* Intervals: one per relist that had a previous one (since the timing was started), from
+	 * the previous relist's start to this one's, on the wall clock; one the clock stepped back
+	 * over is not counted. Cumulative like buckets. */
+	uint64_t interval_count;
+	int64_t interval_sum_ns;
+	uint64_t interval_buckets[RELIST_INTERVAL_BUCKETS];
 };
+
+/* The upper bound, in seconds, of the bucket holding the q-quantile (0 < q <= 1) of a cumulative
+ * histogram of count observations in n buckets bounded by le[]: INFINITY when it lies above the
+ * last bucket, NAN when count is 0. What histogram_quantile would bound its estimate by. */
+double relist_quantile_le(const uint64_t *buckets, const double *le, size_t n, uint64_t count,
+                          double q);
 
 /* Performs one relist. Container records are read without any lock; STATE/relist/lock is held
  * for the relist itself, so two relists never compare against the same snapshot (readers of

@@ -373,7 +373,7 @@ dead() { [ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status"
 	assert_equal "$sum" "container d1: its shim (pid $(jq -r .shim_pid "$CTRBOX_STATE/containers/$id/state.json")) is gone"
 }
 
-@test "diagnose: relist: a live listing, a recorded relist OK, a stopped loop WARN" {
+@test "diagnose: relist: a live listing, a recorded relist OK, intervals, a stopped loop WARN" {
 	check relist
 	assert_equal "$status" 0
 	assert_equal "$(evidence recorded)" "no relist since boot"
@@ -382,6 +382,15 @@ dead() { [ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status"
 	check relist
 	assert_equal "$status" 0
 	assert_equal "$(evidence relists)" 1
+	assert_equal "$(evidence intervals)" 0
+	# the interval histogram: 1.02 s and 240 s since the previous relist's start
+	CTRBOX_TEST_NOW=2026-11-29T10:00:00Z ctrbox relist
+	CTRBOX_TEST_NOW=2026-11-29T10:00:01.02Z ctrbox relist
+	CTRBOX_TEST_NOW=2026-11-29T10:04:01.02Z ctrbox relist
+	CTRBOX_TEST_NOW=2026-11-29T10:04:01.02Z check relist
+	assert_equal "$status" 0
+	assert_equal "$(jq -c '[.intervals, .mean_interval_seconds, .p99_interval_le_seconds]' <<<"$ev")" \
+		'[2,120.51,"+Inf"]'
 	CTRBOX_TEST_NOW=$(($(date +%s) + 600)) check relist
 	assert_equal "$status" 1
 	assert_equal "$(jq -r '.[0].reason' <<<"$output")" RelistStalled

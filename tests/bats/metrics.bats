@@ -110,10 +110,31 @@ sample() { # sample NAME: the value of the one series of NAME in $output
 	promcheck "$output"
 	assert_line 'ctrbox_relist_duration_seconds_bucket{le="+Inf"} 2'
 	assert_line "ctrbox_relist_duration_seconds_count 2"
-	assert_line --regexp '^ctrbox_relist_interval_seconds [0-9.e+-]+$'
+	assert_line 'ctrbox_relist_interval_seconds_bucket{le="+Inf"} 1'
+	assert_line "ctrbox_relist_interval_seconds_count 1"
+	assert_line "# TYPE ctrbox_relist_interval_seconds histogram"
 	for c in pressure memory dstate fsync disk limits clock cgroup kmsg store shims overlay relist; do
 		assert_line --regexp "^ctrbox_check_status\{check=\"$c\"\} [0-3]$"
 	done
+}
+
+@test "metrics: the relist interval histogram in its buckets, with its sum" {
+	local t
+	for t in 10:00:00 10:00:01.02 10:00:02.52; do
+		CTRBOX_TEST_NOW=2026-11-29T${t}Z ctrbox relist
+		assert_success
+	done
+	ctrbox metrics
+	assert_success
+	promcheck "$output"
+	assert_line 'ctrbox_relist_interval_seconds_bucket{le="0.95"} 0'
+	assert_line 'ctrbox_relist_interval_seconds_bucket{le="1.05"} 1'
+	assert_line 'ctrbox_relist_interval_seconds_bucket{le="1.25"} 1'
+	assert_line 'ctrbox_relist_interval_seconds_bucket{le="1.5"} 2'
+	assert_line 'ctrbox_relist_interval_seconds_bucket{le="180"} 2'
+	assert_line 'ctrbox_relist_interval_seconds_bucket{le="+Inf"} 2'
+	assert_line "ctrbox_relist_interval_seconds_sum 2.52"
+	assert_line "ctrbox_relist_interval_seconds_count 2"
 }
 
 @test "metrics: --textfile writes DIR/ctrbox.prom atomically and nothing else; a bad DIR fails" {

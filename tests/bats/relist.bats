@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # ctrbox relist: PLEG-style events from hand-made records and from real containers (a container
-# killed behind the shim's back, a shim killed with -9, removal), the journal, the timing
-# histogram and --health, the --watch loop with RelistSlow, and concurrent or killed watchers
+# killed behind the shim's back, a shim killed with -9, removal), the journal, the duration and
+# interval histograms and --health, the --watch loop with RelistSlow, and concurrent or killed watchers
 # that never corrupt the snapshot nor report an event twice (issue 7).
 
 setup() {
@@ -128,6 +128,29 @@ events_of() { # the EVENT column, comma-separated
 		fail "$stderr"
 	CTRBOX_TEST_NOW=$(date -u -d '+5 minutes' +%FT%TZ) ctrbox relist --health --threshold 10m
 	assert_success
+}
+
+@test "relist: each interval since the previous relist's start goes into the interval histogram" {
+	local t
+	for t in 10:00:00 10:00:01.02 10:00:02.52 10:04:02.52 10:04:02; do
+		CTRBOX_TEST_NOW=2026-11-29T${t}Z ctrbox relist
+		assert_success
+	done
+	# the first has no interval; 1.02 s, 1.5 s and 240 s are counted; the clock stepping back
+	# 0.52 s is not
+	assert_equal "$(jq -c '[.interval_count, .interval_sum_ns, .interval_buckets]' \
+		"$CTRBOX_STATE/relist/timing.json")" '[3,242520000000,[0,0,1,1,1,2,2,2,2,2,2,2,2]]'
+	ctrbox relist --health --format json
+	assert_equal "$(jq -c '.[0].interval_buckets | [."0.95", ."1.05", ."1.5", ."180", ."+Inf"]' \
+		<<<"$output")" '[0,1,2,2,3]'
+	# a timing.json from before the interval histogram is read, its intervals counted from then
+	jq 'del(.interval_count, .interval_sum_ns, .interval_buckets)' \
+		"$CTRBOX_STATE/relist/timing.json" >"$BATS_TEST_TMPDIR/t.json"
+	mv "$BATS_TEST_TMPDIR/t.json" "$CTRBOX_STATE/relist/timing.json"
+	CTRBOX_TEST_NOW=2026-11-29T10:04:03Z ctrbox relist
+	assert_success
+	assert_equal "$(jq -c '[.count, .interval_count, .interval_buckets[2]]' \
+		"$CTRBOX_STATE/relist/timing.json")" '[6,1,1]'
 }
 
 @test "relist --watch: events as they happen, RelistSlow past --slow, SIGTERM exits 0" {

@@ -1,12 +1,14 @@
 /* tests/unit/test_diag.c - the node checks' parsers (PSI, meminfo, /proc/PID/stat, sched, kmsg
  * records), percentiles, status ranking, the built-in kernel log rules and Prometheus escaping
  * (common/node/diag.h, common/node/prom.h) */
+#include <math.h>
 #include <regex.h>
 
 #include "tests/unit/unit.h"
 #include "common/node/diag.h"
 #include "common/node/metrics.h"
 #include "common/node/prom.h"
+#include "common/node/relist.h"
 
 static void test_psi(void **state)
 {
@@ -224,12 +226,42 @@ static void test_prom(void **state)
 	assert_true(metrics_parse_size("x") < 0);
 }
 
+static void test_histogram(void **state)
+{
+	static const double le[] = {0.5, 1, 2};
+	static const uint64_t cum[] = {1, 98, 99};
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	prom_histogram(&b, "h_seconds", "H.", le, cum, 3, 100, 12.5);
+	assert_string_equal(buf_str(&b), "# HELP h_seconds H.\n# TYPE h_seconds histogram\n"
+	                                 "h_seconds_bucket{le=\"0.5\"} 1\n"
+	                                 "h_seconds_bucket{le=\"1\"} 98\n"
+	                                 "h_seconds_bucket{le=\"2\"} 99\n"
+	                                 "h_seconds_bucket{le=\"+Inf\"} 100\n"
+	                                 "h_seconds_sum 12.5\nh_seconds_count 100\n");
+	buf_release(&b);
+	/* the bucket holding the quantile bounds it: 98 of 100 within 1 s, 99 within 2 s */
+	assert_true(relist_quantile_le(cum, le, 3, 100, 0.5) == 1);
+	assert_true(relist_quantile_le(cum, le, 3, 100, 0.98) == 1);
+	assert_true(relist_quantile_le(cum, le, 3, 100, 0.99) == 2);
+	assert_true(isinf(relist_quantile_le(cum, le, 3, 100, 1)));
+	assert_true(isnan(relist_quantile_le(cum, le, 3, 0, 0.99)));
+	/* the interval buckets are ordered and resolve the default 1 s period */
+	for (size_t i = 1; i < RELIST_INTERVAL_BUCKETS; i++)
+		assert_true(relist_interval_le[i - 1] < relist_interval_le[i]);
+	assert_true(relist_interval_le[1] < 1 && relist_interval_le[2] > 1 &&
+	            relist_interval_le[2] < 1.1);
+	assert_true(relist_interval_le[RELIST_INTERVAL_BUCKETS - 1] == 180);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_psi),   cmocka_unit_test(test_meminfo), cmocka_unit_test(test_stat),
 	    cmocka_unit_test(test_sched), cmocka_unit_test(test_kmsg),    cmocka_unit_test(test_rules),
 	    cmocka_unit_test(test_status), cmocka_unit_test(test_result), cmocka_unit_test(test_prom),
+	    cmocka_unit_test(test_histogram),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

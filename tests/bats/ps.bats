@@ -40,6 +40,23 @@ record() {
 		>"$CTRBOX_STATE/containers/$id/state.json"
 }
 
+# zombie: a process that has exited but is not reaped, as a killed shim is until its adopter
+# waits for it: the child of a sleep that never waits. Its PID in $ZOMBIE.
+zombie() {
+	local f=$BATS_TEST_TMPDIR/zombie.pid
+	(
+		sleep 0.3 3>&- &
+		echo $! >"$f"
+		exec sleep 1000 3>&-
+	) &
+	BG_PIDS+=($!)
+	retry 50 0.1 test -s "$f"
+	ZOMBIE=$(cat "$f")
+	retry 50 0.1 is_zombie "$ZOMBIE"
+}
+
+is_zombie() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+
 # Four containers: a running one, one exited 137, one created, one whose shim is dead, one
 # whose init PID was reused (the start time differs) but whose shim lives.
 sample() {
@@ -64,6 +81,20 @@ sample() {
 	assert_equal "${lines[2]}" "dddddddddddd   registry.local/app:lost     \"sleep 1000 --with a…\"   4 hours ago   Unknown (shim lost)   lost"
 	assert_equal "${#lines[@]}" 4
 	assert_line --index 3 --partial "Up 5 hours"
+}
+
+@test "ps: a shim that exited and is not reaped yet (a zombie, same start time) is lost" {
+	local init
+	spawn; init=$SPAWNED
+	zombie
+	# the record names the zombie by its PID and its real start time: only its state says dead
+	record f zshim running 2026-11-29T10:00:00Z "$init" "$(starttime "$init")" "$ZOMBIE" "$(starttime "$ZOMBIE")"
+	is_zombie "$ZOMBIE"
+	CTRBOX_TEST_NOW=2026-11-29T12:00:00Z ctrbox ps
+	assert_success
+	assert_equal "${lines[1]}" "ffffffffffff   registry.local/app:zshim   \"sleep 1000 --with a…\"   2 hours ago   Unknown (shim lost)   zshim"
+	ctrbox ps --format json --filter status=unknown
+	assert_equal "$(jq -r '.[0].name' <<<"$output")" zshim
 }
 
 @test "ps -a: every state; -q, -n, -l and --no-trunc" {

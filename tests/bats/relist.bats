@@ -56,6 +56,23 @@ live() { # live C NAME: a running record backed by two live processes
 	record "$1" "$2" running "$init" "$(starttime "$init")" "$shim" "$(starttime "$shim")"
 }
 
+# zombie: a process that has exited but is not reaped, as a killed shim is until its adopter
+# waits for it: the child of a sleep that never waits. Its PID in $ZOMBIE.
+zombie() {
+	local f=$BATS_TEST_TMPDIR/zombie.pid
+	(
+		sleep 0.3 3>&- &
+		echo $! >"$f"
+		exec sleep 1000 3>&-
+	) &
+	BG_PIDS+=($!)
+	retry 50 0.1 test -s "$f"
+	ZOMBIE=$(cat "$f")
+	retry 50 0.1 is_zombie "$ZOMBIE"
+}
+
+is_zombie() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+
 events_of() { # the EVENT column, comma-separated
 	ctrbox relist --format json
 	assert_success
@@ -81,6 +98,20 @@ events_of() { # the EVENT column, comma-separated
 	ctrbox events --source relist --format jsonl
 	assert_equal "$(jq -r '.type + ":" + .reason + ":" + .object.name' <<<"$output" | paste -sd,)" \
 		"Normal:ContainerStarted:web,Warning:ContainerDied:job,Warning:ShimLost:lost,Warning:ContainerDied:web,Normal:ContainerRemoved:job,Normal:ContainerStarted:new"
+}
+
+@test "relist: a shim that exited and is not reaped yet (a zombie, same start time) is ShimLost" {
+	local init shim
+	spawn; init=$SPAWNED
+	spawn; shim=$SPAWNED
+	record f zshim running "$init" "$(starttime "$init")" "$shim" "$(starttime "$shim")"
+	assert_equal "$(events_of)" "ContainerStarted:zshim"
+	# the shim is replaced by one that has exited but is still in the process table
+	zombie
+	record f zshim running "$init" "$(starttime "$init")" "$ZOMBIE" "$(starttime "$ZOMBIE")"
+	is_zombie "$ZOMBIE"
+	assert_equal "$(events_of)" "ShimLost:zshim"
+	assert_equal "$(jq -r '.containers[0].status' "$CTRBOX_STATE/relist/snapshot.json")" unknown
 }
 
 @test "relist: a table with the transitions; a restart under a new PID is a change" {

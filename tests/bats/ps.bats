@@ -94,7 +94,7 @@ sample() {
 	assert_success
 	assert_equal "${lines[1]}" "ffffffffffff   registry.local/app:zshim   \"sleep 1000 --with a…\"   2 hours ago   Unknown (shim lost)   zshim"
 	ctrbox ps --format json --filter status=unknown
-	assert_equal "$(jq -r '.[0].name' <<<"$output")" zshim
+	assert_equal "$(jq -r '.[0] | .names + " " + .state' <<<"$output")" "zshim unknown"
 }
 
 @test "ps -a: every state; -q, -n, -l and --no-trunc" {

@@ -278,7 +278,7 @@ int units_parse_rfc3339(const char *s, int64_t *out_ns, struct err *e)
 	struct tm tm = {0};
 	int Y, M, D, h, m, sec, oh = 0, om = 0;
 	const char *p = s;
-	int64_t frac = 0, ns;
+	int64_t frac = 0, ns, secs;
 	time_t t;
 
 	if (strlen(s) < 20 || digits(p, 4, &Y) || p[4] != '-' || digits(p + 5, 2, &M) ||
@@ -324,7 +324,21 @@ int units_parse_rfc3339(const char *s, int64_t *out_ns, struct err *e)
 	tm.tm_min = m;
 	tm.tm_sec = sec;
 	t = timegm(&tm);
-	ns = ((int64_t)t - oh * 3600 - om * 60) * NSEC_PER_SEC + frac;
+	secs = (int64_t)t - oh * 3600 - om * 60;
+	/* before 1970 the fraction is taken from the next second up, so the earliest time that
+	 * fits is not lost to an intermediate product that does not */
+	if (secs < 0 && frac > 0) {
+		secs++;
+		frac -= NSEC_PER_SEC;
+	}
+	/* Nanoseconds since 1970 in 64 bits reach from 1677-09-21T00:12:43.145224192Z to
+	 * 2262-04-11T23:47:16.854775807Z: beyond, the product would wrap into a wrong time. */
+	if (__builtin_mul_overflow(secs, NSEC_PER_SEC, &ns) ||
+	    __builtin_add_overflow(ns, frac, &ns))
+		return err_set(e, E_INVALID,
+		               "time \"%s\": out of range (ctrbox's times run from "
+		               "1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z)",
+		               s);
 	*out_ns = ns;
 	return 0;
 }
@@ -340,6 +354,10 @@ int units_parse_time(const char *s, int64_t now_ns, int64_t *out_ns, struct err 
 
 		for (const char *p = s; *p; p++)
 			v = v * 10 + (*p - '0');
+		if (v > INT64_MAX / NSEC_PER_SEC)
+			return err_set(e, E_INVALID,
+			               "time \"%s\": out of range (Unix seconds up to %lld, in 2262)", s,
+			               (long long)(INT64_MAX / NSEC_PER_SEC));
 		*out_ns = (int64_t)v * NSEC_PER_SEC;
 		return 0;
 	}

@@ -39,7 +39,9 @@ void units_format_elapsed(int64_t ns, char *buf, size_t n);
 /* RFC 3339 in UTC: "2026-11-22T10:04:05Z", or with nanoseconds "2026-11-22T10:04:05.123456789Z". */
 void units_format_rfc3339(int64_t ns, bool nanos, char *buf, size_t n);
 
-/* Parses RFC 3339 with any fraction and a Z or +hh:mm offset. E_INVALID on bad input. */
+/* Parses RFC 3339 with any fraction and a Z or +hh:mm offset. E_INVALID on bad input, and on a
+ * time that nanoseconds since 1970 cannot hold in 64 bits (before 1677-09-21T00:12:44Z or after
+ * 2262-04-11T23:47:16Z). */
 int units_parse_rfc3339(const char *s, int64_t *out_ns, struct err *e);
 
 /* A point in time as operators write it: RFC 3339, a date "2026-11-22", Unix seconds

@@ -169,6 +169,28 @@ static void test_rfc3339(void **state)
 		assert_int_equal(units_parse_rfc3339(bad[i], &v, &e), -1);
 		assert_int_equal(e.code, E_INVALID);
 	}
+	/* the ends of int64 nanoseconds, and one step past each: an error, never a wrapped time */
+	assert_int_equal(units_parse_rfc3339("2262-04-11T23:47:16.854775807Z", &v, NULL), 0);
+	assert_true(v == INT64_MAX);
+	assert_int_equal(units_parse_rfc3339("1677-09-21T00:12:43.145224192Z", &v, NULL), 0);
+	assert_true(v == INT64_MIN);
+	assert_int_equal(units_parse_rfc3339("2262-04-12T01:47:16+02:00", &v, NULL), 0);
+	{
+		static const char *const far[] = {
+		    "2262-04-11T23:47:16.854775808Z", "2262-04-11T23:47:17Z", "2262-04-11T21:47:17-02:00",
+		    "1677-09-21T00:12:43.145224191Z", "1677-09-21T00:12:43Z", "9999-12-31T23:59:59Z",
+		    "0000-01-01T00:00:00Z",           "1000-01-01T00:00:00Z", "3000-01-01T00:00:00Z"};
+
+		for (size_t i = 0; i < ARRAY_SIZE(far); i++) {
+			struct err e = ERR_INIT;
+
+			v = 42;
+			assert_int_equal(units_parse_rfc3339(far[i], &v, &e), -1);
+			assert_int_equal(e.code, E_INVALID);
+			assert_non_null(strstr(e.msg, "out of range"));
+			assert_int_equal(v, 42); /* untouched on failure */
+		}
+	}
 	units_format_rfc3339(1795000000LL * S + 7, true, b, sizeof(b));
 	assert_string_equal(b, "2026-11-18T11:06:40.000000007Z");
 	units_format_rfc3339(1795000000LL * S + 7, false, b, sizeof(b));
@@ -190,6 +212,14 @@ static void test_parse_time(void **state)
 	assert_int_equal(v, (1795000000LL - 11 * 3600 - 6 * 60 - 40) * S);
 	assert_int_equal(units_parse_time("2026-11-18T11:06:40Z", now, &v, &e), 0);
 	assert_int_equal(v, now);
+	assert_int_equal(units_parse_time("9223372036", now, &v, &e), 0);
+	assert_int_equal(units_parse_time("9223372037", now, &v, &e), -1);
+	assert_string_equal(e.msg,
+	                    "time \"9223372037\": out of range (Unix seconds up to 9223372036, in 2262)");
+	err_clear(&e);
+	assert_int_equal(units_parse_time("3000-01-01", now, &v, &e), -1);
+	assert_int_equal(e.code, E_INVALID);
+	err_clear(&e);
 	assert_int_equal(units_parse_time("yesterday", now, &v, &e), -1);
 	assert_string_equal(
 	    e.msg,

@@ -127,6 +127,7 @@ int applet_fail(struct ctx *ctx, const struct err *e);
 int applet_need_store(struct ctx *ctx);
 
 /* The applets. */
+int ctrbox_attach(struct ctx *ctx, int argc, char **argv);
 int ctrbox_complete(struct ctx *ctx, int argc, char **argv);
 int ctrbox_diagnose(struct ctx *ctx, int argc, char **argv);
 int ctrbox_events(struct ctx *ctx, int argc, char **argv);
@@ -150,6 +151,7 @@ int ctrbox_shim(struct ctx *ctx, int argc, char **argv);
 int ctrbox_stop(struct ctx *ctx, int argc, char **argv);
 int ctrbox_unpack(struct ctx *ctx, int argc, char **argv);
 
+extern const struct applet applet_attach;
 extern const struct applet applet_complete;
 extern const struct applet applet_diagnose;
 extern const struct applet applet_events;

@@ -34,6 +34,7 @@ const char ctrbox_version[] = CTRBOX_VERSION;
 const struct applet *const applets[] = {
 	&applet_complete,
 	&applet_shim,
+	&applet_attach,
 	&applet_diagnose,
 	&applet_events,
 	&applet_exec,

@@ -2,7 +2,6 @@
  * its shim, and stream its output with its exit code as ours, or print its ID with -d
  * (DESIGN.md "run"; ctrbox-run(1)) */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "common/runtime/container.h"
 #include "common/runtime/shim.h"
 #include "common/runtime/spec.h"
+#include "common/runtime/term.h"
 #include "common/store/container_record.h"
 #include "common/util/config.h"
 #include "common/util/fs.h"
@@ -37,12 +37,18 @@ enum {
 	O_PULL,
 	O_BUNDLE,
 	O_PLAIN_HTTP,
+	O_DETACH_KEYS,
 };
 
 static const struct opt run_opts[] = {
     {'d', "detach", NULL, "run in the background and print the container ID", COMP_NONE, NULL, 0},
     {O_RM, "rm", NULL, "remove the container when it exits", COMP_NONE, NULL, 0},
     {'i', "interactive", NULL, "give the container our stdin (default: /dev/null)", COMP_NONE, NULL,
+     0},
+    {'t', "tty", NULL, "give the container a terminal (with -i ours, in raw mode)", COMP_NONE,
+     NULL, 0},
+    {O_DETACH_KEYS, "detach-keys", "KEYS",
+     "keys that leave the container running with -it (default ctrl-p,ctrl-q)", COMP_NONE, NULL,
      0},
     {O_NAME, "name", "NAME", "name the container (default: a generated one)", COMP_NONE, NULL, 0},
     {'e', "env", "KEY[=VALUE]", "set an environment variable (KEY alone: ours)", COMP_NONE, NULL,
@@ -91,16 +97,6 @@ const struct applet applet_run = {
         "With --bundle DIR there is no IMAGE: the bundle's config.json says what to run.",
     .complete_args = COMP_IMAGE,
 };
-
-/* The container's init, for the handler to forward SIGINT/SIGTERM/SIGHUP to (kill is
- * async-signal-safe). */
-static volatile sig_atomic_t forward_pid;
-
-static void on_signal(int sig)
-{
-	if (forward_pid > 0)
-		kill((pid_t)forward_pid, sig);
-}
 
 struct run_args {
 	char **command, **env, **volumes, **cap_add, **cap_drop;
@@ -185,13 +181,6 @@ static int parse_label(struct optparse *op, struct run_args *a)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	struct err e = ERR_INIT;
-
-	return fs_write_all(fd, buf, len, &e);
-}
-
 /* When the shim could not stream to us to the end (we were too slow), the record says. */
 static int exit_from_state(struct ctx *ctx, const char *id)
 {
@@ -207,69 +196,77 @@ static int exit_from_state(struct ctx *ctx, const char *id)
 	return EXIT_RUN_ERROR;
 }
 
-/* With -i: what is waiting on our stdin goes to the container, EOF as an empty frame. Returns
- * whether our stdin is still open. */
-static bool forward_stdin(int afd, char *buf)
+/* One foreground attachment: the session first, so the attach_session_* callbacks take it. */
+struct run_client {
+	struct attach_session s;
+	struct ctx *ctx;
+	const char *id;
+	pid_t init;
+	bool raw;
+};
+
+/* SIGINT, SIGTERM and SIGHUP sent to us go to the container's init; we go on streaming until
+ * it exits. (With -it a typed ctrl-c is no signal: it is a byte for the container's tty.) */
+static bool forward_signal(void *arg, int sig)
 {
+	struct run_client *c = arg;
+
+	kill(c->init, sig);
+	return false;
+}
+
+static void notice(void *arg, const char *msg)
+{
+	struct run_client *c = arg;
+
+	fprintf(c->ctx->err, "ctrbox run: %.12s: %s%s", c->id, msg, c->raw ? "\r\n" : "\n");
+	fflush(c->ctx->err);
+}
+
+/* Streams the container's output until its exit frame, with -i our stdin to it, and with -t
+ * (the shim's hello says) our window size, in raw mode with -it; the detach keys leave it
+ * running (0). */
+static int stream(struct ctx *ctx, const char *id, int afd, pid_t init, bool in,
+                  const struct term_keys *keys)
+{
+	struct run_client c = {.ctx = ctx, .id = id, .init = init};
+	struct term_relay r = {.in_fd = in ? 0 : -1,
+	                       .tty_fd = -1,
+	                       .peer_fd = afd,
+	                       .out_fd = 1,
+	                       .on_input = attach_session_input,
+	                       .on_peer = attach_session_step,
+	                       .on_resize = attach_session_resize,
+	                       .on_signal = forward_signal,
+	                       .arg = &c};
 	struct err e = ERR_INIT;
-	ssize_t n;
+	int rc, sig;
 
-	do
-		n = read(0, buf, ATTACH_PAYLOAD_MAX);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0) {
-		(void)attach_write(afd, ATTACH_STDIN, NULL, 0, &e);
-		return false;
-	}
-	return attach_write(afd, ATTACH_STDIN, buf, (size_t)n, &e) == 0;
-}
-
-/* Streams the container's output until its exit frame (and with -i our stdin to it);
- * forwards SIGINT/SIGTERM/SIGHUP. */
-static int stream(struct ctx *ctx, const char *id, int afd, pid_t init, bool in)
-{
-	cleanup_free char *buf = xmalloc(ATTACH_PAYLOAD_MAX);
-	cleanup_free char *inbuf = in ? xmalloc(ATTACH_PAYLOAD_MAX) : NULL;
-	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
-
-	forward_pid = init;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	attach_session_init(&c.s, afd);
+	c.s.on_notice = notice;
+	c.s.arg = &c;
 	signal(SIGPIPE, SIG_IGN);
-	for (;;) {
-		enum attach_kind k;
-		size_t len;
-		struct err e = ERR_INIT;
-
-		if (in) {
-			struct pollfd p[2] = {{afd, POLLIN, 0}, {0, POLLIN, 0}};
-			if (poll(p, 2, -1) < 0) {
-				if (errno == EINTR)
-					continue;
-				in = false;
-			}
-			if (p[1].revents)
-				in = forward_stdin(afd, inbuf);
-			if (!p[0].revents)
-				continue;
-		}
-		if (attach_recv(afd, &k, buf, &len, &e) < 0)
-			return exit_from_state(ctx, id);
-		if (k == 0)
-			return exit_from_state(ctx, id);
-		if (k == ATTACH_EXIT && len == sizeof(int32_t)) {
-			int32_t code;
-			memcpy(&code, buf, sizeof(code));
-			return code;
-		}
-		/* A closed stdout is no reason to stop: the exit code still matters. */
-		(void)write_all(k == ATTACH_STDERR ? 2 : 1, buf, len);
+	if (attach_session_hello(&c.s, &e) < 0) {
+		attach_session_release(&c.s);
+		return exit_from_state(ctx, id);
 	}
+	if ((c.s.flags & ATTACH_HELLO_TTY) && isatty(0)) {
+		r.tty_fd = 0;
+		c.raw = r.raw = in;
+		r.detach = in ? keys : NULL;
+	}
+	rc = term_relay_run(&r, &sig, &e);
+	attach_session_release(&c.s);
+	if (rc == TERM_END_DETACH)
+		return EXIT_OK;
+	if (rc == TERM_END_PEER && c.s.exited)
+		return c.s.code;
+	/* The shim could not stream to us to the end: the record says. */
+	return exit_from_state(ctx, id);
 }
 
-static int start(struct ctx *ctx, const char *id, bool detach, bool rm, bool in)
+static int start(struct ctx *ctx, const char *id, bool detach, bool rm, bool in,
+                 const struct term_keys *keys)
 {
 	struct shim_opts so = {.id = id, .rm = rm, .wait_attach = !detach, .open_stdin = in};
 	struct shim_msg m;
@@ -309,7 +306,7 @@ static int start(struct ctx *ctx, const char *id, bool detach, bool rm, bool in)
 		fprintf(ctx->out, "%s\n", id);
 		return EXIT_OK;
 	}
-	return stream(ctx, id, afd, m.pid, in);
+	return stream(ctx, id, afd, m.pid, in, keys);
 }
 
 int ctrbox_run(struct ctx *ctx, int argc, char **argv)
@@ -322,9 +319,11 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	struct err e = ERR_INIT;
 	uint64_t pids = 0;
 	bool detach = false, rm = false, interactive = false;
+	struct term_keys keys;
 	char id[65];
 	int c, rc;
 
+	(void)term_keys_parse(TERM_DETACH_DEFAULT, &keys, &e);
 	platform_host(&po.platform);
 	po.max_downloads = (int)ctx->cfg->pull.max_concurrent_downloads;
 	opt_begin(&op, ctx, &applet_run, argc, argv);
@@ -338,6 +337,15 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 			break;
 		case 'i':
 			interactive = true;
+			break;
+		case 't':
+			so.terminal = true;
+			break;
+		case O_DETACH_KEYS:
+			if (term_keys_parse(op.arg, &keys, &e) < 0) {
+				opt_usage_error(&op, "--detach-keys: %s", e.msg);
+				goto usage;
+			}
 			break;
 		case O_NAME:
 			co.name = op.arg;
@@ -439,6 +447,11 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 		rc = opt_usage_error(&op, "no image given");
 		goto out;
 	}
+	if (so.terminal && !detach && !isatty(0)) {
+		fprintf(ctx->err, "ctrbox run: -t: stdin is not a terminal\n");
+		rc = EXIT_RUN_ERROR;
+		goto out;
+	}
 	if (!co.bundle) {
 		co.image = op.argv[0];
 		/* op.argv is not NULL-terminated at op.argc: the parser compacts in place. */
@@ -461,7 +474,7 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	}
 	fflush(ctx->out);
 	fflush(ctx->err);
-	rc = start(ctx, id, detach, rm, interactive);
+	rc = start(ctx, id, detach, rm, interactive, &keys);
 	goto out;
 usage:
 	rc = EXIT_USAGE;

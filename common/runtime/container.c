@@ -270,13 +270,8 @@ static int from_bundle(const struct ctx *ctx, const struct container_opts *o, co
 	}
 	free(s.root_path);
 	s.root_path = xstrdup(rootfs);
-	if (s.terminal) {
-		/* umoci writes terminal: true; ctrbox has no console to give, so the bundle
-		 * runs with its output logged, as with an image. */
-		fprintf(ctx->err, "ctrbox %s: bundle %s asks for a terminal: running without one\n",
-		        ctx->applet ? ctx->applet : "run", bundle);
-		s.terminal = false;
-	}
+	if (o->spec && o->spec->terminal)
+		s.terminal = true; /* -t; the bundle's own terminal: true is kept as well */
 	if (!s.hostname) {
 		char host[13];
 		snprintf(host, sizeof(host), "%.12s", id);

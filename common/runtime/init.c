@@ -91,6 +91,77 @@ __attribute__((noreturn)) static void exec_command(const struct init_args *a)
 	fail(a, 127, "exec: \"%s\": executable file not found in $PATH", argv[0]);
 }
 
+/* The container's terminal, as runc's console socket makes it: allocated in the container's
+ * own devpts (so /dev/pts/0 inside is what the process sees), owned by its user, controlling
+ * a new session, and its master handed to the shim. */
+static void setup_console(const struct init_args *a)
+{
+	const struct spec *s = a->spec;
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = (void *)"c", .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov,
+	                     .msg_iovlen = 1,
+	                     .msg_control = cbuf,
+	                     .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm;
+	int unlock = 0, master, slave;
+
+	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		fail(a, 125, "terminal: open /dev/ptmx: %s", strerror(errno));
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		fail(a, 125, "terminal: unlock: %s", strerror(errno));
+	/* The peer by the master, not by a path under /dev/pts a mount could redirect. */
+	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		fail(a, 125, "terminal: open the pty's slave: %s", strerror(errno));
+	/* A user other than root reopens /dev/tty and /dev/pts/N, as runc allows. */
+	if (s->uid != 0 && fchown(slave, s->uid, (gid_t)-1) < 0)
+		fail(a, 125, "terminal: chown: %s", strerror(errno));
+	if (setsid() < 0)
+		fail(a, 125, "terminal: setsid: %s", strerror(errno));
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		fail(a, 125, "terminal: make it the controlling terminal: %s", strerror(errno));
+	if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+		fail(a, 125, "terminal: stdio: %s", strerror(errno));
+	close(slave);
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &master, sizeof(int));
+	if (sendmsg(a->console_fd, &msg, MSG_NOSIGNAL) < 0)
+		fail(a, 125, "terminal: send it to the shim: %s", strerror(errno));
+	close(master);
+	close(a->console_fd);
+}
+
+int init_recv_console(int fd, int *master, struct err *e)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0}, c;
+	struct iovec iov = {.iov_base = &c, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov,
+	                     .msg_iovlen = 1,
+	                     .msg_control = cbuf,
+	                     .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm;
+	ssize_t n;
+	int got;
+
+	do
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return err_sys(e, "receive the container's terminal");
+	cm = CMSG_FIRSTHDR(&msg);
+	if (n == 0 || !cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		return err_set(e, E_IO, "the container's init sent no terminal");
+	memcpy(&got, CMSG_DATA(cm), sizeof(int));
+	*master = got;
+	return 0;
+}
+
 /* The container starts with every signal at its default and none blocked: the shim blocks
  * SIGCHLD and ignores SIGTERM/SIGINT/SIGHUP/SIGPIPE, and whatever started ctrbox may have
  * ignored more (a shell's background job ignores SIGINT and SIGQUIT); exec keeps both. */
@@ -131,15 +202,19 @@ void init_container(const struct init_args *a)
 	close(a->go_fd);
 	if ((s->ns & SPEC_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		fail(a, 125, "cgroup namespace: %s", strerror(errno));
-	if (dup2(a->out_fd, 1) < 0 || dup2(a->err_fd, 2) < 0)
+	if (a->console_fd < 0 && (dup2(a->out_fd, 1) < 0 || dup2(a->err_fd, 2) < 0))
 		fail(a, 125, "stdio: %s", strerror(errno));
 	if (rootfs_mount_root(a->rootfs, a->overlay_dir, a->overlay_opts, a->bind_src, &e) < 0 ||
 	    rootfs_setup(s, a->rootfs, a->cgroup_v2, &e) < 0)
 		fail(a, 125, "rootfs: %s", e.msg);
-	/* stdin is the container's own /dev/null, opened after the pivot. */
-	null = a->in_fd >= 0 ? a->in_fd : open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || dup2(null, 0) < 0)
-		fail(a, 125, "stdin: %s", strerror(errno));
+	if (a->console_fd >= 0) {
+		setup_console(a);
+	} else {
+		/* stdin is the container's own /dev/null, opened after the pivot. */
+		null = a->in_fd >= 0 ? a->in_fd : open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null < 0 || dup2(null, 0) < 0)
+			fail(a, 125, "stdin: %s", strerror(errno));
+	}
 	if ((s->ns & SPEC_NS_UTS) && s->hostname &&
 	    sethostname(s->hostname, strlen(s->hostname)) < 0)
 		fail(a, 125, "sethostname: %s", strerror(errno));

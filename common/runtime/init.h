@@ -26,11 +26,21 @@ struct init_args {
 	bool cgroup_v2;
 	int go_fd;          /* one byte arrives when the shim has put us into the cgroup */
 	int report_fd;      /* close-on-exec: EOF at the shim means exec happened */
-	int out_fd, err_fd; /* become 1 and 2 */
+	int out_fd, err_fd; /* become 1 and 2 (-1 with a console) */
 	int in_fd;          /* becomes 0 (run -i), or -1 for the container's /dev/null */
+	int console_fd;     /* spec.terminal: a unix socket to send the pty master over, or -1 */
 };
 
-/* Never returns: execs the container's command or _exits with the report's code. */
+/* Never returns: execs the container's command or _exits with the report's code. With a
+ * console_fd, once the container's /dev/pts is mounted and the root pivoted, it opens
+ * /dev/ptmx there (the container's own devpts instance), makes the pty's slave its
+ * controlling terminal in a new session and its fds 0-2, and sends the master over
+ * console_fd with SCM_RIGHTS (init_recv_console is the shim's end). */
 __attribute__((noreturn)) void init_container(const struct init_args *a);
+
+/* The shim's end of console_fd: the pty master the init sent (close-on-exec). Call it once
+ * the init has exec'd or died (its end of the socket then closes, so this never hangs);
+ * E_IO when no descriptor came. */
+int init_recv_console(int fd, int *master, struct err *e);
 
 #endif

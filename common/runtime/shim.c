@@ -27,6 +27,7 @@
 #include "common/runtime/init.h"
 #include "common/runtime/shim.h"
 #include "common/runtime/spec.h"
+#include "common/runtime/term.h"
 #include "common/store/container_record.h"
 #include "common/store/event.h"
 #include "common/store/layout.h"
@@ -38,6 +39,7 @@
 #define ATTACH_WAIT_MS 10000
 #define MAX_CLIENTS    8
 #define READ_CHUNK     16384
+#define DRAIN_MS       5000
 
 /* ---- run's side ---- */
 
@@ -189,11 +191,12 @@ struct shim {
 	struct crilog *log;
 	int status_fd, listen_fd, sig_fd;
 	int out_fd, err_fd;
-	int in_fd;    /* run -i: the write end of the container's stdin, or -1 */
-	char *in_buf; /* one ATTACH_STDIN frame not yet taken by the pipe */
+	int pty_fd;   /* run -t: the master of the container's terminal (its output and input) */
+	int in_fd;    /* run -i without -t: the write end of the container's stdin, or -1 */
+	char *in_buf; /* one ATTACH_STDIN frame not yet taken by the container */
 	size_t in_len, in_off;
 	int in_client; /* the client feeding stdin, or -1 */
-	int clients[MAX_CLIENTS];
+	struct attach_client clients[MAX_CLIENTS];
 	pid_t pid;
 	int wstatus;
 	bool exited;
@@ -252,14 +255,19 @@ static void save_state(struct shim *s)
 	(void)container_state_save(s->ctx, s->o->id, &s->st, &e);
 }
 
+static void client_gone(struct shim *s, int i);
+
 static void client_add(struct shim *s, int fd)
 {
-	int buf = 1 << 20;
+	uint32_t hello = (s->spec.terminal ? ATTACH_HELLO_TTY : 0) |
+	                 (s->o->open_stdin ? ATTACH_HELLO_STDIN : 0);
 
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i] < 0) {
-			s->clients[i] = fd;
+		if (s->clients[i].fd < 0) {
+			attach_client_init(&s->clients[i], fd);
+			if (attach_client_send(&s->clients[i], ATTACH_HELLO, &hello, sizeof(hello),
+			                       ATTACH_CLIENT_BUF_MAX, true) < 0)
+				client_gone(s, i);
 			return;
 		}
 	close(fd); /* full: refuse by hanging up */
@@ -269,19 +277,19 @@ static void accept_clients(struct shim *s)
 {
 	int fd;
 
-	while ((fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+	while ((fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
 		client_add(s, fd);
 }
 
-static void broadcast(struct shim *s, enum attach_kind k, const void *data, size_t len)
+/* Output goes to every client without ever blocking: a client that cannot keep up has it
+ * queued up to ATTACH_CLIENT_BUF_MAX, then dropped for it alone, with a notice. */
+static void broadcast(struct shim *s, enum attach_kind k, const void *data, size_t len,
+                      bool force)
 {
-	struct err e = ERR_INIT;
-
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i] >= 0 && attach_send(s->clients[i], k, data, len, &e) < 0) {
-			close(s->clients[i]);
-			s->clients[i] = -1;
-		}
+		if (s->clients[i].fd >= 0 &&
+		    attach_client_send(&s->clients[i], k, data, len, ATTACH_CLIENT_BUF_MAX, force) < 0)
+			client_gone(s, i);
 }
 
 /* Foreground `run`: hold the container until it attached, or went away, or a timeout. */
@@ -328,84 +336,113 @@ static bool pump(struct shim *s, int *fd, enum crilog_stream stream)
 	}
 	if (s->log)
 		(void)crilog_write(s->log, stream, s->ctx->now_ns(), buf, (size_t)n, &e);
-	broadcast(s, stream == CRILOG_STDOUT ? ATTACH_STDOUT : ATTACH_STDERR, buf, (size_t)n);
+	broadcast(s, stream == CRILOG_STDOUT ? ATTACH_STDOUT : ATTACH_STDERR, buf, (size_t)n,
+	          false);
 	return true;
 }
 
+/* Where ATTACH_STDIN frames go: the pty with -it, the stdin pipe with -i, else nowhere. */
+static int stdin_target(const struct shim *s)
+{
+	if (s->pty_fd >= 0)
+		return s->o->open_stdin ? s->pty_fd : -1;
+	return s->in_fd;
+}
+
+static void stdin_drop(struct shim *s)
+{
+	free(s->in_buf);
+	s->in_buf = NULL;
+	s->in_len = s->in_off = 0;
+}
+
+/* The end of the container's input: the pipe closes; a terminal has no end to give. */
 static void stdin_close(struct shim *s)
 {
 	if (s->in_fd >= 0)
 		close(s->in_fd);
 	s->in_fd = -1;
-	s->in_len = s->in_off = 0;
+	stdin_drop(s);
 }
 
 /* Feeds what is pending to the container's stdin without blocking the shim. */
 static void stdin_flush(struct shim *s)
 {
-	while (s->in_fd >= 0 && s->in_off < s->in_len) {
-		ssize_t n = write(s->in_fd, s->in_buf + s->in_off, s->in_len - s->in_off);
+	int fd = stdin_target(s);
+
+	while (fd >= 0 && s->in_off < s->in_len) {
+		ssize_t n = write(fd, s->in_buf + s->in_off, s->in_len - s->in_off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return;
-		if (n < 0) { /* the container closed its stdin */
-			stdin_close(s);
+		if (n < 0) { /* the container closed its stdin, or its terminal is gone */
+			if (fd == s->in_fd)
+				stdin_close(s);
+			else
+				stdin_drop(s);
 			return;
 		}
 		s->in_off += (size_t)n;
 	}
-	s->in_len = s->in_off = 0;
+	stdin_drop(s);
 }
 
 static void client_gone(struct shim *s, int i)
 {
-	close(s->clients[i]);
-	s->clients[i] = -1;
+	attach_client_close(&s->clients[i]);
 	if (s->in_client == i) {
 		s->in_client = -1;
-		stdin_close(s);
+		/* A client leaving a terminal (detach keys) leaves the container as it is. */
+		if (s->pty_fd < 0)
+			stdin_close(s);
 	}
 }
 
-/* A client spoke: with -i its ATTACH_STDIN frames are the container's input (an empty one
- * ends it); otherwise, and for any other frame, input is discarded. EOF hangs up. */
+/* A whole frame from client i: input (with -i), a window size (with -t); the rest is
+ * discarded. */
+static void client_frame(struct shim *s, int i, enum attach_kind k, char *data, size_t len)
+{
+	if (k == ATTACH_RESIZE && s->pty_fd >= 0 && len == sizeof(struct attach_winsize)) {
+		struct attach_winsize ws;
+		struct err e = ERR_INIT;
+		memcpy(&ws, data, sizeof(ws));
+		(void)term_set_winsize(s->pty_fd, ws.rows, ws.cols, &e);
+	} else if (k == ATTACH_STDIN && stdin_target(s) >= 0) {
+		s->in_client = i;
+		if (len == 0) {
+			if (s->pty_fd < 0)
+				stdin_close(s);
+		} else {
+			s->in_buf = data;
+			s->in_len = len;
+			s->in_off = 0;
+			stdin_flush(s);
+			return;
+		}
+	}
+	free(data);
+}
+
 static void client_input(struct shim *s, int i)
 {
-	struct err e = ERR_INIT;
 	enum attach_kind k;
+	char *data = NULL;
 	size_t len = 0;
+	int rc = attach_client_read(&s->clients[i], &k, &data, &len);
 
-	if (s->in_fd < 0) {
-		char junk[256];
-		if (read(s->clients[i], junk, sizeof(junk)) <= 0)
-			client_gone(s, i);
-		return;
-	}
-	if (!s->in_buf)
-		s->in_buf = xmalloc(ATTACH_PAYLOAD_MAX);
-	if (attach_recv(s->clients[i], &k, s->in_buf, &len, &e) < 0 || k == 0) {
+	if (rc < 0)
 		client_gone(s, i);
-		return;
-	}
-	if (k != ATTACH_STDIN)
-		return;
-	s->in_client = i;
-	if (len == 0) {
-		stdin_close(s);
-		return;
-	}
-	s->in_len = len;
-	s->in_off = 0;
-	stdin_flush(s);
+	else if (rc > 0)
+		client_frame(s, i, k, data, len);
 }
 
 static void loop(struct shim *s)
 {
-	while (!s->exited || s->out_fd >= 0 || s->err_fd >= 0) {
-		struct pollfd p[5 + MAX_CLIENTS];
-		int n = 0, rc, idx_out = -1, idx_err = -1, idx_in = -1, idx_cl = 0;
-		bool pending = s->in_fd >= 0 && s->in_off < s->in_len;
+	while (!s->exited || s->out_fd >= 0 || s->err_fd >= 0 || s->pty_fd >= 0) {
+		struct pollfd p[6 + MAX_CLIENTS];
+		int n = 0, rc, idx_out = -1, idx_err = -1, idx_pty = -1, idx_in = -1, idx_cl = 0;
+		bool pending = stdin_target(s) >= 0 && s->in_off < s->in_len;
 
 		p[n++] = (struct pollfd){s->sig_fd, POLLIN, 0};
 		p[n++] = (struct pollfd){s->listen_fd, POLLIN, 0};
@@ -417,15 +454,23 @@ static void loop(struct shim *s)
 			idx_err = n;
 			p[n++] = (struct pollfd){s->err_fd, POLLIN, 0};
 		}
+		if (s->pty_fd >= 0) {
+			idx_pty = n;
+			p[n++] = (struct pollfd){s->pty_fd, POLLIN, 0};
+		}
 		if (pending) {
 			idx_in = n;
-			p[n++] = (struct pollfd){s->in_fd, POLLOUT, 0};
+			p[n++] = (struct pollfd){stdin_target(s), POLLOUT, 0};
 		}
 		idx_cl = n;
-		/* While a stdin frame waits for the pipe, clients are not read: that is the
-		 * back-pressure on `run -i`. */
-		for (int i = 0; i < MAX_CLIENTS; i++)
-			p[n++] = (struct pollfd){s->clients[i], pending ? 0 : POLLIN, 0};
+		/* While a stdin frame waits for the container, clients are not read: that is the
+		 * back-pressure on `run -i`. Their output is still sent. */
+		for (int i = 0; i < MAX_CLIENTS; i++) {
+			const struct attach_client *c = &s->clients[i];
+			short ev = (short)((pending ? 0 : POLLIN) |
+			                   (attach_client_pending(c) ? POLLOUT : 0));
+			p[n++] = (struct pollfd){c->fd, ev, 0};
+		}
 		/* Once the init is gone, its namespace is too: the pipes end at once. The
 		 * timeout only guards a descriptor leaked out of the namespace. */
 		rc = poll(p, (nfds_t)n, s->exited ? 2000 : -1);
@@ -441,17 +486,54 @@ static void loop(struct shim *s)
 			pump(s, &s->out_fd, CRILOG_STDOUT);
 		if (idx_err >= 0 && p[idx_err].revents)
 			pump(s, &s->err_fd, CRILOG_STDERR);
+		if (idx_pty >= 0 && p[idx_pty].revents)
+			pump(s, &s->pty_fd, CRILOG_STDOUT); /* EIO: every slave fd is closed */
 		if (idx_in >= 0 && p[idx_in].revents)
 			stdin_flush(s);
 		for (int i = 0; i < MAX_CLIENTS; i++) {
 			short r = p[idx_cl + i].revents;
-			if (s->clients[i] < 0 || !r)
+			if (s->clients[i].fd < 0 || !r)
 				continue;
+			if ((r & POLLOUT) && attach_client_flush(&s->clients[i]) < 0) {
+				client_gone(s, i);
+				continue;
+			}
 			if (r & POLLIN)
 				client_input(s, i);
 			else if (r & (POLLHUP | POLLERR))
 				client_gone(s, i);
 		}
+	}
+}
+
+/* The exit frame (and what is queued before it) gets a moment to reach slow clients. */
+static void drain_clients(struct shim *s)
+{
+	int64_t deadline = s->ctx->now_ns() + DRAIN_MS * 1000000LL;
+
+	for (;;) {
+		struct pollfd p[MAX_CLIENTS];
+		int64_t left = (deadline - s->ctx->now_ns()) / 1000000LL;
+		int n = 0, rc;
+
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			p[i] = (struct pollfd){-1, POLLOUT, 0};
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			if (attach_client_pending(&s->clients[i])) {
+				p[i].fd = s->clients[i].fd;
+				n++;
+			}
+		if (n == 0 || left <= 0)
+			return;
+		rc = poll(p, MAX_CLIENTS, (int)left);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0)
+			return;
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			if (p[i].revents && ((p[i].revents & (POLLHUP | POLLERR)) ||
+			                     attach_client_flush(&s->clients[i]) < 0))
+				client_gone(s, i);
 	}
 }
 
@@ -492,16 +574,18 @@ static void finish(struct shim *s, int code, bool started)
 	snprintf(buf, sizeof(buf), "exit code %d", code);
 	if (started)
 		emit(s, code == 0 ? EVENT_NORMAL : EVENT_WARNING, "Died", buf);
-	c32 = code;
-	broadcast(s, ATTACH_EXIT, &c32, sizeof(c32));
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i] >= 0)
-			close(s->clients[i]);
-	cleanup_cgroup(s);
 	{
+		/* No new clients for a container that is gone. */
 		cleanup_free char *sock = attach_path(s->ctx, s->o->id);
 		(void)unlink(sock);
 	}
+	c32 = code;
+	broadcast(s, ATTACH_EXIT, &c32, sizeof(c32), true);
+	drain_clients(s);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->clients[i].fd >= 0)
+			client_gone(s, i);
+	cleanup_cgroup(s);
 	if (s->o->rm) {
 		(void)fs_remove_tree(s->cdir, &e);
 		(void)fs_remove_tree(s->sdir, &e);
@@ -511,7 +595,8 @@ static void finish(struct shim *s, int code, bool started)
 
 static void shim_release(struct shim *s)
 {
-	int *fds[] = {&s->status_fd, &s->listen_fd, &s->sig_fd, &s->out_fd, &s->err_fd, &s->in_fd};
+	int *fds[] = {&s->status_fd, &s->listen_fd, &s->sig_fd, &s->out_fd,
+	              &s->err_fd,    &s->in_fd,     &s->pty_fd};
 
 	free(s->name);
 	free(s->in_buf);
@@ -584,8 +669,10 @@ static int start(struct shim *s, struct err *e)
 	cleanup_free char *logpath = path_join(s->cdir, "log");
 	struct cgroup_limits lim;
 	enum cgroup_mode mode = CGROUP_V1;
-	int pipes[10] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+	int pipes[12] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 	int *out = pipes, *errp = pipes + 2, *go = pipes + 4, *rep = pipes + 6, *in = pipes + 8;
+	int *con = pipes + 10; /* the console socket: the init sends the pty master */
+	bool tty;
 	struct init_report r;
 	ssize_t n;
 	pid_t pid;
@@ -610,9 +697,16 @@ static int start(struct shim *s, struct err *e)
 		goto fail;
 	send_msg(s, SHIM_READY, 0, getpid(), NULL);
 
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 ||
-	    pipe2(rep, O_CLOEXEC) < 0 || (s->o->open_stdin && pipe2(in, O_CLOEXEC) < 0)) {
+	/* With a terminal the pty is stdin, stdout and stderr: no pipes for them. */
+	tty = s->spec.terminal;
+	if ((!tty && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) ||
+	    pipe2(go, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0 ||
+	    (!tty && s->o->open_stdin && pipe2(in, O_CLOEXEC) < 0)) {
 		err_sys(e, "pipe");
+		goto fail_pipes;
+	}
+	if (tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0) {
+		err_sys(e, "socketpair");
 		goto fail_pipes;
 	}
 	pid = (pid_t)syscall(SYS_clone, (unsigned long)(clone_flags(&s->spec) | SIGCHLD), NULL,
@@ -634,12 +728,17 @@ static int start(struct shim *s, struct err *e)
 		    .out_fd = out[1],
 		    .err_fd = errp[1],
 		    .in_fd = in[0],
+		    .console_fd = con[1],
 		};
 		init_container(&a);
 	}
 	s->pid = pid;
-	close(out[1]);
-	close(errp[1]);
+	if (!tty) {
+		close(out[1]);
+		close(errp[1]);
+	} else {
+		close(con[1]);
+	}
 	close(go[0]);
 	close(rep[1]);
 	s->out_fd = out[0];
@@ -654,6 +753,8 @@ static int start(struct shim *s, struct err *e)
 		kill(pid, SIGKILL);
 		close(go[1]);
 		close(rep[0]);
+		if (tty)
+			close(con[0]);
 		goto fail;
 	}
 	if (s->o->wait_attach)
@@ -668,6 +769,18 @@ static int start(struct shim *s, struct err *e)
 	while (n < 0 && errno == EINTR);
 	close(rep[0]);
 	container_doc_release(&doc);
+	if (tty) {
+		/* exec happened or the init died: either way its end is closed, so this
+		 * cannot hang; the master is queued before a successful exec. */
+		int rc = n == 0 ? init_recv_console(con[0], &s->pty_fd, e) : 0;
+		close(con[0]);
+		if (rc < 0) {
+			kill(pid, SIGKILL);
+			return -1;
+		}
+		if (s->pty_fd >= 0)
+			(void)fcntl(s->pty_fd, F_SETFL, O_NONBLOCK);
+	}
 	if (n == (ssize_t)sizeof(r)) {
 		r.msg[sizeof(r.msg) - 1] = '\0';
 		return err_set(e,
@@ -706,13 +819,14 @@ int shim_main(const struct ctx *ctx, const struct shim_opts *o, int status_fd)
 	                 .out_fd = -1,
 	                 .err_fd = -1,
 	                 .in_fd = -1,
+	                 .pty_fd = -1,
 	                 .in_client = -1};
 	struct err e = ERR_INIT;
 	sigset_t mask;
 	int code;
 
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		s.clients[i] = -1;
+		attach_client_init(&s.clients[i], -1);
 	s.cdir = store_container_dir(ctx, o->id);
 	s.sdir = store_container_state_dir(ctx, o->id);
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);

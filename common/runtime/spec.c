@@ -643,6 +643,7 @@ int spec_build(const struct image_config *img, const struct spec_opts *o,
 	s.gids = TAKE_PTR(u.gids);
 	s.n_gids = u.n_gids;
 	s.no_new_privs = !o->privileged;
+	s.terminal = o->terminal;
 	{
 		/* containerd's default, 1024 soft, within the hard limit we hold (raising it
 		 * needs CAP_SYS_RESOURCE, which a node's service manager may withhold). */
@@ -783,7 +784,7 @@ char *spec_to_json(const struct spec *s)
 	size_t i;
 
 	jsonio_set_str(root, "ociVersion", "1.0.2");
-	jsonio_set_bool(proc, "terminal", false); /* ctrbox has no console: never write true */
+	jsonio_set_bool(proc, "terminal", s->terminal);
 	jsonio_set_int(user, "uid", s->uid);
 	jsonio_set_int(user, "gid", s->gid);
 	for (i = 0; i < s->n_gids; i++)

@@ -69,7 +69,7 @@ struct spec {
 	gid_t *gids; /* additional groups */
 	size_t n_gids;
 	bool no_new_privs;
-	bool terminal; /* asked for by a bundle; ctrbox runs without one (the caller warns) */
+	bool terminal; /* process.terminal: the shim gives the process a pty (run -t) */
 	uint64_t caps; /* bounding = effective = permitted; inheritable and ambient empty */
 	struct spec_rlimit *rlimits;
 	size_t n_rlimits;
@@ -103,6 +103,7 @@ struct spec_opts {
 	const char *hostname;       /* --hostname, or NULL (the ID's first 12 characters) */
 	const char *const *volumes; /* -v SRC:DST[:ro|rw] */
 	bool read_only, privileged, net_host, net_none;
+	bool terminal; /* -t: process.terminal */
 	int64_t memory_bytes, pids_limit;
 	int64_t cpus_milli;                           /* --cpus in thousandths, 0: none */
 	const char *const *cap_add, *const *cap_drop; /* names with or without CAP_, or ALL */

@@ -16,6 +16,7 @@
 #include "common/runtime/cgroup.h"
 #include "common/runtime/container.h"
 #include "common/runtime/lookup.h"
+#include "common/runtime/netfiles.h"
 #include "common/store/blob.h"
 #include "common/store/event.h"
 #include "common/store/image_record.h"
@@ -227,9 +228,16 @@ static int from_image(const struct ctx *ctx, const struct container_opts *o, con
 		doc->snapshots[i] = xasprintf("%d", ur.snapshots[i]);
 	}
 	so.cgroupns = cgroup_ns_supported(ctx);
+	so.netfiles_dir = cdir;
 	if (spec_build(&img, &so, (const char *const *)dirs, ur.n_layers, id, &s, e) < 0)
 		goto out;
-	if (fs_mkdir_p(cdir, 0700, e) < 0 || spec_save(&s, cfg, e) < 0)
+	if (fs_mkdir_p(cdir, 0700, e) < 0 ||
+	    netfiles_write(ctx, cdir,
+	                   so.net_host   ? NETFILES_HOST
+	                   : so.net_none ? NETFILES_NONE
+	                                 : NETFILES_PRIVATE,
+	                   s.hostname, e) < 0 ||
+	    spec_save(&s, cfg, e) < 0)
 		goto out;
 	doc->image = xstrdup(rec.name);
 	digest_format(&rec.manifest, md);
@@ -277,7 +285,12 @@ static int from_bundle(const struct ctx *ctx, const struct container_opts *o, co
 		snprintf(host, sizeof(host), "%.12s", id);
 		s.hostname = xstrdup(host);
 	}
-	if (fs_mkdir_p(cdir, 0700, e) < 0 || spec_save(&s, cfg, e) < 0) {
+	/* The bundle's own mounts of these files win; otherwise it gets them as an image does. */
+	spec_add_netfiles(&s, cdir, s.root_readonly);
+	if (fs_mkdir_p(cdir, 0700, e) < 0 ||
+	    netfiles_write(ctx, cdir, (s.ns & SPEC_NS_NET) ? NETFILES_PRIVATE : NETFILES_HOST,
+	                   s.hostname, e) < 0 ||
+	    spec_save(&s, cfg, e) < 0) {
 		spec_release(&s);
 		return -1;
 	}

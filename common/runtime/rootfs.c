@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -74,10 +76,42 @@ static unsigned long parse_options(char *const *opts, char *data, size_t len)
 	return flags;
 }
 
+#define LINK_HOPS_MAX 40 /* as the kernel's MAXSYMLINKS */
+
+static int open_in_root_at(int root, const char *path, bool create, bool file, int hops,
+                           struct err *e);
+
+/* The last component of buf (its parent open as parent) is a symlink whose target does not
+ * exist yet: create that target instead, resolved inside root as the link would be (a
+ * relative target from the link's directory, an absolute one from root), as docker does for
+ * a dangling /etc/hosts. */
+static int follow_dangling(int root, int parent, char *buf, char *slash, int hops,
+                           struct err *e)
+{
+	char target[4096];
+	ssize_t n = readlinkat(parent, slash + 1, target, sizeof(target) - 1);
+	cleanup_free char *next = NULL;
+
+	if (n < 0)
+		return err_sys(e, "%s", buf);
+	target[n] = '\0';
+	if (hops >= LINK_HOPS_MAX)
+		return err_errno(e, ELOOP, "%s", buf);
+	if (target[0] == '/') {
+		next = xstrdup(target);
+	} else {
+		*slash = '\0';
+		next = xasprintf("%s/%s", buf, target);
+		*slash = '/';
+	}
+	return open_in_root_at(root, next, true, true, hops + 1, e);
+}
+
 /* An O_PATH descriptor of path inside root (symlinks resolved as if root were "/"), creating
  * missing directories on the way and the last component as a directory or, with file, an
- * empty file. */
-static int open_in_root(int root, const char *path, bool create, bool file, struct err *e)
+ * empty file (through a dangling symlink, its target inside root). */
+static int open_in_root_at(int root, const char *path, bool create, bool file, int hops,
+                           struct err *e)
 {
 	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
 	char buf[4096];
@@ -107,10 +141,16 @@ static int open_in_root(int root, const char *path, bool create, bool file, stru
 			if (parent < 0)
 				return err_sys(e, "%s", buf);
 			if (last && file) {
-				int f = openat(parent, slash + 1,
+				/* O_NOFOLLOW: a dangling symlink is followed inside root only. */
+				int c = openat(parent, slash + 1,
 				               O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-				if (f >= 0)
-					close(f);
+				if (c < 0 && errno == ELOOP) {
+					fd = follow_dangling(root, parent, buf, slash, hops, e);
+					close(parent);
+					return fd;
+				}
+				if (c >= 0)
+					close(c);
 			} else {
 				(void)mkdirat(parent, slash + 1, 0755);
 			}
@@ -124,6 +164,11 @@ static int open_in_root(int root, const char *path, bool create, bool file, stru
 		close(fd);
 		*p = '/';
 	}
+}
+
+static int open_in_root(int root, const char *path, bool create, bool file, struct err *e)
+{
+	return open_in_root_at(root, path, create, file, 0, e);
 }
 
 static void fd_path(int fd, char *buf, size_t n)
@@ -209,6 +254,18 @@ static int mount_cgroup(int root, const char *dest, int target_fd, unsigned long
 	return 0;
 }
 
+/* Whether a bind destination declared outside /proc and /sys was led there by a symlink in
+ * the image (runc refuses the same): a bind over a kernel file is never what was meant. */
+static bool escapes_to_kernel_fs(int fd, const char *dest)
+{
+	struct statfs sf;
+
+	if (strncmp(dest, "/proc", 5) == 0 || strncmp(dest, "/sys", 4) == 0)
+		return false;
+	return fstatfs(fd, &sf) == 0 &&
+	       (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC);
+}
+
 static int do_mount(int root, const struct spec_mount *m, bool cgroup_v2, struct err *e)
 {
 	char data[1024], tp[64];
@@ -226,6 +283,11 @@ static int do_mount(int root, const struct spec_mount *m, bool cgroup_v2, struct
 	fd = open_in_root(root, m->dest, true, file, e);
 	if (fd < 0)
 		return err_wrap(e, "mount %s", m->dest);
+	if (bind && escapes_to_kernel_fs(fd, m->dest)) {
+		close(fd);
+		return err_set(e, E_PERM, "mount %s: resolves into /proc or /sys, refusing",
+		               m->dest);
+	}
 	fd_path(fd, tp, sizeof(tp));
 	if (strcmp(m->type, "cgroup") == 0) {
 		rc = mount_cgroup(root, m->dest, fd, flags & ~(MS_BIND | MS_REC), cgroup_v2, e);

@@ -147,6 +147,23 @@ static void mount_add(struct spec *s, const char *dest, const char *type, const 
 	m->options = strv_dup(options);
 }
 
+void spec_add_netfiles(struct spec *s, const char *dir, bool ro)
+{
+	static const char *const names[] = {"hosts", "hostname", "resolv.conf"};
+	const char *opts[] = {"rbind", "rprivate", ro ? "ro" : "rw", NULL};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		cleanup_free char *dest = xasprintf("/etc/%s", names[i]);
+		cleanup_free char *src = path_join(dir, names[i]);
+		bool taken = false;
+
+		for (size_t k = 0; k < s->n_mounts && !taken; k++)
+			taken = strcmp(s->mounts[k].dest, dest) == 0;
+		if (!taken)
+			mount_add(s, dest, "bind", src, opts);
+	}
+}
+
 static void syscall_add(struct spec *s, const char *const *names, enum spec_sc_action action,
                         int errno_ret)
 {
@@ -666,6 +683,8 @@ int spec_build(const struct image_config *img, const struct spec_opts *o,
 	mount_add(&s, "/dev/mqueue", "mqueue", "mqueue", mq_o);
 	mount_add(&s, "/sys", "sysfs", "sysfs", o->privileged ? sys_rw : sys_ro);
 	mount_add(&s, "/sys/fs/cgroup", "cgroup", "cgroup", cg_o);
+	if (o->netfiles_dir)
+		spec_add_netfiles(&s, o->netfiles_dir, o->read_only);
 	for (const char *const *v = o->volumes; v && *v; v++)
 		if (add_volume(&s, *v, e) < 0)
 			goto fail;

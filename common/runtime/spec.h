@@ -108,6 +108,7 @@ struct spec_opts {
 	int64_t cpus_milli;                           /* --cpus in thousandths, 0: none */
 	const char *const *cap_add, *const *cap_drop; /* names with or without CAP_, or ALL */
 	bool cgroupns;                                /* the kernel has cgroup namespaces */
+	const char *netfiles_dir; /* holds hosts, hostname, resolv.conf to bind, or NULL */
 };
 
 void spec_release(struct spec *s);
@@ -123,6 +124,12 @@ void spec_release(struct spec *s);
 int spec_build(const struct image_config *img, const struct spec_opts *o,
                const char *const *layer_dirs, size_t n_layers, const char *id, struct spec *out,
                struct err *e);
+
+/* Binds dir/hosts, dir/hostname and dir/resolv.conf over /etc/hosts, /etc/hostname and
+ * /etc/resolv.conf (read-only with ro, as docker does for a read-only root), each unless s
+ * mounts something at that destination already. spec_build does it when o->netfiles_dir is
+ * set, before the volumes, so a volume on one of the three wins. */
+void spec_add_netfiles(struct spec *s, const char *dir, bool ro);
 
 /* A user resolved from "uid[:gid]" or "name[:group]" (docker's -u). */
 struct spec_user {

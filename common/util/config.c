@@ -114,6 +114,7 @@ static const struct config_key host_keys[] = {
     KEY("sys", CT_PATH, host.sys),
     KEY("dev", CT_PATH, host.dev),
     KEY("cgroup", CT_PATH, host.cgroup),
+    KEY("etc", CT_PATH, host.etc),
     {0},
 };
 static const struct config_map host_map = {host_keys, NULL, NULL};

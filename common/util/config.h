@@ -39,6 +39,7 @@ struct config {
 	enum log_level log_level; /* log_level: error|warn|info|debug */
 	struct {
 		char *proc, *sys, *dev, *cgroup; /* host.*: NULL = not set */
+		char *etc; /* host.etc: hosts and resolv.conf for containers (NULL: /etc) */
 	} host;
 	struct {
 		int64_t rotate_bytes; /* events.rotate_size: rotate the journal past this (8MiB) */

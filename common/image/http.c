@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/image/curl_dl.h"
 #include "common/image/http.h"
 #include "common/util/jsonio.h"
 #include "common/util/log.h"
@@ -54,6 +55,8 @@ static void share_unlock(CURL *h, curl_lock_data data, void *arg)
 int http_client_init(struct http_client *c, const struct ctx *ctx, const struct http_client_opts *o,
                      struct err *e)
 {
+	if (curl_dl_require(e) < 0)
+		return -1;
 	pthread_once(&curl_once, curl_init_once);
 	if (curl_init_rc != CURLE_OK)
 		return err_set(e, E_NET, "libcurl: %s", curl_easy_strerror(curl_init_rc));

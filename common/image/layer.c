@@ -22,6 +22,7 @@
 #include <isa-l/igzip_lib.h>
 #include <linux/openat2.h>
 
+#include "common/image/archive_dl.h"
 #include "common/image/layer.h"
 #include "common/util/buf.h"
 #include "common/util/mem.h"
@@ -366,6 +367,8 @@ static int src_open(struct src *s, int fd, int64_t limit, struct err *e)
 		struct archive_entry *ae;
 
 		s->kind = SRC_ZSTD;
+		if (archive_dl_require(e) < 0)
+			return -1;
 		s->zin = archive_read_new();
 		if (!s->zin)
 			return err_set(e, E_IO, "libarchive: out of memory");
@@ -1283,6 +1286,8 @@ int layer_apply(int blob_fd, int dir_fd, const struct layer_opts *o, struct laye
 	ap.as_root = geteuid() == 0;
 	ap.umask = read_umask();
 	ap.openat2 = !(o->flags & LAYER_NO_OPENAT2);
+	if (archive_dl_require(e) < 0)
+		goto out;
 	/* Names are bytes: a UTF-8 locale in this thread only keeps libarchive from refusing
 	 * PAX UTF-8 names it cannot convert to the C locale. */
 	if (utf8)

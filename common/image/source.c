@@ -20,6 +20,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "common/image/archive_dl.h"
 #include "common/image/source.h"
 #include "common/store/blob.h"
 #include "common/util/buf.h"
@@ -299,6 +300,8 @@ static struct archive *archive_begin(struct src *s, struct err *e)
 		err_sys(e, "%s", s->ref->path);
 		return NULL;
 	}
+	if (archive_dl_require(e) < 0)
+		return NULL;
 	a = archive_read_new();
 	if (!a) {
 		fprintf(stderr, "ctrbox: out of memory reading %s\n", s->ref->path);

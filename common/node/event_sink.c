@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/image/curl_dl.h"
 #include "common/node/event_sink.h"
 #include "common/store/digest.h"
 #include "common/store/doc.h"
@@ -182,6 +183,8 @@ int event_sink_run(const struct ctx *ctx, const struct event_sink_opts *o,
 	f.until_ns = 0;
 	if (strncasecmp(o->url, "http://", 7) != 0 && strncasecmp(o->url, "https://", 8) != 0)
 		return err_set(e, E_INVALID, "%s: expected an http:// or https:// URL", o->url);
+	if (curl_dl_require(e) < 0)
+		return -1;
 	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
 		return err_set(e, E_NET, "libcurl cannot be initialised");
 	h = curl_easy_init();

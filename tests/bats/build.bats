@@ -32,3 +32,17 @@ setup() {
 	run "$d/usr/bin/ctrbox-info" -q
 	assert_success
 }
+
+@test "build: libcurl, libarchive and libcrypto are loaded on first use, not at every exec" {
+	requires cmd readelf
+	run readelf -d "$CTRBOX_BIN"
+	assert_success
+	refute_output --partial libcurl
+	refute_output --partial libarchive
+	refute_output --partial libcrypto
+	# ...and an applet that needs none of them never maps them.
+	run env LD_DEBUG=files "$CTRBOX_BIN" ps -a
+	assert_success
+	refute_output --partial 'file=libcurl'
+	refute_output --partial 'file=libarchive'
+}

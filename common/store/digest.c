@@ -8,6 +8,7 @@
 
 #include "common/store/digest.h"
 #include "common/util/mem.h"
+#include "common/util/sha256.h"
 
 struct hasher {
 	EVP_MD_CTX *md;
@@ -50,6 +51,21 @@ bool digest_equal(const struct digest *a, const struct digest *b)
 	return memcmp(a->hex, b->hex, DIGEST_HEX_LEN) == 0;
 }
 
+/* Below this, hashing here is cheaper than opening libcrypto (sha256.h); above it the
+ * library's SHA extensions win. */
+#define DIGEST_SMALL_MAX (256 * 1024)
+
+static void format_hex(const unsigned char *md, struct digest *out)
+{
+	static const char hexd[] = "0123456789abcdef";
+
+	for (unsigned int i = 0; i < 32; i++) {
+		out->hex[2 * i] = hexd[md[i] >> 4];
+		out->hex[2 * i + 1] = hexd[md[i] & 15];
+	}
+	out->hex[DIGEST_HEX_LEN] = '\0';
+}
+
 struct hasher *hasher_new(void)
 {
 	struct hasher *h = xcalloc(1, sizeof(*h));
@@ -68,17 +84,12 @@ void hasher_update(struct hasher *h, const void *data, size_t len)
 
 void hasher_final(struct hasher *h, struct digest *out)
 {
-	static const char hexd[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
 	if (EVP_DigestFinal_ex(h->md, md, &n) != 1 || n != 32)
 		abort();
-	for (unsigned int i = 0; i < n; i++) {
-		out->hex[2 * i] = hexd[md[i] >> 4];
-		out->hex[2 * i + 1] = hexd[md[i] & 15];
-	}
-	out->hex[DIGEST_HEX_LEN] = '\0';
+	format_hex(md, out);
 }
 
 void hasher_reset(struct hasher *h)
@@ -97,7 +108,16 @@ void hasher_free(struct hasher *h)
 
 void digest_of(const void *data, size_t len, struct digest *out)
 {
-	struct hasher *h = hasher_new();
+	struct hasher *h;
+
+	if (len <= DIGEST_SMALL_MAX) {
+		uint8_t md[SHA256_LEN];
+
+		sha256(data, len, md);
+		format_hex(md, out);
+		return;
+	}
+	h = hasher_new();
 
 	hasher_update(h, data, len);
 	hasher_final(h, out);

@@ -1,6 +1,7 @@
 /* cmd/run.c - ctrbox run: create a container from an image (or an OCI bundle), start it under
  * its shim, and stream its output with its exit code as ours, or print its ID with -d
  * (DESIGN.md "run"; ctrbox-run(1)) */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "common/util/config.h"
 #include "common/util/fs.h"
 #include "common/util/mem.h"
+#include "common/util/units.h"
 
 extern char **environ;
 
@@ -38,6 +40,8 @@ enum {
 	O_BUNDLE,
 	O_PLAIN_HTTP,
 	O_DETACH_KEYS,
+	O_LOG_MAX_SIZE,
+	O_LOG_MAX_FILES,
 };
 
 static const struct opt run_opts[] = {
@@ -79,6 +83,11 @@ static const struct opt run_opts[] = {
     {O_PLAIN_HTTP, "plain-http", NULL, "pull over plain HTTP", COMP_NONE, NULL, 0},
     {O_BUNDLE, "bundle", "DIR", "run an OCI bundle (config.json and rootfs) instead of an image",
      COMP_DIR, NULL, 0},
+    {O_LOG_MAX_SIZE, "log-max-size", "SIZE",
+     "rotate the container's log past SIZE (default: container_log.max_size, 10MiB)", COMP_NONE,
+     NULL, 0},
+    {O_LOG_MAX_FILES, "log-max-files", "N",
+     "keep N rotated log files (default: container_log.max_files, 3)", COMP_NONE, NULL, 0},
     {0},
 };
 
@@ -164,6 +173,33 @@ static int parse_cpus(struct optparse *op, int64_t *out)
 		return opt_usage_error(op, "--cpus: expected a positive number of CPUs, got %s",
 		                       op->arg);
 	*out = (int64_t)(v * 1000 + 0.5);
+	return 0;
+}
+
+/* --log-max-size and --log-max-files: the bounds of ctrbox-config(5) container_log. */
+static int parse_log_max_size(struct optparse *op, int64_t *out)
+{
+	struct err e = ERR_INIT;
+
+	if (units_parse_size(op->arg, out, &e) < 0)
+		return opt_usage_error(op, "--log-max-size: %s", e.msg);
+	if (*out < CONFIG_CONTAINER_LOG_SIZE_MIN)
+		return opt_usage_error(op, "--log-max-size: at least 4KiB, got %s", op->arg);
+	return 0;
+}
+
+static int parse_log_max_files(struct optparse *op, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(op->arg, &end, 10);
+	if (!isdigit((unsigned char)op->arg[0]) || errno || *end || v < 1 ||
+	    v > CONFIG_CONTAINER_LOG_FILES_MAX)
+		return opt_usage_error(op, "--log-max-files: expected a number from 1 to %d, got %s",
+		                       CONFIG_CONTAINER_LOG_FILES_MAX, op->arg);
+	*out = (int)v;
 	return 0;
 }
 
@@ -429,6 +465,14 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 			break;
 		case O_BUNDLE:
 			co.bundle = op.arg;
+			break;
+		case O_LOG_MAX_SIZE:
+			if (parse_log_max_size(&op, &co.log_max_bytes) != 0)
+				goto usage;
+			break;
+		case O_LOG_MAX_FILES:
+			if (parse_log_max_files(&op, &co.log_max_files) != 0)
+				goto usage;
 			break;
 		default:
 			break;

@@ -28,6 +28,8 @@ struct container_opts {
 	const struct label *labels;
 	size_t n_labels;
 	bool auto_remove; /* --rm: records not written durably */
+	int64_t log_max_bytes; /* --log-max-size, or 0 for the config's container_log.max_size */
+	int log_max_files;     /* --log-max-files, or 0 for the config's container_log.max_files */
 };
 
 /* Creates the container: records written, config.json in ROOT/containers/<id>/, state

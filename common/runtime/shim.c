@@ -34,7 +34,7 @@
 #include "common/util/fs.h"
 #include "common/util/mem.h"
 
-#define LOG_MAX_BYTES  (10LL << 20)
+#define LOG_MAX_BYTES  (10LL << 20) /* for a container.json without log_max_* */
 #define LOG_MAX_FILES  3
 #define ATTACH_WAIT_MS 10000
 #define MAX_CLIENTS    8
@@ -692,7 +692,8 @@ static int start(struct shim *s, struct err *e)
 	} else if (lim.memory_bytes || lim.cpu_quota_us || lim.pids) {
 		goto fail; /* limits asked for and no cgroups to hold them */
 	}
-	if (crilog_open(logpath, LOG_MAX_BYTES, LOG_MAX_FILES, &s->log, e) < 0 ||
+	if (crilog_open(logpath, doc.log_max_bytes > 0 ? doc.log_max_bytes : LOG_MAX_BYTES,
+	                doc.log_max_files > 0 ? doc.log_max_files : LOG_MAX_FILES, &s->log, e) < 0 ||
 	    attach_listen(s->ctx, s->o->id, &s->listen_fd, e) < 0)
 		goto fail;
 	send_msg(s, SHIM_READY, 0, getpid(), NULL);

@@ -113,6 +113,10 @@ int container_doc_save(const struct ctx *ctx, const struct container_doc *c, str
 	jsonio_set_time(o, "created", c->created_ns);
 	if (c->auto_remove)
 		jsonio_set_bool(o, "auto_remove", true);
+	if (c->log_max_bytes > 0)
+		jsonio_set_int(o, "log_max_size_bytes", c->log_max_bytes);
+	if (c->log_max_files > 0)
+		jsonio_set_int(o, "log_max_files", c->log_max_files);
 
 	dir = store_container_dir(ctx, c->id);
 	path = path_join(dir, "container.json");
@@ -129,6 +133,7 @@ static int doc_from_json(struct json_object *o, const char *id, struct container
 	const char *jid = NULL, *name = NULL, *image = NULL, *digest = NULL;
 	struct json_object *labels = NULL;
 	struct container_doc c = {0};
+	int64_t log_files = 0;
 
 	if (jsonio_get_str(o, "id", true, &jid, e) < 0 ||
 	    jsonio_get_str(o, "name", false, &name, e) < 0 ||
@@ -136,8 +141,13 @@ static int doc_from_json(struct json_object *o, const char *id, struct container
 	    jsonio_get_str(o, "image_digest", false, &digest, e) < 0 ||
 	    jsonio_get_obj(o, "labels", false, &labels, e) < 0 ||
 	    jsonio_get_time(o, "created", false, &c.created_ns, e) < 0 ||
-	    jsonio_get_bool(o, "auto_remove", false, &c.auto_remove, e) < 0)
+	    jsonio_get_bool(o, "auto_remove", false, &c.auto_remove, e) < 0 ||
+	    jsonio_get_int(o, "log_max_size_bytes", false, &c.log_max_bytes, e) < 0 ||
+	    jsonio_get_int(o, "log_max_files", false, &log_files, e) < 0)
 		return -1;
+	if (c.log_max_bytes < 0 || log_files < 0 || log_files > 1000)
+		return err_set(e, E_INVALID, "log_max_size_bytes or log_max_files out of range");
+	c.log_max_files = (int)log_files;
 	if (strcmp(jid, id) != 0)
 		return err_set(e, E_INVALID, "id: %s, not %s", jid, id);
 	memcpy(c.id, id, 65);

@@ -28,6 +28,8 @@ struct container_doc {
 	char **snapshots;   /* NULL-terminated snapshot chain, lowest first, may be NULL */
 	int64_t created_ns;
 	bool auto_remove;   /* run --rm: removed when it exits, so never written durably */
+	int64_t log_max_bytes; /* rotate the log past this; 0: not recorded (the default) */
+	int log_max_files;     /* rotated log files kept; 0: not recorded (the default) */
 };
 
 struct container_state {

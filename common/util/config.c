@@ -127,6 +127,15 @@ static const struct config_key events_keys[] = {
 };
 static const struct config_map events_map = {events_keys, NULL, events_check};
 
+static const struct config_key container_log_keys[] = {
+    KEY("max_size", CT_SIZE, container_log.max_bytes, .min = CONFIG_CONTAINER_LOG_SIZE_MIN,
+        .min_text = "at least 4KiB"),
+    KEY("max_files", CT_UINT, container_log.max_files, .min = 1,
+        .max = CONFIG_CONTAINER_LOG_FILES_MAX),
+    {0},
+};
+static const struct config_map container_log_map = {container_log_keys, NULL, NULL};
+
 static const struct config_key pull_keys[] = {
     KEY("max_concurrent_downloads", CT_UINT, pull.max_concurrent_downloads, .min = 1, .max = 64),
     KEY("max_concurrent_pulls", CT_UINT, pull.max_concurrent_pulls, .min = 1, .max = 64),
@@ -204,6 +213,7 @@ static const struct config_key top_keys[] = {
     KEY("log_level", CT_LOGLEVEL, log_level, .set_at = AT(log_level_set)),
     MAP("host", &host_map),
     MAP("events", &events_map),
+    MAP("container_log", &container_log_map),
     MAP("pull", &pull_map),
     KEY("registries", CT_NAMEDMAP, registries, .map = &registry_map, .accept = host_ok,
         .what = "a registry host[:port]", .count_at = AT(n_registries),
@@ -1029,6 +1039,8 @@ void config_defaults(struct config *c)
 	c->events.rotate_bytes = EVENTS_ROTATE_DEFAULT;
 	c->events.max_bytes = EVENTS_MAX_DEFAULT;
 	c->events.max_age_ns = EVENTS_AGE_DEFAULT;
+	c->container_log.max_bytes = CONFIG_CONTAINER_LOG_SIZE_DEFAULT;
+	c->container_log.max_files = CONFIG_CONTAINER_LOG_FILES_DEFAULT;
 	c->pull.max_concurrent_downloads = 3;
 	c->pull.max_concurrent_pulls = 4;
 	c->pull.retries = 4;

@@ -13,6 +13,12 @@
 #define CONFIG_DEFAULT_PATH "/etc/ctrbox/config.yaml"
 #define CONFIG_MAX_BYTES    (1 << 20)
 
+/* container_log bounds, shared with run's --log-max-size and --log-max-files. */
+#define CONFIG_CONTAINER_LOG_SIZE_DEFAULT (10LL << 20)
+#define CONFIG_CONTAINER_LOG_SIZE_MIN     (4LL << 10)
+#define CONFIG_CONTAINER_LOG_FILES_DEFAULT 3
+#define CONFIG_CONTAINER_LOG_FILES_MAX     100 /* as many as `logs` reads back */
+
 /* One entry of registries: the settings for one registry host. */
 struct config_registry {
 	char *host;      /* the key: "registry.example.com:5000", "docker.io" */
@@ -46,6 +52,10 @@ struct config {
 		int64_t max_bytes;    /* events.max_size: all journal files together (64MiB) */
 		int64_t max_age_ns;   /* events.max_age: drop rotated files older than this (7d) */
 	} events;
+	struct {
+		int64_t max_bytes; /* container_log.max_size: rotate a container's log past this */
+		int64_t max_files; /* container_log.max_files: rotated files kept (log.1 .. log.N) */
+	} container_log;
 	struct {
 		int64_t max_concurrent_downloads; /* pull.*: layers at once per image (3, 1..64) */
 		int64_t max_concurrent_pulls;     /* images at once per `pull` (4, 1..64) */

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/node/diag.h"
 #include "common/node/listing.h"
-#include "common/runtime/lifecycle.h"
 #include "common/store/layout.h"
 #include "common/util/fs.h"
 #include "common/util/mem.h"
@@ -35,15 +35,36 @@ int listing_status_parse(const char *s, enum units_status *out)
 	return -1;
 }
 
-/* True when pid is alive and is the process that had start_time (0: unknown, PID only). */
-static bool proc_same(const struct ctx *ctx, int pid, uint64_t start_time)
+/* True when pid is alive and is the process that had start_time (0: unknown, PID only), read
+ * from <proc>/PID/stat through procfd (the proc root, opened once per listing): one openat, one
+ * read into the stack and one close, no allocation, as a relist makes two such checks per
+ * running container. A zombie (state Z or X: exited, not yet reaped by its parent or adopter)
+ * is not alive, so a killed shim is lost at once, not only once PID 1 reaps it. */
+static bool proc_same(int procfd, int pid, uint64_t start_time)
 {
+	char rel[32], text[2048];
+	struct proc_stat ps;
 	struct err e = ERR_INIT;
-	uint64_t now = 0;
+	ssize_t n;
+	int fd;
 
-	if (pid <= 0 || rt_proc_start_time(ctx, pid, &now, &e) < 0)
+	if (pid <= 0 || procfd < 0)
 		return false;
-	return !start_time || now == start_time;
+	snprintf(rel, sizeof(rel), "%d/stat", pid);
+	fd = openat(procfd, rel, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	do
+		n = read(fd, text, sizeof(text) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	/* a stat line is a few hundred bytes: one that fills the buffer is not one */
+	if (n <= 0 || (size_t)n == sizeof(text) - 1)
+		return false;
+	text[n] = '\0';
+	if (proc_stat_parse(text, &ps, &e) < 0 || ps.state == 'Z' || ps.state == 'X')
+		return false;
+	return !start_time || ps.starttime == start_time;
 }
 
 void listing_release(struct listing *l)
@@ -96,8 +117,14 @@ static int keyed_cmp(const void *a, const void *b)
 	return strcmp(((const struct keyed_id *)a)->id, ((const struct keyed_id *)b)->id);
 }
 
-/* The containers with a container.json, sorted, each with that document's key: one fstatat
- * per container, relative to the directory (the fewest system calls a relist can make). */
+/* The containers with a directory under ROOT/containers, sorted, each keyed by that directory's
+ * inode as readdir gives it: no system call per container. container.json needs no key of its
+ * own because it never changes: it is written once, before state.json, when the container is
+ * created (common/runtime/container.c), and removed last, after STATE's side (rt_remove). So a
+ * container being created is not in the previous listing and its documents are read (and left
+ * out until container.json exists), and one being removed has lost its state.json first, which
+ * changes the state key and makes the listing read it again. A directory replaced under the
+ * same ID has another inode. Statting container.json as well was a third of a relist. */
 static int keyed_ids(const struct ctx *ctx, char ***ids_out, struct listing_key **keys_out,
                      size_t *n_out, struct err *e)
 {
@@ -112,18 +139,14 @@ static int keyed_ids(const struct ctx *ctx, char ***ids_out, struct listing_key 
 	if (!d && errno != ENOENT)
 		return err_sys(e, "open %s", dir);
 	while (d && (de = readdir(d))) {
-		char rel[288];
-
-		if (!store_id_valid(de->d_name))
+		if ((de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) || !store_id_valid(de->d_name))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			v = xreallocarray(v, cap, sizeof(*v));
 		}
-		snprintf(rel, sizeof(rel), "%s/container.json", de->d_name);
-		key_of(dirfd(d), rel, &v[n].doc_key);
-		if (!v[n].doc_key.ino)
-			continue; /* being created or removed */
+		memset(&v[n].doc_key, 0, sizeof(v[n].doc_key));
+		v[n].doc_key.ino = (uint64_t)de->d_ino;
 		v[n++].id = xstrdup(de->d_name);
 	}
 	if (d)
@@ -150,6 +173,7 @@ static int listing_read_keys(const struct ctx *ctx, bool keys, listing_prev_fn p
 	cleanup_free struct listing_key *doc_keys = NULL;
 	cleanup_free char *sdir = path_join(ctx->path.state, "containers");
 	cleanup_close int sfd = -1;
+	cleanup_close int procfd = open(ctx->path.proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	size_t n = 0, n_bad_states = 0;
 
 	memset(l, 0, sizeof(*l));
@@ -200,10 +224,12 @@ static int listing_read_keys(const struct ctx *ctx, bool keys, listing_prev_fn p
 			c->st.status = STATUS_CREATED;
 		}
 		c->status = c->st.status;
-		if (c->has_state && c->st.pid)
-			c->init_alive = proc_same(ctx, c->st.pid, c->st.pid_start_time);
+		/* relist's status depends on the shim alone (the shim records its container's exit),
+		 * so it spares a check per container for a figure it would not use */
+		if (!keys && c->has_state && c->st.pid)
+			c->init_alive = proc_same(procfd, c->st.pid, c->st.pid_start_time);
 		if (c->has_state && c->st.shim_pid)
-			c->shim_alive = proc_same(ctx, c->st.shim_pid, c->st.shim_start_time);
+			c->shim_alive = proc_same(procfd, c->st.shim_pid, c->st.shim_start_time);
 		/* A running container's exit is recorded by its shim: without the shim nobody will,
 		 * so the recorded "running" can no longer be trusted. */
 		if ((c->status == STATUS_RUNNING || c->status == STATUS_PAUSED) && !c->shim_alive)

@@ -26,9 +26,12 @@ struct listing_entry {
 	bool has_state;
 	bool state_unreadable;     /* state.json exists but cannot be read (counted in skipped) */
 	enum units_status status;  /* the live status: STATUS_UNKNOWN when the shim is lost */
-	bool init_alive;           /* the recorded init PID is alive and the same process */
+	bool init_alive;           /* the recorded init PID is alive and the same process (not
+	                            * checked by listing_read_since: false there) */
 	bool shim_alive;           /* likewise for the shim */
-	struct listing_key doc_key, state_key; /* with listing_read_since only */
+	/* with listing_read_since only: doc_key is the container directory's inode (container.json
+	 * never changes), state_key state.json's stat key */
+	struct listing_key doc_key, state_key;
 };
 
 struct listing {
@@ -48,10 +51,13 @@ int listing_read(const struct ctx *ctx, struct listing *l, struct err *e);
  * filled), or NULL: see listing_read_since. */
 typedef const struct listing_entry *(*listing_prev_fn)(const char *id, void *arg);
 
-/* As listing_read, but stats both documents first (their keys are filled in) and, when prev
- * knows the container with the same two keys, takes its name and recorded state from prev
- * instead of reading and parsing the documents again: a relist of 1,000 unchanged containers
- * then costs two stat(2) calls each, and the process checks. prev may be NULL. */
+/* As listing_read, but keys each container first (doc_key from the directory listing, state_key
+ * by one fstatat of state.json) and, when prev knows the container with the same two keys,
+ * takes its name and recorded state from prev instead of reading and parsing the documents
+ * again: a relist of 1,000 unchanged containers then costs one stat(2) call each, and the
+ * shim checks (openat, read, close of /proc/PID/stat for each container recorded with a
+ * shim). The status depends on the shim alone, so init_alive is not checked (left false).
+ * prev may be NULL. */
 int listing_read_since(const struct ctx *ctx, listing_prev_fn prev, void *arg, struct listing *l,
                        struct err *e);
 

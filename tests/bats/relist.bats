@@ -111,7 +111,31 @@ events_of() { # the EVENT column, comma-separated
 	record f zshim running "$init" "$(starttime "$init")" "$ZOMBIE" "$(starttime "$ZOMBIE")"
 	is_zombie "$ZOMBIE"
 	assert_equal "$(events_of)" "ShimLost:zshim"
-	assert_equal "$(jq -r '.containers[0].status' "$CTRBOX_STATE/relist/snapshot.json")" unknown
+	assert_equal "$(jq -r '.containers[0] | split(" ")[1]' "$CTRBOX_STATE/relist/snapshot.json")" unknown
+}
+
+@test "relist: the snapshot keeps names with spaces; a damaged or older one starts afresh" {
+	live a "web server"
+	assert_equal "$(events_of)" "ContainerStarted:web server"
+	# one row per container, the name last
+	jq -e '.format == 2 and (.containers[0] | endswith(" web server"))' \
+		"$CTRBOX_STATE/relist/snapshot.json"
+	assert_equal "$(events_of)" ""
+	# a row cut short: a warning, and the relist starts afresh (everything reported again)
+	jq '.containers[0] |= .[0:80]' "$CTRBOX_STATE/relist/snapshot.json" >"$BATS_TEST_TMPDIR/s"
+	mv "$BATS_TEST_TMPDIR/s" "$CTRBOX_STATE/relist/snapshot.json"
+	ctrbox relist --format json
+	assert_success
+	assert_equal "$(jq -r '.[] | .event + ":" + .name' <<<"$output")" "ContainerStarted:web server"
+	[[ $stderr == *"snapshot.json: entry 0 is damaged; starting afresh" ]] || fail "$stderr"
+	assert_equal "$(events_of)" ""
+	# a snapshot of the earlier format (an object per container)
+	jq '{time, containers: [{id: "x"}]}' "$CTRBOX_STATE/relist/snapshot.json" >"$BATS_TEST_TMPDIR/s"
+	mv "$BATS_TEST_TMPDIR/s" "$CTRBOX_STATE/relist/snapshot.json"
+	ctrbox relist --format json
+	assert_success
+	assert_equal "$(jq -r '.[] | .event + ":" + .name' <<<"$output")" "ContainerStarted:web server"
+	[[ $stderr == *"snapshot.json: not in format 2; starting afresh" ]] || fail "$stderr"
 }
 
 @test "relist: a table with the transitions; a restart under a new PID is a change" {

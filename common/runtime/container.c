@@ -16,6 +16,7 @@
 #include "common/runtime/cgroup.h"
 #include "common/runtime/container.h"
 #include "common/runtime/lookup.h"
+#include "common/runtime/names.h"
 #include "common/runtime/netfiles.h"
 #include "common/store/blob.h"
 #include "common/store/event.h"
@@ -133,13 +134,8 @@ static int load_config(const struct ctx *ctx, const struct image_record *r,
 static int claim_name(const struct ctx *ctx, const char *want, const char *id, char **name,
                       struct lock *l, struct err *e)
 {
-	cleanup_free char *dir = path_join(ctx->path.root, "containers/names");
-
-	if (fs_mkdir_p(dir, 0700, e) < 0)
-		return -1;
 	for (int attempt = 0; attempt < 8; attempt++) {
 		cleanup_free char *cand = NULL;
-		cleanup_free char *lockpath = NULL;
 		unsigned char r[2] = {0, 0};
 
 		if (want) {
@@ -154,8 +150,7 @@ static int claim_name(const struct ctx *ctx, const char *want, const char *id, c
 		}
 		/* A wanted name was checked (format and use) before the pull; the check that
 		 * counts is this one, under the name's lock, as it reads every container.json. */
-		lockpath = xasprintf("%s/%s.lock", dir, cand);
-		if (lock_take(lockpath, NAME_LOCK_NS, l, e) < 0)
+		if (names_lock(ctx, cand, NAME_LOCK_NS, l, e) < 0)
 			return err_wrap(e, "name %s", cand);
 		if (container_name_check(ctx, cand, e) < 0) {
 			lock_release(l);
@@ -335,7 +330,7 @@ int container_create(const struct ctx *ctx, const struct container_opts *o, char
 	doc.log_max_files =
 	    o->log_max_files > 0 ? o->log_max_files : (int)ctx->cfg->container_log.max_files;
 	if (container_doc_save(ctx, &doc, e) < 0) {
-		lock_release(&name_lock);
+		names_unlock_remove(ctx, doc.name, &name_lock); /* the name stays free */
 		goto fail;
 	}
 	lock_release(&name_lock);

@@ -20,6 +20,7 @@
 #include "common/image/manifest.h"
 #include "common/runtime/cgroup.h"
 #include "common/runtime/lifecycle.h"
+#include "common/runtime/names.h"
 #include "common/runtime/lookup.h"
 #include "common/store/blob.h"
 #include "common/store/container_record.h"
@@ -556,6 +557,10 @@ int rt_remove(const struct ctx *ctx, const char *arg, bool force, struct err *e)
 	if (fs_remove_tree(dir, e) < 0)
 		goto fail;
 	lock_release(&l);
+	if (c.name && names_forget(ctx, c.name, LOCK_WAIT_NS, &ev) < 0) {
+		log_warn(ctx, "name %s: %s", c.name, ev.msg); /* a lock file left; harmless */
+		err_clear(&ev);
+	}
 	if (event_emit(ctx, EVENT_NORMAL, "Removed", OBJECT_CONTAINER, id, c.name, NULL, &ev,
 	               "container removed") < 0)
 		log_warn(ctx, "journal: %s", ev.msg);

@@ -25,6 +25,7 @@
 #include "common/runtime/cgroup.h"
 #include "common/runtime/crilog.h"
 #include "common/runtime/init.h"
+#include "common/runtime/names.h"
 #include "common/runtime/shim.h"
 #include "common/runtime/spec.h"
 #include "common/runtime/term.h"
@@ -37,6 +38,7 @@
 #define LOG_MAX_BYTES  (10LL << 20) /* for a container.json without log_max_* */
 #define LOG_MAX_FILES  3
 #define ATTACH_WAIT_MS 10000
+#define NAME_FORGET_NS (5LL * 1000000000LL)
 #define MAX_CLIENTS    8
 #define READ_CHUNK     16384
 #define DRAIN_MS       5000
@@ -589,6 +591,8 @@ static void finish(struct shim *s, int code, bool started)
 	if (s->o->rm) {
 		(void)fs_remove_tree(s->cdir, &e);
 		(void)fs_remove_tree(s->sdir, &e);
+		if (s->name)
+			(void)names_forget(s->ctx, s->name, NAME_FORGET_NS, &e);
 		emit(s, EVENT_NORMAL, "Removed", "removed after exit (--rm)");
 	}
 }

@@ -148,3 +148,26 @@ fake_etc() { # fake_etc RESOLV_CONF_TEXT
 	[ "$output" = "$ours" ]
 	[[ $ours == *"nameserver 10.7.7.7"* ]] && [[ $ours != *127.0.0.53* ]]
 }
+
+@test "run files: a name's lock file goes with the container (rm, --rm), and the name is free again" {
+	names=$CTRBOX_ROOT/containers/names
+	ctrbox run --name keep1 "$IMG" true
+	assert_success
+	[ -f "$names/keep1.lock" ]
+	ctrbox rm keep1
+	assert_success
+	[ ! -e "$names/keep1.lock" ]
+	ctrbox run --name keep1 "$IMG" true
+	assert_success
+	ctrbox rm keep1
+	assert_success
+	ctrbox run --rm --name gone1 "$IMG" true
+	assert_success
+	retry 50 0.1 test ! -e "$CTRBOX_ROOT/containers/names/gone1.lock"
+	# Generated names too: many containers leave no file behind.
+	for i in 1 2 3; do
+		ctrbox run --rm "$IMG" true
+		assert_success
+	done
+	retry 50 0.1 bash -c "[ -z \"\$(ls -A '$names')\" ]"
+}

@@ -3,7 +3,8 @@
 # typed commands, the window size and its changes seen by `stty size`, ctrl-c reaching the
 # container and not ctrbox, the exit code passed through, the outer terminal restored, detach
 # keys (default and --detach-keys) and attach back into the same shell; -t without a terminal;
-# the CRI log of a -t container; a bundle whose config.json asks for a terminal.
+# the CRI log of a -t container; a bundle whose config.json asks for a terminal; SIGTERM to
+# run -it.
 
 setup() {
 	load ../helpers
@@ -69,6 +70,22 @@ status_of() { # status_of NAME: running or exited
 	outer 'stty -a | tr " " "\n" | grep -xE -- "-?(icanon|echo|isig)" | sort | tr "\n" " "; echo'
 	pane_wait 'echo icanon isig'
 	! pane_has '-icanon' || fail "the terminal was left raw"
+}
+
+@test "tty: SIGTERM to run -it goes to the container, and the terminal is restored" {
+	requires cmd pgrep
+	local bash_pid run_pid
+	term_start
+	outer "$C run -it $IMG sh -c 'trap \"echo got-term; exit 9\" TERM; echo \$((40+2))-ready; while :; do sleep 0.1; done'; echo outer-rc=\$?"
+	pane_wait '42-ready'
+	bash_pid=$(tmux -S "$TMUX_SOCK" display-message -p '#{pane_pid}')
+	run_pid=$(pgrep -P "$bash_pid")
+	[ -n "$run_pid" ]
+	kill -TERM "$run_pid"
+	pane_wait 'got-term'
+	pane_wait 'outer-rc=9'
+	outer 'stty -a | tr " " "\n" | grep -xE -- "-?(icanon|echo|isig)" | sort | tr "\n" " "; echo'
+	pane_wait 'echo icanon isig'
 }
 
 @test "tty: stty size inside shows the terminal's size and follows a resize" {

@@ -176,6 +176,11 @@ int main(void)
 	measure(binpath, "logs", "all");
 	measure(binpath, "rmi", "images");
 	measure(binpath, NULL, "process start alone, for reference");
+	if (getenv("BENCH_KEEP")) { /* for profiling by hand: the roots stay */
+		printf("kept: CTRBOX_ROOT=%s CTRBOX_STATE=%s CTRBOX_CONFIG=%s\n", root, stmpl,
+		       cfgpath);
+		return 0;
+	}
 	fs_remove_tree(rtmpl, NULL);
 	fs_remove_tree(stmpl, NULL);
 	return 0;

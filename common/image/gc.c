@@ -168,9 +168,14 @@ static int snap_mark_containers(const struct ctx *ctx, struct snap_marks *sm, st
 	for (size_t i = 0; i < n; i++) {
 		struct container_doc c = {0};
 
-		/* A container whose record cannot be read might use any snapshot. */
-		if (container_doc_load(ctx, ids[i], &c, e) < 0)
-			return err_wrap(e, "container %s", ids[i]);
+		/* A container whose record cannot be read might use any snapshot; one whose
+		 * record is not there (yet, or any more) uses none. */
+		if (container_doc_load(ctx, ids[i], &c, e) < 0) {
+			if (e->code != E_NOTFOUND)
+				return err_wrap(e, "container %s", ids[i]);
+			err_clear(e);
+			continue;
+		}
 		for (char **s = c.snapshots; s && *s; s++)
 			snap_mark(sm, atoi(*s));
 		container_doc_release(&c);

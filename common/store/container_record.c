@@ -310,12 +310,7 @@ int container_list_ids(const struct ctx *ctx, char ***out, size_t *n, struct err
 		return err_sys(e, "open %s", dir);
 	v = xcalloc(1, sizeof(*v));
 	while (d && (errno = 0, de = readdir(d))) {
-		cleanup_free char *doc = NULL;
-
 		if (!store_id_valid(de->d_name))
-			continue;
-		doc = xasprintf("%s/%s/container.json", dir, de->d_name);
-		if (!fs_exists(doc))
 			continue;
 		if (count + 1 >= cap) {
 			cap = cap ? cap * 2 : 16;

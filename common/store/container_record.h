@@ -57,8 +57,9 @@ int container_state_save(const struct ctx *ctx, const char *id, const struct con
 int container_state_load(const struct ctx *ctx, const char *id, struct container_state *out,
 			 struct err *e);
 
-/* The IDs of every container with a container.json, sorted; no lock. The caller frees with
- * strv_free. */
+/* The IDs of every container directory, sorted; no lock, and no stat per container: one
+ * whose container.json is not written yet (or is being removed) is listed too, and loading it
+ * is E_NOTFOUND, which every caller skips. The caller frees with strv_free. */
 int container_list_ids(const struct ctx *ctx, char ***out, size_t *n, struct err *e);
 
 #endif

@@ -66,8 +66,8 @@ int fs_read_file(const char *path, size_t max, char **out, size_t *len, struct e
 	if (st.st_size > 0 && (size_t)st.st_size > max)
 		return err_set(e, E_INVALID, "%s: is %lld bytes, limit %zu", path,
 		               (long long)st.st_size, max);
-	if (st.st_size > 0)
-		cap = (size_t)st.st_size + 1;
+	if (st.st_size > 0) /* room for one byte more than fstat saw, and the NUL */
+		cap = (size_t)st.st_size + 2;
 	data = xmalloc(cap);
 	for (;;) {
 		ssize_t r;
@@ -87,6 +87,11 @@ int fs_read_file(const char *path, size_t max, char **out, size_t *len, struct e
 		if (n > max)
 			return err_set(e, E_INVALID, "%s: larger than the limit of %zu bytes", path,
 			               max);
+		/* A regular file that gave exactly the size fstat saw, and less than asked, is
+		 * at its end: the read that would return 0 is saved (listing 1,000 containers
+		 * reads 2,000 small documents). */
+		if (S_ISREG(st.st_mode) && (size_t)st.st_size == n && n + 1 < cap)
+			break;
 	}
 	data[n] = '\0';
 	*out = TAKE_PTR(data);

@@ -232,7 +232,8 @@ static void test_container_list(void **state)
 		memcpy(c.id, ids[i], 65);
 		assert_int_equal(container_doc_save(&u->ctx, &c, &e), 0);
 	}
-	/* a directory without container.json and a stray name are not containers */
+	/* a directory without container.json (one being created or removed) is listed, and
+	 * loading it is E_NOTFOUND; a stray name is not a container */
 	stray = xasprintf("%s/containers/%s", u->root,
 	                  "4444444444444444444444444444444444444444444444444444444444444444");
 	assert_int_equal(fs_mkdir_p(stray, 0700, &e), 0);
@@ -241,11 +242,18 @@ static void test_container_list(void **state)
 	assert_int_equal(fs_mkdir_p(stray, 0700, &e), 0);
 
 	assert_int_equal(container_list_ids(&u->ctx, &v, &n, &e), 0);
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4);
 	assert_string_equal(v[0], ID_1);
 	assert_string_equal(v[1], ID_2);
 	assert_string_equal(v[2], ID_3);
-	assert_null(v[3]);
+	assert_string_equal(v[3], "4444444444444444444444444444444444444444444444444444444444444444");
+	assert_null(v[4]);
+	{
+		struct container_doc c = {0};
+
+		assert_int_equal(container_doc_load(&u->ctx, v[3], &c, &e), -1);
+		assert_int_equal(e.code, E_NOTFOUND);
+	}
 	unit_env_free(u);
 }
 

@@ -10,6 +10,7 @@
 
 #include "cmd/applet.h"
 #include "common/runtime/exec.h"
+#include "common/runtime/exec_join.h"
 #include "common/runtime/term.h"
 #include "common/util/fs.h"
 #include "common/util/mem.h"
@@ -56,6 +57,21 @@ const struct applet applet_exec = {
         "running, 126: the command cannot be executed, 127: it was not found).",
     .complete_args = COMP_CONTAINER_RUNNING,
 };
+
+/* The joining process, executed by exec from a sealed copy of ctrbox (exec_join.h); not for
+ * people: it reads its job from descriptors a waiter laid out. */
+const struct applet applet_exec_join = {
+    .name = "__exec",
+    .main = ctrbox_exec_join,
+    .flags = AP_HIDDEN | AP_NO_PLAIN | AP_NO_CONFIG,
+    .usage = "__exec",
+    .summary = "the joining process of exec (started by exec)",
+};
+
+int ctrbox_exec_join(struct ctx *ctx, int argc, char **argv)
+{
+	exec_join_main();
+}
 
 /* The waiter's socket, for the handlers to forward SIGINT/SIGTERM/SIGHUP/SIGQUIT through
  * (exec_signal is async-signal-safe). */

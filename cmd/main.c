@@ -33,6 +33,7 @@ const char ctrbox_version[] = CTRBOX_VERSION;
 /* Sorted by name: applet_find and --list rely on it. */
 const struct applet *const applets[] = {
 	&applet_complete,
+	&applet_exec_join,
 	&applet_shim,
 	&applet_attach,
 	&applet_diagnose,

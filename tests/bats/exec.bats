@@ -197,7 +197,7 @@ start() { # start NAME [RUN OPTIONS...]: a running busybox container sleeping; i
 	refute_line ctrbox
 }
 
-@test "exec: security: the joining process is non-dumpable: the container cannot read its /proc/PID/exe" {
+@test "exec: security: the joining process is non-dumpable and runs from a sealed copy of ctrbox" {
 	start web
 	local pid
 	# The test hook pauses the joining process inside the container, privileges applied,
@@ -207,7 +207,7 @@ start() { # start NAME [RUN OPTIONS...]: a running busybox container sleeping; i
 	local bg=$!
 	find_paused() {
 		"$CTRBOX_BIN" exec web sh -c \
-			'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = ctrbox ] && echo ${p#/proc/}; done' \
+			'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = ctrbox-exec ] && echo ${p#/proc/}; done' \
 			>"$BATS_TEST_TMPDIR/pid" && [ -s "$BATS_TEST_TMPDIR/pid" ]
 	}
 	retry 100 0.1 find_paused || fail "the paused process never showed up"
@@ -228,6 +228,16 @@ start() { # start NAME [RUN OPTIONS...]: a running busybox container sleeping; i
 	[[ $stderr == *"Permission denied"* ]]
 	ctrbox exec web ls -l "/proc/$pid/cwd/"
 	assert_failure
+	# From the host: what entered the container runs from a sealed copy of ctrbox, never
+	# the host's file, so not even a process that got hold of it could write it.
+	local host_pid= p
+	for p in $(pgrep -x ctrbox-exec); do
+		[ "$(readlink "/proc/$p/ns/pid")" = "$(readlink "/proc/$INIT/ns/pid")" ] && host_pid=$p
+	done
+	[ -n "$host_pid" ] || fail "the paused process is not visible from the host"
+	run readlink "/proc/$host_pid/exe"
+	assert_output "/memfd:ctrbox (deleted)"
+	run -1 bash -c "printf x >>/proc/$host_pid/exe"
 	ctrbox exec web touch /tmp/go
 	wait "$bg"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/paused.out")" resumed

@@ -12,7 +12,6 @@
 #include "common/image/pull.h"
 #include "common/image/ref.h"
 #include "common/store/layout.h"
-#include "common/util/buf.h"
 #include "common/util/config.h"
 #include "common/util/fs.h"
 #include "common/util/jsonio.h"
@@ -264,6 +263,7 @@ static void *pull_worker(void *arg)
 }
 
 /* References from FILE: one a line, blank lines and # comments ignored. */
+#define REF_FILE_MAX (1 << 20)
 static int read_ref_file(struct optparse *op, const char *path, char ***refs, size_t *n)
 {
 	cleanup_free char *text = NULL;
@@ -271,16 +271,11 @@ static int read_ref_file(struct optparse *op, const char *path, char ***refs, si
 	size_t len = 0;
 	char *line, *save = NULL;
 
-	if (strcmp(path, "-") == 0) {
-		struct buf b = BUF_INIT;
-		char chunk[4096];
-		ssize_t r;
-
-		while ((r = read(STDIN_FILENO, chunk, sizeof(chunk))) > 0)
-			buf_add(&b, chunk, (size_t)r);
-		text = buf_take(&b);
-	} else if (fs_read_file(path, 1 << 20, &text, &len, &e) < 0) {
-		err_wrap(&e, "%s", path);
+	if ((strcmp(path, "-") == 0 ? fs_read_fd(STDIN_FILENO, "stdin", REF_FILE_MAX, &text, &len, &e)
+	                            : fs_read_file(path, REF_FILE_MAX, &text, &len, &e)) < 0)
+		return applet_fail(op->ctx, &e);
+	if (memchr(text, '\0', len)) {
+		err_set(&e, E_INVALID, "%s: not a text file (a NUL byte)", path);
 		return applet_fail(op->ctx, &e);
 	}
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {

@@ -53,12 +53,18 @@ int fs_mkdir_p(const char *path, mode_t mode, struct err *e)
 int fs_read_file(const char *path, size_t max, char **out, size_t *len, struct err *e)
 {
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_sys(e, "%s", path);
+	return fs_read_fd(fd, path, max, out, len, e);
+}
+
+int fs_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, struct err *e)
+{
 	cleanup_free char *data = NULL;
 	size_t n = 0, cap = 4096;
 	struct stat st;
 
-	if (fd < 0)
-		return err_sys(e, "%s", path);
 	if (fstat(fd, &st) < 0)
 		return err_sys(e, "%s", path);
 	if (S_ISDIR(st.st_mode))

@@ -23,6 +23,9 @@ int fs_mkdir_p(const char *path, mode_t mode, struct err *e);
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer the caller frees.
  * A larger file is E_INVALID ("is N bytes, limit M"); a missing file E_NOTFOUND. Does not lock. */
 int fs_read_file(const char *path, size_t max, char **out, size_t *len, struct err *e);
+/* As fs_read_file, from an open descriptor (stdin, a pipe) read to its end; path names it in
+ * errors. */
+int fs_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, struct err *e);
 
 /* Replaces path atomically: a temp file beside it (O_EXCL, mode), write, fsync with FS_FSYNC,
  * rename over path, fsync the directory with FS_FSYNC. On failure the temp file is removed

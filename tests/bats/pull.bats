@@ -181,6 +181,20 @@ image_count() { find "$CTRBOX_ROOT/images" -name '*.json' 2>/dev/null | wc -l; }
 	[[ $stderr == "ctrbox pull: $BATS_TEST_TMPDIR/missing: "* ]] || fail "$stderr"
 }
 
+@test "pull: -f - reads stdin, bounded to 1 MiB; binary input is refused" {
+	run bash -c "printf '%s\n' '$BUSYBOX_IMAGE' | '$CTRBOX_BIN' pull --plain-http -q -f -"
+	assert_success
+	assert_equal "$(image_count)" 1
+	run bash -c "head -c 2000000 /dev/zero | tr '\\0' a | '$CTRBOX_BIN' pull -f - 2>&1"
+	assert_failure 1
+	assert_output --partial "ctrbox pull: stdin: larger than the limit of 1048576 bytes"
+	printf 'busybox\0x\n' >"$BATS_TEST_TMPDIR/bin"
+	ctrbox pull -f "$BATS_TEST_TMPDIR/bin"
+	assert_failure 1
+	assert_equal "$stderr" "ctrbox pull: $BATS_TEST_TMPDIR/bin: not a text file (a NUL byte)"
+	assert_equal "$(image_count)" 1
+}
+
 @test "pull: one bad image among several fails that one only (exit 1)" {
 	ctrbox pull --plain-http "$BUSYBOX_IMAGE" "$REGISTRY/ctrbox/none:latest"
 	assert_failure 1

@@ -162,8 +162,8 @@ int attach_session_step(void *arg, struct err *e)
 {
 	struct attach_session *s = arg;
 	struct err ignore = ERR_INIT;
-	enum attach_kind k;
-	size_t len;
+	enum attach_kind k = 0;
+	size_t len = 0;
 
 	if (attach_recv(s->fd, &k, s->buf, &len, e) < 0)
 		return -1;

@@ -182,8 +182,10 @@ static int sink_input(void *arg, const void *buf, size_t len, struct err *e)
 	struct sink *k = arg;
 	(void)e;
 
-	if (len == 0)
+	if (len == 0) {
 		k->eofs++;
+		return 0;
+	}
 	memcpy(k->in + k->in_len, buf, len);
 	k->in_len += len;
 	return 0;

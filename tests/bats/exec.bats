@@ -378,3 +378,31 @@ exit_is() { # exit_is N: the command line in the pane ended with status N
 	ctrbox exec web sh -c 'kill -9 $(cat /tmp/shell.pid)'
 	retry 100 0.1 bash -c "'$CTRBOX_BIN' events --reason ExecDied --format json | jq -e 'map(select(.message | test(\"^sh \\\\(pid [0-9]+\\\\) exited with code 137\$\"))) | length == 1'"
 }
+
+@test "exec -it: security: a target whose #! is /proc/self/exe runs a sealed copy, never the host's ctrbox" {
+	# The CVE-2019-5736 exploit: the kernel resolves the interpreter /proc/self/exe while the
+	# joining process is still ctrbox. Give the container ctrbox's loader and libraries so
+	# that ctrbox can run in there (on a terminal, with --root, it is an interactive shell
+	# that stays), then look at what it runs from.
+	start web
+	local libs pid
+	libs=$(ldd "$CTRBOX_BIN" | grep -o '/[^ ]*' | sort -u)
+	run bash -c "tar -chf - $(echo $libs) 2>/dev/null | '$CTRBOX_BIN' exec -i web tar -xf - -C /"
+	assert_success
+	ctrbox exec -i web sh -c 'cat >/evil && chmod +x /evil' <<<'#!/proc/self/exe --root'
+	assert_success
+	tmux_start "$CTRBOX_BIN exec -it web /evil"
+	pane_wait "ctrbox:/evil>"
+	ctrbox exec web sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/comm)" = evil ] && echo ${p#/proc/}; done'
+	pid=$output
+	[ -n "$pid" ] || fail "the re-executed ctrbox is not running in the container"
+	ctrbox exec web readlink "/proc/$pid/exe"
+	assert_output "/memfd:ctrbox (deleted)"
+	# and the copy cannot be written, from the container or anywhere
+	ctrbox exec web sh -c "printf x >>/proc/$pid/exe"
+	assert_failure
+	sha256sum "$CTRBOX_BIN" >"$BATS_TEST_TMPDIR/sum"
+	keys C-d
+	exit_is 0
+	sha256sum -c "$BATS_TEST_TMPDIR/sum"
+}

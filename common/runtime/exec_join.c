@@ -477,6 +477,7 @@ __attribute__((noreturn)) static void process_main(struct exec_job *j, int rfd)
 		}
 		spec_user_release(&u);
 	}
+	umask(022); /* runc's default for a process without one, not the caller's */
 	if (j->tty)
 		setup_pty(j, rfd, s->uid);
 	else

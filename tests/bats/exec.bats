@@ -113,6 +113,9 @@ start() { # start NAME [RUN OPTIONS...]: a running busybox container sleeping; i
 	ctrbox exec -e =x web true
 	assert_failure 125
 	[ "$stderr" = "ctrbox exec: invalid environment variable: =x" ]
+	# the umask is runc's default, not ours
+	run bash -c "umask 077; '$CTRBOX_BIN' exec web sh -c umask"
+	assert_output 0022
 }
 
 @test "exec: -u resolves users and groups in the container's /etc/passwd and /etc/group" {

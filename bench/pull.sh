@@ -78,49 +78,9 @@ blobs() {
 		jq -r '(.config, .layers[]) | "\(.digest) \(.size)"'
 }
 
-# --- containerd, one per measurement ------------------------------------------------------------
-ctr_start() { # DIR
-	local d=$1 i
-	mkdir -p "$d/root" "$d/state"
-	cat >"$d/config.toml" <<-EOF
-		version = 2
-		root = "$d/root"
-		state = "$d/state"
-		disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs",
-		  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
-		  "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp",
-		  "io.containerd.internal.v1.tracing"]
-		[grpc]
-		  address = "$d/c.sock"
-		[ttrpc]
-		  address = "$d/c.sock.ttrpc"
-		[plugins."io.containerd.internal.v1.opt"]
-		  path = "$d/opt"
-	EOF
-	containerd --config "$d/config.toml" >"$d/containerd.log" 2>&1 </dev/null &
-	ctr_pid=$!
-	ctr_sock=$d/c.sock
-	for ((i = 0; i < 200; i++)); do
-		ctr --address "$ctr_sock" version >/dev/null 2>&1 && return 0
-		kill -0 "$ctr_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	log "bench/pull.sh: containerd did not start; $d/containerd.log:"
-	tail -n 20 "$d/containerd.log" >&2
-	return 1
-}
-
-ctr_stop() {
-	local i
-	kill "$ctr_pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$ctr_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -9 "$ctr_pid" 2>/dev/null || true
-	wait "$ctr_pid" 2>/dev/null || true
-	ctr_pid=
-}
+# --- containerd, one per measurement: bench/lib-containerd.sh's ctr_start DIR and ctr_stop -----
+# shellcheck source=bench/lib-containerd.sh
+. "$top/bench/lib-containerd.sh"
 
 # --- one measurement ----------------------------------------------------------------------------
 # measure TOOL NAME: runs TOOL on image NAME cold, appends the seconds to $run/t.NAME.TOOL.

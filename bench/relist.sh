@@ -30,7 +30,7 @@ cleanup() {
 	set +e
 	[ -n "$storm_pid" ] && kill "$storm_pid" && wait "$storm_pid"
 	"$bin" ps -a -q 2>/dev/null | xargs -r "$bin" rm -f >/dev/null 2>&1
-	ctr_cleanup
+	ctr_stop
 	rm -rf "$work" "$state"
 }
 trap cleanup EXIT
@@ -70,52 +70,17 @@ have_ctr=0
 if command -v containerd >/dev/null && command -v ctr >/dev/null && command -v runc >/dev/null; then
 	have_ctr=1
 fi
-ctr_sock=$work/ctr/c.sock
-ctr_start() {
-	local d=$work/ctr i
-	mkdir -p "$d/root" "$d/state"
-	cat >"$d/config.toml" <<-EOF
-		version = 2
-		root = "$d/root"
-		state = "$d/state"
-		disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs",
-		  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
-		  "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp",
-		  "io.containerd.internal.v1.tracing"]
-		[grpc]
-		  address = "$ctr_sock"
-		[ttrpc]
-		  address = "$ctr_sock.ttrpc"
-		[plugins."io.containerd.internal.v1.opt"]
-		  path = "$d/opt"
-	EOF
-	containerd --config "$d/config.toml" >"$d/containerd.log" 2>&1 </dev/null &
-	ctr_pid=$!
-	for ((i = 0; i < 200; i++)); do
-		ctr --address "$ctr_sock" version >/dev/null 2>&1 && break
-		sleep 0.05
-	done
-	ctr --address "$ctr_sock" images import "$fixtures/busybox.docker.tar" >/dev/null
-}
-ctr_cleanup() {
-	[ -n "$ctr_pid" ] || return 0
-	local id
-	for id in $(ctr --address "$ctr_sock" task ls -q 2>/dev/null); do
-		ctr --address "$ctr_sock" task kill -s KILL "$id" >/dev/null 2>&1
-	done
-	sleep 1
-	for id in $(ctr --address "$ctr_sock" containers ls -q 2>/dev/null); do
-		ctr --address "$ctr_sock" task delete -f "$id" >/dev/null 2>&1
-		ctr --address "$ctr_sock" containers rm "$id" >/dev/null 2>&1
-	done
-	kill "$ctr_pid" 2>/dev/null
-	wait "$ctr_pid" 2>/dev/null
-	ctr_pid=
+# A private containerd (bench/lib-containerd.sh) with the same image, from the fixture archive.
+# shellcheck source=bench/lib-containerd.sh
+. "$top/bench/lib-containerd.sh"
+ctr_up() {
+	ctr_start "$work/ctr"
+	ctrd images import "$fixtures/busybox.docker.tar" >/dev/null
 }
 
 echo "bench/relist.sh: $bin, $iter runs each, ROOT $work ($(stat -f -c %T "$work")), load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$bin" pull -q "oci:$fixtures/oci:busybox" >/dev/null
-[ "$have_ctr" = 1 ] && ctr_start
+[ "$have_ctr" = 1 ] && ctr_up
 have=0
 for n in $sizes; do
 	for ((i = have; i < n; i++)); do
@@ -140,6 +105,10 @@ for n in $sizes; do
 		measure "ctr containers ls (storm)" ctr --address "$ctr_sock" containers ls; c_storm=$P99
 	fi
 	storm_off
+	if [ "$have_ctr" = 1 ]; then
+		printf '  p99 ctr task ls / ctrbox relist: idle %.2fx, storm %.2fx\n' \
+			"$(echo "$t_idle / $r_idle" | bc -l)" "$(echo "$t_storm / $r_storm" | bc -l)"
+	fi
 	printf '  p99 storm/idle: ctrbox relist %.2fx, ctrbox ps %.2fx' \
 		"$(echo "$r_storm / $r_idle" | bc -l)" "$(echo "$p_storm / $p_idle" | bc -l)"
 	if [ "$have_ctr" = 1 ]; then

@@ -2,9 +2,12 @@
 # bench/run.sh - container lifecycles and shim memory (issue 5, DESIGN.md lesson 3): N
 # sequential `ctrbox run --rm busybox /bin/true` (image already unpacked) beside, in the same
 # run, `runc run` on a prepared bundle (the same config.json), the floor
-# `unshare -mpfuin --mount-proc /bin/true`, and `ctr run --rm` when containerd answers; then the
-# shims' RSS and PSS (/proc/PID/smaps_rollup) with SHIMS containers running. Prints median and
-# p95 per lifecycle, and ratios. Needs root. Usage: bench/run.sh [CTRBOX] (make bench passes it)
+# `unshare -mpfuin --mount-proc /bin/true`, and containerd's `ctr run --rm` on a private
+# containerd (bench/lib-containerd.sh: its own root, state and socket under the run's temp dir,
+# the image imported from the fixture archive); then the shims' RSS and PSS
+# (/proc/PID/smaps_rollup) with SHIMS containers running under ctrbox and as many under that
+# containerd (containerd-shim-runc-v2). Prints median and p95 per lifecycle, and ratios. Needs
+# root. Usage: bench/run.sh [CTRBOX] (make bench passes it)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +20,14 @@ for t in umoci jq unshare; do
 done
 fixtures=${CTRBOX_FIXTURES:-$top/tests/.cache/fixtures}
 [ -d "$fixtures/oci" ] || "$top/tests/fixtures/images.sh" "$fixtures" >/dev/null
+
+# shellcheck source=bench/lib-containerd.sh
+. "$top/bench/lib-containerd.sh"
+have_containerd=false
+if command -v containerd >/dev/null && command -v ctr >/dev/null &&
+	command -v containerd-shim-runc-v2 >/dev/null && command -v runc >/dev/null; then
+	have_containerd=true
+fi
 
 work=$(mktemp -d /var/tmp/ctrbox-bench-run.XXXXXX)
 export CTRBOX_ROOT=$work/root CTRBOX_STATE=$work/state CTRBOX_CONFIG=$work/config.yaml
@@ -31,6 +42,7 @@ inits=()
 cleanup() {
 	local p
 	for p in "${inits[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	ctr_stop
 	[ -d "$work/runc" ] && runc --root "$work/runc" list -q 2>/dev/null |
 		while read -r c; do runc --root "$work/runc" delete -f "$c" 2>/dev/null; done
 	sleep 0.5
@@ -84,18 +96,17 @@ fi
 time_loop "$work/unshare.ms" unshare -mpfuin --mount-proc /bin/true
 stats "unshare -mpfuin --mount-proc (floor)" "$work/unshare.ms"
 have_ctr=false
-if command -v ctr >/dev/null && ctr version >/dev/null 2>&1; then
-	ctr images import "$fixtures/busybox.oci.tar" >/dev/null 2>&1 || true
-	cref=$(ctr images ls -q | grep -m1 busybox || true)
-	if [ -n "$cref" ]; then
-		ctr_n=0
-		ctr_one() { ctr_n=$((ctr_n + 1)); ctr run --rm "$cref" "bench-$ctr_n-$$" /bin/true; }
-		time_loop "$work/ctr.ms" ctr_one
-		stats "ctr run --rm" "$work/ctr.ms"
-		have_ctr=true
-	fi
+cref=docker.io/ctrbox/busybox:latest
+if [ "$have_containerd" = true ] && ctr_start "$work/ctr"; then
+	ctrd images import "$fixtures/busybox.docker.tar" >/dev/null
+	ctr_n=0
+	ctr_one() { ctr_n=$((ctr_n + 1)); ctrd run --rm "$cref" "bench-$ctr_n" /bin/true; }
+	ctr_one >/dev/null # warm: the snapshot unpacked, the shim binary in the page cache
+	time_loop "$work/ctr.ms" ctr_one
+	stats "ctr run --rm (private containerd)" "$work/ctr.ms"
+	have_ctr=true
 fi
-[ "$have_ctr" = true ] || echo "ctr run --rm                       not measured (no containerd here)"
+[ "$have_ctr" = true ] || echo "ctr run --rm                       not measured (containerd, ctr, its runc shim or runc missing)"
 
 c=$(median "$work/ctrbox.ms")
 f=$(median "$work/unshare.ms")
@@ -140,12 +151,16 @@ awk -v r="$rss" -v p="$pss" -v d="$priv" -v n="$n" 'BEGIN {
 	printf "ctrbox shim (%d running): RSS %.0f kB, PSS %.0f kB, private dirty %.0f kB each (mean)\n",
 		n, r / n, p / n, d / n
 	printf "targets: RSS < 2048 kB, PSS < 300 kB; containerd-shim-runc-v2 measured in issue 5: 13.2 MB RSS, 3.0-4.4 MB PSS (%.0fx less PSS)\n", 3000 / (p / n) }'
-# containerd's shims, when some run on this machine: the same figures, for the ratio.
-cs=$(pgrep -f containerd-shim-runc-v2 || true)
-if [ -n "$cs" ]; then
-	for s in $cs; do
+# containerd-shim-runc-v2 with as many containers under the private containerd (one shim each,
+# containerd's default): the same figures, for the ratio.
+if [ "$have_ctr" = true ]; then
+	for ((k = 0; k < SHIMS; k++)); do
+		ctrd run -d "$cref" "shim-$k" sleep 600 >/dev/null
+	done
+	sleep 1
+	for s in $(ctr_shim_pids); do
 		awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} END {print r, p}' "/proc/$s/smaps_rollup" 2>/dev/null || true
-	done | awk -v ours="$pss" -v n="$n" '{r += $1; p += $2; k++} END {
-		if (k) printf "containerd-shim-runc-v2 (%d running): RSS %.0f kB, PSS %.0f kB each (mean); ctrbox shim PSS is %.1fx smaller\n",
-			k, r / k, p / k, (p / k) / (ours / n) }'
+	done | awk -v ours_p="$pss" -v ours_r="$rss" -v n="$n" '{r += $1; p += $2; k++} END {
+		if (k) printf "containerd-shim-runc-v2 (%d running): RSS %.0f kB, PSS %.0f kB each (mean); ctrbox shim PSS %.1fx, RSS %.1fx smaller\n",
+			k, r / k, p / k, (p / k) / (ours_p / n), (r / k) / (ours_r / n) }'
 fi

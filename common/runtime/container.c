@@ -325,8 +325,8 @@ int container_create(const struct ctx *ctx, const struct container_opts *o, char
 	doc.auto_remove = o->auto_remove;
 	/* Resolved now, so the shim rotates as the container was created to, whatever the
 	 * config says later. */
-	doc.log_max_bytes = o->log_max_bytes > 0 ? o->log_max_bytes
-	                                         : ctx->cfg->container_log.max_bytes;
+	doc.log_max_bytes =
+	    o->log_max_bytes > 0 ? o->log_max_bytes : ctx->cfg->container_log.max_bytes;
 	doc.log_max_files =
 	    o->log_max_files > 0 ? o->log_max_files : (int)ctx->cfg->container_log.max_files;
 	if (container_doc_save(ctx, &doc, e) < 0) {

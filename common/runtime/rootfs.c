@@ -85,8 +85,7 @@ static int open_in_root_at(int root, const char *path, bool create, bool file, i
  * exist yet: create that target instead, resolved inside root as the link would be (a
  * relative target from the link's directory, an absolute one from root), as docker does for
  * a dangling /etc/hosts. */
-static int follow_dangling(int root, int parent, char *buf, char *slash, int hops,
-                           struct err *e)
+static int follow_dangling(int root, int parent, char *buf, char *slash, int hops, struct err *e)
 {
 	char target[4096];
 	ssize_t n = readlinkat(parent, slash + 1, target, sizeof(target) - 1);
@@ -262,8 +261,7 @@ static bool escapes_to_kernel_fs(int fd, const char *dest)
 
 	if (strncmp(dest, "/proc", 5) == 0 || strncmp(dest, "/sys", 4) == 0)
 		return false;
-	return fstatfs(fd, &sf) == 0 &&
-	       (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC);
+	return fstatfs(fd, &sf) == 0 && (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC);
 }
 
 static int do_mount(int root, const struct spec_mount *m, bool cgroup_v2, struct err *e)

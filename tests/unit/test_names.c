@@ -53,8 +53,8 @@ static void test_lock_and_forget(void **state)
 static void test_no_two_holders(void **state)
 {
 	struct unit_env *u = unit_env_new();
-	int *shared = mmap(NULL, 2 * sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-	                   -1, 0);
+	int *shared =
+	    mmap(NULL, 2 * sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pid_t pids[WORKERS];
 
 	(void)state;

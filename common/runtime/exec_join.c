@@ -287,7 +287,7 @@ void exec_join_spawn(const char *self_exe, const struct exec_job *j, int rfd)
 
 	/* Lay the descriptors out where __exec expects them: each one first above the range,
 	 * then down into its place, then everything else closed. */
-	src[FD_REPORT - FD_REPORT] = rfd;
+	src[0] = rfd;
 	src[FD_JOB - FD_REPORT] = job;
 	for (size_t i = 0; i < EXEC_N_NS; i++)
 		src[FD_NS - FD_REPORT + (int)i] = j->ns[i];

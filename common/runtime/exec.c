@@ -63,6 +63,19 @@ void exec_signal(int fd, int sig)
 
 /* ---- the waiter: host namespaces, the process's parent ---- */
 
+/* Closes every descriptor from 3 up but a and b: the waiter may outlive the caller (-d), and
+ * must not hold its pipes (a shell's $(...), bats' fd 3) open all that time. */
+static void close_all_but(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+
+	if (lo > 3)
+		(void)syscall(SYS_close_range, 3U, (unsigned)lo - 1, 0U);
+	if (hi > lo + 1)
+		(void)syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0U);
+	(void)syscall(SYS_close_range, (unsigned)hi + 1, ~0U, 0U);
+}
+
 static int status_code(int status)
 {
 	if (WIFEXITED(status))
@@ -171,9 +184,9 @@ __attribute__((noreturn)) static void waiter_main(struct exec_run *r, int pfd)
 	}
 	close(sv[1]);
 	for (size_t i = 0; i < EXEC_N_NS; i++)
-		if (r->job.ns[i] >= 0)
-			close(TAKE_FD(r->job.ns[i]));
-	/* The caller's stdio is the process's business now, not ours to hold open. */
+		r->job.ns[i] = -1;
+	/* The caller's descriptors are the process's business now, not ours to hold open. */
+	close_all_but(pfd, sv[0]);
 	null = open(r->devnull, O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
 		(void)dup2(null, 0);

@@ -280,6 +280,9 @@ start() { # start NAME [RUN OPTIONS...]: a running busybox container sleeping; i
 	assert_success
 	assert_output ""
 	retry 100 0.1 "$CTRBOX_BIN" exec web test -f /tmp/done
+	# the waiter left behind holds none of our descriptors: the pipe on fd 7 ends at once
+	run timeout 10 bash -c "'$CTRBOX_BIN' exec -d web sleep 60 7>&1 | cat"
+	assert_success
 	ctrbox exec web sh -c 'exit 4'
 	retry 100 0.1 bash -c "'$CTRBOX_BIN' events --reason ExecDied --format json | jq -e 'map(select(.message | test(\"exit 3 .*exited with code 3\$\"))) | length == 1'"
 	ctrbox events --reason ExecDied --format json

@@ -114,8 +114,13 @@ int ctrbox_attach(struct ctx *ctx, int argc, char **argv)
 	c.s.on_notice = notice;
 	c.s.arg = &c;
 	if (attach_session_hello(&c.s, &e) < 0) {
+		/* Hung up at once: the container just exited, or the shim turned us away (it
+		 * said why in a notice). */
 		attach_session_release(&c.s);
-		return status_from_state(ctx, id);
+		if (container_state_load(ctx, id, &st, &e) == 0 && st.status == STATUS_STOPPED)
+			return st.exit_code;
+		err_wrap(&e, "%s", c.id12);
+		return applet_fail(ctx, &e);
 	}
 	if ((c.s.flags & ATTACH_HELLO_STDIN) && !no_stdin)
 		r.in_fd = 0;

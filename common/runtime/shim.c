@@ -40,6 +40,8 @@
 #define ATTACH_WAIT_MS 10000
 #define NAME_FORGET_NS (5LL * 1000000000LL)
 #define MAX_CLIENTS    8
+#define STR_(x)        #x
+#define STR(x)         STR_(x)
 #define READ_CHUNK     16384
 #define DRAIN_MS       5000
 
@@ -272,7 +274,14 @@ static void client_add(struct shim *s, int fd)
 				client_gone(s, i);
 			return;
 		}
-	close(fd); /* full: refuse by hanging up */
+	{
+		/* Full: say why, then hang up (a fresh socket takes a short frame whole). */
+		static const char msg[] = "too many clients attached (" STR(MAX_CLIENTS) ")";
+		struct attach_client c;
+		attach_client_init(&c, fd);
+		(void)attach_client_send(&c, ATTACH_NOTICE, msg, sizeof(msg) - 1, 0, true);
+		attach_client_close(&c);
+	}
 }
 
 static void accept_clients(struct shim *s)
@@ -500,22 +509,34 @@ static void loop(struct shim *s)
 				client_gone(s, i);
 				continue;
 			}
-			if (r & POLLIN)
-				client_input(s, i);
-			else if (r & (POLLHUP | POLLERR))
+			/* A frame another client sent this round may be waiting for the
+			 * container now: then this one is read next round. */
+			if (r & POLLIN) {
+				if (!(stdin_target(s) >= 0 && s->in_off < s->in_len))
+					client_input(s, i);
+			} else if (r & (POLLHUP | POLLERR)) {
 				client_gone(s, i);
+			}
 		}
 	}
 }
 
 /* The exit frame (and what is queued before it) gets a moment to reach slow clients. */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void drain_clients(struct shim *s)
 {
-	int64_t deadline = s->ctx->now_ns() + DRAIN_MS * 1000000LL;
+	int64_t deadline = mono_ms() + DRAIN_MS;
 
 	for (;;) {
 		struct pollfd p[MAX_CLIENTS];
-		int64_t left = (deadline - s->ctx->now_ns()) / 1000000LL;
+		int64_t left = deadline - mono_ms();
 		int n = 0, rc;
 
 		for (int i = 0; i < MAX_CLIENTS; i++)

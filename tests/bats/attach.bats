@@ -119,6 +119,32 @@ cat-done"
 	[ "${output:-0}" -gt 10 ]
 }
 
+@test "attach: a ninth client is turned away with the reason" {
+	requires cmd python3
+	local d=$BATS_TEST_TMPDIR id
+	ctrbox run -d --name busy "$IMG" sleep 100
+	assert_success
+	id=$output
+	cat >"$d/hold.py" <<-'EOF'
+		import os, socket, sys, time
+		d = os.open(sys.argv[1], os.O_PATH)
+		held = []
+		for _ in range(8):
+		    s = socket.socket(socket.AF_UNIX)
+		    s.connect("/proc/self/fd/%d/attach.sock" % d)
+		    s.recv(12)  # the hello: the shim has taken this one
+		    held.append(s)
+		open(sys.argv[2], "w").write("held\n")
+		time.sleep(30)
+	EOF
+	python3 "$d/hold.py" "$CTRBOX_STATE/containers/$id" "$d/held" 3>&- &
+	retry 50 0.1 test -s "$d/held"
+	ctrbox attach --no-stdin busy
+	assert_failure 1
+	[[ $stderr == *"ctrbox attach: ${id:0:12}: too many clients attached (8)"* ]]
+	kill %1
+}
+
 @test "attach: a stopped container is an error saying so" {
 	ctrbox run --name done1 "$IMG" true
 	assert_success

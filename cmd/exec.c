@@ -38,8 +38,8 @@ static const struct opt exec_opts[] = {
     {O_PRIVILEGED, "privileged", NULL, "every capability (the seccomp filter stays)", COMP_NONE,
      NULL, 0},
     {O_DETACH_KEYS, "detach-keys", "KEYS",
-     "keys that detach from -it, leaving the command running (default ctrl-p,ctrl-q)",
-     COMP_NONE, NULL, 0},
+     "keys that detach from -it, leaving the command running (default ctrl-p,ctrl-q)", COMP_NONE,
+     NULL, 0},
     {0},
 };
 

@@ -106,8 +106,8 @@ static char *command_line(char *const *argv)
 /* Waits for the process, forwarding what the caller asks; journals and reports the exit. With
  * a pty we keep the master open: once the caller is gone (-d, the detach keys) the process
  * keeps its terminal, and we drain what it writes so it never blocks on a full pty. */
-__attribute__((noreturn)) static void waiter_watch(struct exec_run *r, int pfd, pid_t pid,
-                                                  int pty, const char *cmd)
+__attribute__((noreturn)) static void waiter_watch(struct exec_run *r, int pfd, pid_t pid, int pty,
+                                                   const char *cmd)
 {
 	struct err e = ERR_INIT;
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -145,8 +145,8 @@ __attribute__((noreturn)) static void waiter_watch(struct exec_run *r, int pfd, 
 		;
 	code = status_code(status);
 	err_clear(&e);
-	(void)event_emit(r->ctx, EVENT_NORMAL, "ExecDied", OBJECT_CONTAINER, r->id, r->name,
-	                 "exec", &e, "%s (pid %d) exited with code %d", cmd, (int)pid, code);
+	(void)event_emit(r->ctx, EVENT_NORMAL, "ExecDied", OBJECT_CONTAINER, r->id, r->name, "exec",
+	                 &e, "%s (pid %d) exited with code %d", cmd, (int)pid, code);
 	tell(pfd, EXEC_MSG_EXITED, code, pid, NULL, -1);
 	_exit(0);
 }
@@ -217,7 +217,8 @@ __attribute__((noreturn)) static void waiter_main(struct exec_run *r, int pfd)
 		if (failed.kind)
 			tell(pfd, EXEC_MSG_FAILED, failed.code, 0, failed.msg, -1);
 		else
-			tell(pfd, EXEC_MSG_FAILED, EXIT_RUN_ERROR, 0, "the joining process died", -1);
+			tell(pfd, EXEC_MSG_FAILED, EXIT_RUN_ERROR, 0, "the joining process died",
+			     -1);
 		_exit(0);
 	}
 	if (r->job.tty && pty < 0) {

@@ -21,16 +21,16 @@
 #include "common/util/err.h"
 
 struct exec_opts {
-	char *const *argv;       /* COMMAND [ARG...], NULL-terminated, at least COMMAND */
-	const char *const *env;  /* -e/--env-file KEY=VALUE or KEY (the caller's), or NULL */
-	const char *const *envp; /* the caller's environment for a bare KEY, or NULL */
-	const char *user;        /* -u USER[:GROUP] resolved in the container, or NULL */
-	const char *workdir;     /* -w, absolute, or NULL for the container's process.cwd */
-	bool privileged;         /* every capability (the seccomp filter stays) */
-	bool interactive;        /* stdin is ours; else the container's /dev/null */
-	bool detach;             /* 0, 1 and 2 are the container's /dev/null */
-	bool tty;                /* a pty from the container's devpts is 0, 1, 2 and the
-	                          * controlling terminal; the caller gets the master */
+	char *const *argv;         /* COMMAND [ARG...], NULL-terminated, at least COMMAND */
+	const char *const *env;    /* -e/--env-file KEY=VALUE or KEY (the caller's), or NULL */
+	const char *const *envp;   /* the caller's environment for a bare KEY, or NULL */
+	const char *user;          /* -u USER[:GROUP] resolved in the container, or NULL */
+	const char *workdir;       /* -w, absolute, or NULL for the container's process.cwd */
+	bool privileged;           /* every capability (the seccomp filter stays) */
+	bool interactive;          /* stdin is ours; else the container's /dev/null */
+	bool detach;               /* 0, 1 and 2 are the container's /dev/null */
+	bool tty;                  /* a pty from the container's devpts is 0, 1, 2 and the
+	                            * controlling terminal; the caller gets the master */
 	unsigned short rows, cols; /* with tty: the initial window size (0: unset) */
 	/* Test hook (CTRBOX_TEST_EXEC_PAUSE): the process waits, after joining and before
 	 * exec, until this path exists inside the container (at most 30s). NULL: never. */
@@ -44,7 +44,10 @@ struct exec_session {
 	pid_t pid;    /* the process, as the host sees it */
 	pid_t waiter; /* our child */
 };
-#define EXEC_SESSION_INIT {.fd = -1, .pty_fd = -1}
+#define EXEC_SESSION_INIT                                                                          \
+	{                                                                                          \
+		.fd = -1, .pty_fd = -1                                                             \
+	}
 
 /* Starts argv in the running container arg names (ID, prefix or name) and returns once it
  * has exec'd, with *s filled. On failure *fail_code is docker's exit code: 127 the command

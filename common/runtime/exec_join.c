@@ -136,8 +136,8 @@ int exec_msg_recv(int fd, struct exec_msg *m, int *got_fd)
 	return 1;
 }
 
-__attribute__((noreturn, format(printf, 3, 4))) static void fail(int rfd, int code,
-                                                                 const char *fmt, ...)
+__attribute__((noreturn, format(printf, 3, 4))) static void fail(int rfd, int code, const char *fmt,
+                                                                 ...)
 {
 	struct exec_msg m = {.kind = EXEC_MSG_FAILED, .code = code};
 	va_list ap;

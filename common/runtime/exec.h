@@ -1,16 +1,16 @@
 /* common/runtime/exec.h - a new process in a running container (DESIGN.md "run": `exec`; issue
  * 6): it joins the container's cgroup and namespaces, takes the container's user (or -u),
  * environment, rlimits, capabilities, no_new_privs and seccomp filter, keeps only fds 0-2 and
- * execs the target directly. The joining process is non-dumpable before it enters anything
- * and the ctrbox binary is never executed inside the container, so nothing in there can reach
- * the host binary through /proc (the runc CVE-2019-5736 class) nor a host descriptor or
- * directory (CVE-2024-21626).
+ * execs the target directly. What enters the container is a sealed memfd copy of ctrbox, made
+ * non-dumpable before it joins anything, and the host's ctrbox file is never executed in
+ * there, so nothing in the container can reach or overwrite the host binary through /proc
+ * (the runc CVE-2019-5736 class) nor a host descriptor or directory (CVE-2024-21626).
  *
  * Processes: the caller forks a waiter that stays in the host's namespaces, is a child
- * subreaper, and reports to the caller over a socket; the waiter forks the joiner (cgroup,
- * setns), which forks the process itself inside the container's PID namespace and exits. The
- * waiter journals ExecStarted and ExecDied and outlives the caller when it goes first (-d,
- * detach keys), so the exit is always recorded. */
+ * subreaper, and reports to the caller over a socket; the waiter starts the joiner
+ * (exec_join.h: cgroup, setns), which forks the process itself inside the container's PID
+ * namespace and exits. The waiter journals ExecStarted and ExecDied and outlives the caller
+ * when it goes first (-d, detach keys), so the exit is always recorded. */
 #ifndef CTRBOX_RUNTIME_EXEC_H
 #define CTRBOX_RUNTIME_EXEC_H
 

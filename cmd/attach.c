@@ -99,7 +99,8 @@ int ctrbox_attach(struct ctx *ctx, int argc, char **argv)
 	if (ch < 0)
 		return op.rc;
 	if (op.argc != 1)
-		return opt_usage_error(&op, op.argc ? "one container at a time" : "no container given");
+		return opt_usage_error(&op,
+		                       op.argc ? "one container at a time" : "no container given");
 	if (container_lookup(ctx, op.argv[0], id, &e) < 0)
 		return applet_fail(ctx, &e);
 	snprintf(c.id12, sizeof(c.id12), "%.12s", id);

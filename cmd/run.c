@@ -49,11 +49,10 @@ static const struct opt run_opts[] = {
     {O_RM, "rm", NULL, "remove the container when it exits", COMP_NONE, NULL, 0},
     {'i', "interactive", NULL, "give the container our stdin (default: /dev/null)", COMP_NONE, NULL,
      0},
-    {'t', "tty", NULL, "give the container a terminal (with -i ours, in raw mode)", COMP_NONE,
-     NULL, 0},
-    {O_DETACH_KEYS, "detach-keys", "KEYS",
-     "keys that leave the container running with -it (default ctrl-p,ctrl-q)", COMP_NONE, NULL,
+    {'t', "tty", NULL, "give the container a terminal (with -i ours, in raw mode)", COMP_NONE, NULL,
      0},
+    {O_DETACH_KEYS, "detach-keys", "KEYS",
+     "keys that leave the container running with -it (default ctrl-p,ctrl-q)", COMP_NONE, NULL, 0},
     {O_NAME, "name", "NAME", "name the container (default: a generated one)", COMP_NONE, NULL, 0},
     {'e', "env", "KEY[=VALUE]", "set an environment variable (KEY alone: ours)", COMP_NONE, NULL,
      0},
@@ -197,7 +196,8 @@ static int parse_log_max_files(struct optparse *op, int *out)
 	v = strtol(op->arg, &end, 10);
 	if (!isdigit((unsigned char)op->arg[0]) || errno || *end || v < 1 ||
 	    v > CONFIG_CONTAINER_LOG_FILES_MAX)
-		return opt_usage_error(op, "--log-max-files: expected a number from 1 to %d, got %s",
+		return opt_usage_error(op,
+		                       "--log-max-files: expected a number from 1 to %d, got %s",
 		                       CONFIG_CONTAINER_LOG_FILES_MAX, op->arg);
 	*out = (int)v;
 	return 0;

@@ -191,7 +191,8 @@ int attach_session_step(void *arg, struct err *e)
 		return 1;
 	case ATTACH_STDOUT:
 	case ATTACH_STDERR:
-		(void)fs_write_all(k == ATTACH_STDERR ? s->err_fd : s->out_fd, s->buf, len, &ignore);
+		(void)fs_write_all(k == ATTACH_STDERR ? s->err_fd : s->out_fd, s->buf, len,
+		                   &ignore);
 		return 1;
 	default:
 		return 1; /* client-to-shim kinds: nothing for us */
@@ -275,8 +276,8 @@ static void queue_add(struct attach_client *c, const void *data, size_t len)
 int attach_client_flush(struct attach_client *c)
 {
 	while (c->q_off < c->q_len) {
-		ssize_t n = send(c->fd, c->q + c->q_off, c->q_len - c->q_off,
-		                 MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n =
+		    send(c->fd, c->q + c->q_off, c->q_len - c->q_off, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -292,8 +293,8 @@ int attach_client_flush(struct attach_client *c)
 	return 0;
 }
 
-int attach_client_send(struct attach_client *c, enum attach_kind kind, const void *data,
-                       size_t len, size_t limit, bool force)
+int attach_client_send(struct attach_client *c, enum attach_kind kind, const void *data, size_t len,
+                       size_t limit, bool force)
 {
 	struct attach_hdr h = {.kind = (uint8_t)kind, .len = (uint32_t)len};
 	size_t need = sizeof(h) + len, sent = 0;
@@ -332,8 +333,7 @@ int attach_client_send(struct attach_client *c, enum attach_kind kind, const voi
 	return 0;
 }
 
-int attach_client_read(struct attach_client *c, enum attach_kind *kind, char **data,
-                       size_t *len)
+int attach_client_read(struct attach_client *c, enum attach_kind *kind, char **data, size_t *len)
 {
 	ssize_t n;
 

@@ -16,9 +16,9 @@
 enum attach_kind {
 	ATTACH_STDOUT = 1,
 	ATTACH_STDERR = 2,
-	ATTACH_EXIT = 3,  /* payload: the exit code as 4 bytes, host order */
-	ATTACH_STDIN = 4, /* client to shim (run -i): the container's input; empty: end of it
-	                   * (ignored with a terminal: a tty has no end of input to give) */
+	ATTACH_EXIT = 3,   /* payload: the exit code as 4 bytes, host order */
+	ATTACH_STDIN = 4,  /* client to shim (run -i): the container's input; empty: end of it
+	                    * (ignored with a terminal: a tty has no end of input to give) */
 	ATTACH_RESIZE = 5, /* client to shim: struct attach_winsize, for the container's tty */
 	ATTACH_NOTICE = 6, /* shim to client: a message for the client's user ("output dropped:
 	                    * client too slow") */
@@ -85,8 +85,8 @@ void attach_client_close(struct attach_client *c);
  * that would take the queue past limit bytes is dropped and counted, and before the next frame
  * that fits the client gets an ATTACH_NOTICE "output dropped: client too slow (N bytes)".
  * -1: the client is gone (the caller closes it). */
-int attach_client_send(struct attach_client *c, enum attach_kind kind, const void *data,
-                       size_t len, size_t limit, bool force);
+int attach_client_send(struct attach_client *c, enum attach_kind kind, const void *data, size_t len,
+                       size_t limit, bool force);
 
 /* Whether output waits in the queue (poll for POLLOUT). */
 bool attach_client_pending(const struct attach_client *c);
@@ -97,8 +97,7 @@ int attach_client_flush(struct attach_client *c);
 /* Reads what is there of the next frame: 1 with a whole frame in *kind, *data (the caller
  * frees; NULL when empty) and *len; 0 when more is to come; -1 when the client hung up or
  * broke the framing. */
-int attach_client_read(struct attach_client *c, enum attach_kind *kind, char **data,
-                       size_t *len);
+int attach_client_read(struct attach_client *c, enum attach_kind *kind, char **data, size_t *len);
 
 /* A client's side of one attachment: frames from the shim to out_fd/err_fd, notices to a
  * callback, the exit code kept. Its step/input/resize functions fit term_relay (term.h). */

@@ -99,10 +99,8 @@ static void setup_console(const struct init_args *a)
 	const struct spec *s = a->spec;
 	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
 	struct iovec iov = {.iov_base = (void *)"c", .iov_len = 1};
-	struct msghdr msg = {.msg_iov = &iov,
-	                     .msg_iovlen = 1,
-	                     .msg_control = cbuf,
-	                     .msg_controllen = sizeof(cbuf)};
+	struct msghdr msg = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *cm;
 	int unlock = 0, master, slave;
 
@@ -140,10 +138,8 @@ int init_recv_console(int fd, int *master, struct err *e)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = {0}, c;
 	struct iovec iov = {.iov_base = &c, .iov_len = 1};
-	struct msghdr msg = {.msg_iov = &iov,
-	                     .msg_iovlen = 1,
-	                     .msg_control = cbuf,
-	                     .msg_controllen = sizeof(cbuf)};
+	struct msghdr msg = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *cm;
 	ssize_t n;
 	int got;

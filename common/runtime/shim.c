@@ -263,8 +263,8 @@ static void client_gone(struct shim *s, int i);
 
 static void client_add(struct shim *s, int fd)
 {
-	uint32_t hello = (s->spec.terminal ? ATTACH_HELLO_TTY : 0) |
-	                 (s->o->open_stdin ? ATTACH_HELLO_STDIN : 0);
+	uint32_t hello =
+	    (s->spec.terminal ? ATTACH_HELLO_TTY : 0) | (s->o->open_stdin ? ATTACH_HELLO_STDIN : 0);
 
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (s->clients[i].fd < 0) {
@@ -294,12 +294,11 @@ static void accept_clients(struct shim *s)
 
 /* Output goes to every client without ever blocking: a client that cannot keep up has it
  * queued up to ATTACH_CLIENT_BUF_MAX, then dropped for it alone, with a notice. */
-static void broadcast(struct shim *s, enum attach_kind k, const void *data, size_t len,
-                      bool force)
+static void broadcast(struct shim *s, enum attach_kind k, const void *data, size_t len, bool force)
 {
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i].fd >= 0 &&
-		    attach_client_send(&s->clients[i], k, data, len, ATTACH_CLIENT_BUF_MAX, force) < 0)
+		if (s->clients[i].fd >= 0 && attach_client_send(&s->clients[i], k, data, len,
+		                                                ATTACH_CLIENT_BUF_MAX, force) < 0)
 			client_gone(s, i);
 }
 
@@ -718,7 +717,8 @@ static int start(struct shim *s, struct err *e)
 		goto fail; /* limits asked for and no cgroups to hold them */
 	}
 	if (crilog_open(logpath, doc.log_max_bytes > 0 ? doc.log_max_bytes : LOG_MAX_BYTES,
-	                doc.log_max_files > 0 ? doc.log_max_files : LOG_MAX_FILES, &s->log, e) < 0 ||
+	                doc.log_max_files > 0 ? doc.log_max_files : LOG_MAX_FILES, &s->log,
+	                e) < 0 ||
 	    attach_listen(s->ctx, s->o->id, &s->listen_fd, e) < 0)
 		goto fail;
 	send_msg(s, SHIM_READY, 0, getpid(), NULL);

@@ -50,10 +50,11 @@ int term_keys_parse(const char *spec, struct term_keys *out, struct err *e)
 			return err_set(e, E_INVALID, "detach keys %s: more than %d keys", spec,
 			               TERM_KEYS_MAX);
 		if (n == 0 || key_parse(p, n, &k.seq[k.len]) < 0)
-			return err_set(e, E_INVALID,
-			               "detach keys %s: bad key '%.*s' (expected a character or "
-			               "ctrl-a...ctrl-z, ctrl-@, ctrl-[, ctrl-\\, ctrl-], ctrl-^, ctrl-_)",
-			               spec, (int)n, p);
+			return err_set(
+			    e, E_INVALID,
+			    "detach keys %s: bad key '%.*s' (expected a character or "
+			    "ctrl-a...ctrl-z, ctrl-@, ctrl-[, ctrl-\\, ctrl-], ctrl-^, ctrl-_)",
+			    spec, (int)n, p);
 		k.len++;
 		if (!comma)
 			break;
@@ -217,7 +218,8 @@ int term_relay_run(const struct term_relay *r, int *sig, struct err *e)
 	cleanup_free char *fwd = xmalloc(RELAY_CHUNK + TERM_KEYS_MAX);
 	cleanup_close int sfd = -1;
 	struct term_saved saved = TERM_SAVED_INIT;
-	sigset_t mask, old;
+	sigset_t mask, old, winch;
+	struct timespec zero = {0, 0};
 	bool in_open = r->in_fd >= 0 && r->on_input;
 	int rc = 0;
 
@@ -257,7 +259,8 @@ int term_relay_run(const struct term_relay *r, int *sig, struct err *e)
 				if (si.ssi_signo == SIGWINCH) {
 					if (send_size(r, e) < 0)
 						step = -1;
-				} else if (!r->on_signal || r->on_signal(r->arg, (int)si.ssi_signo)) {
+				} else if (!r->on_signal ||
+				           r->on_signal(r->arg, (int)si.ssi_signo)) {
 					*sig = (int)si.ssi_signo;
 					rc = TERM_END_SIGNAL;
 				}
@@ -283,17 +286,14 @@ int term_relay_run(const struct term_relay *r, int *sig, struct err *e)
 	}
 	if (rc == 0)
 		rc = -1;
-out: {
-	/* Signals that arrived while blocked stay pending for the caller's own handling once
-	 * the mask is back; SIGWINCH is dropped, nothing cares after us. */
-	struct timespec zero = {0, 0};
-	sigset_t winch;
+out:
+	/* The terminal first: a signal still pending is delivered once the caller's mask is
+	 * back, and may end us. SIGWINCH is dropped, nothing cares after us. */
+	term_restore(&saved);
 	sigemptyset(&winch);
 	sigaddset(&winch, SIGWINCH);
-	term_restore(&saved);
 	while (sigtimedwait(&winch, NULL, &zero) > 0)
 		;
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
-}
 	return rc;
 }

@@ -42,7 +42,10 @@ struct term_saved {
 	int fd; /* -1: nothing to restore */
 	struct termios tio;
 };
-#define TERM_SAVED_INIT {.fd = -1}
+#define TERM_SAVED_INIT                                                                            \
+	{                                                                                          \
+		.fd = -1                                                                           \
+	}
 
 /* Puts the terminal fd into raw mode (cfmakeraw: no echo, no line editing, no signals from
  * keys, no output processing), saving its settings in *saved first. E_INVALID when fd is not

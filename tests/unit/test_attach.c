@@ -139,9 +139,8 @@ static void test_client_queue(void **state)
 	attach_client_init(&c, sv[0]);
 	/* Nobody reads: the socket fills, then the queue up to its limit, then frames drop. */
 	for (int i = 0; i < 200; i++) {
-		assert_int_equal(attach_client_send(&c, ATTACH_STDOUT, chunk, sizeof(chunk), 65536,
-		                                    false),
-		                 0);
+		assert_int_equal(
+		    attach_client_send(&c, ATTACH_STDOUT, chunk, sizeof(chunk), 65536, false), 0);
 		sent += sizeof(chunk);
 	}
 	assert_true(attach_client_pending(&c));
@@ -287,12 +286,9 @@ static void test_session(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_frames),
-	    cmocka_unit_test(test_bad_frames),
-	    cmocka_unit_test(test_deep_state),
-	    cmocka_unit_test(test_client_queue),
-	    cmocka_unit_test(test_client_read),
-	    cmocka_unit_test(test_session),
+	    cmocka_unit_test(test_frames),      cmocka_unit_test(test_bad_frames),
+	    cmocka_unit_test(test_deep_state),  cmocka_unit_test(test_client_queue),
+	    cmocka_unit_test(test_client_read), cmocka_unit_test(test_session),
 	};
 	return cmocka_run_group_tests_name("attach", tests, NULL, NULL);
 }

@@ -85,12 +85,15 @@ static void test_scan(void **state)
 		bool detach;
 	} cases[] = {
 	    {"ctrl-p,ctrl-q", "ls\r", "ls\r", false},
-	    {"ctrl-p,ctrl-q", "ab\x10\x11" "cd", "ab", true},
-	    {"ctrl-p,ctrl-q", "\x10x", "\x10x", false},         /* a failed match is forwarded */
-	    {"ctrl-p,ctrl-q", "\x10\x10\x11", "\x10", true},    /* the second ctrl-p restarts */
-	    {"ctrl-p,ctrl-q", "a\x10", "a", false},             /* held until the next byte */
+	    {"ctrl-p,ctrl-q",
+	     "ab\x10\x11"
+	     "cd",
+	     "ab", true},
+	    {"ctrl-p,ctrl-q", "\x10x", "\x10x", false},      /* a failed match is forwarded */
+	    {"ctrl-p,ctrl-q", "\x10\x10\x11", "\x10", true}, /* the second ctrl-p restarts */
+	    {"ctrl-p,ctrl-q", "a\x10", "a", false},          /* held until the next byte */
 	    {"ctrl-p,ctrl-q", "\x11\x10\x03", "\x11\x10\x03", false},
-	    {"a,a,b", "aaab", "a", true},                       /* overlapping prefixes */
+	    {"a,a,b", "aaab", "a", true}, /* overlapping prefixes */
 	    {"a,b,a,c", "ababac", "ab", true},
 	    {"a,b,a,c", "abax", "abax", false},
 	    {"x", "1x2", "1", true},
@@ -101,10 +104,11 @@ static void test_scan(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		for (size_t chunk = 1; chunk <= 8; chunk++) {
 			bool detached;
-			cleanup_free char *out = scan_all(cases[i].keys, cases[i].in, chunk, &detached);
+			cleanup_free char *out =
+			    scan_all(cases[i].keys, cases[i].in, chunk, &detached);
 			if (strcmp(out, cases[i].out) != 0 || detached != cases[i].detach)
-				fail_msg("case %zu chunk %zu: forwarded %zu bytes, detach %d", i, chunk,
-				         strlen(out), detached);
+				fail_msg("case %zu chunk %zu: forwarded %zu bytes, detach %d", i,
+				         chunk, strlen(out), detached);
 		}
 }
 
@@ -283,8 +287,8 @@ static void test_relay_signals(void **state)
 	struct err e = ERR_INIT;
 	int peer[2], sig;
 	pid_t child;
-	struct term_relay r = {.in_fd = -1, .tty_fd = -1, .out_fd = -1, .on_signal = sink_signal,
-	                       .arg = &k};
+	struct term_relay r = {
+	    .in_fd = -1, .tty_fd = -1, .out_fd = -1, .on_signal = sink_signal, .arg = &k};
 	sigset_t mask, now;
 	(void)state;
 
@@ -314,9 +318,9 @@ static void test_relay_signals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_keys_parse), cmocka_unit_test(test_scan),
+	    cmocka_unit_test(test_keys_parse),   cmocka_unit_test(test_scan),
 	    cmocka_unit_test(test_scan_no_keys), cmocka_unit_test(test_raw_restore),
-	    cmocka_unit_test(test_relay), cmocka_unit_test(test_relay_signals),
+	    cmocka_unit_test(test_relay),        cmocka_unit_test(test_relay_signals),
 	};
 	return cmocka_run_group_tests_name("term", tests, NULL, NULL);
 }

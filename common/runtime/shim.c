@@ -1,7 +1,8 @@
 /* common/runtime/shim.c - the per-container shim (DESIGN.md lesson 3, "run"): double-forked by
  * `run`, a child subreaper in its own session, the parent of the container's init; it reaps,
- * logs (CRI format), serves attach clients, records state.json and events, and cleans up.
- * Kept small: fixed buffers, no threads, one poll loop. */
+ * logs (CRI format), serves attach clients (a pty's master with -t; a bounded queue per
+ * client), records state.json and events, and cleans up. Kept small: fixed buffers, no
+ * threads, one poll loop. */
 #include <errno.h>
 #include <malloc.h>
 #include <fcntl.h>

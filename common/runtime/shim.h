@@ -4,7 +4,10 @@
  * subreaper and the container's parent: it creates the namespaces, starts the init
  * (init.h), reaps it and any orphans, records state.json, writes the CRI log, serves the
  * attach socket, emits Started, Died and OOMKilled, cleans up the cgroup (and with --rm the
- * container), and exits. */
+ * container), and exits. With process.terminal it holds the master of the container's pty
+ * (the init sends it), relays its output, and takes input and window sizes from clients.
+ * Output never waits for a client: each has a bounded queue (ATTACH_CLIENT_BUF_MAX) past
+ * which its output is dropped with a notice; the log gets everything. */
 #ifndef CTRBOX_RUNTIME_SHIM_H
 #define CTRBOX_RUNTIME_SHIM_H
 

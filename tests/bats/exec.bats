@@ -363,7 +363,8 @@ exit_is() { # exit_is N: the command line in the pane ended with status N
 	pane_wait "20 80"
 	# ctrl-c interrupts the command in the container; exec and the shell carry on
 	keys "sleep 100" Enter
-	sleep 0.3
+	retry 100 0.1 "$CTRBOX_BIN" exec web sh -c 'ps -o args | grep -qx "sleep 100"' ||
+		fail "sleep 100 never started"
 	keys C-c
 	keys "echo after-\$((1+1))" Enter
 	pane_wait "after-2"

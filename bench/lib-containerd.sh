@@ -5,19 +5,24 @@
 #   ctr_pid    containerd's PID
 #   ctr_sock   its gRPC socket; run `ctr --address "$ctr_sock" ...`, or the ctrd wrapper
 #   ctr_dir    DIR
+#   ctr_ns     its containerd namespace, unique to this run and exported as
+#              CONTAINERD_NAMESPACE: the runc shim keeps runc's state in
+#              /run/containerd/runc/<namespace> whatever containerd's root, so two benchmarks
+#              (or a containerd of the machine) naming containers alike must not share one
 # ctr_stop kills and deletes its tasks and containers, stops containerd (TERM, then KILL),
 # ends any shim of it still running (found by the socket path in their arguments, so only
 # ours), and lazily unmounts what is left mounted under DIR; removing DIR is the caller's.
 # shellcheck shell=bash
 
-ctr_pid='' ctr_sock='' ctr_dir=''
+ctr_pid='' ctr_sock='' ctr_dir='' ctr_ns=''
 
-ctrd() { ctr --address "$ctr_sock" "$@"; }
+ctrd() { ctr --address "$ctr_sock" --namespace "$ctr_ns" "$@"; }
 
 ctr_start() { # DIR
 	local d=$1 i
 	mkdir -p "$d/root" "$d/state"
-	ctr_dir=$d ctr_sock=$d/c.sock
+	ctr_dir=$d ctr_sock=$d/c.sock ctr_ns=ctrbox-bench-$$-$RANDOM
+	export CONTAINERD_NAMESPACE=$ctr_ns
 	cat >"$d/config.toml" <<-EOF
 		version = 2
 		root = "$d/root"
@@ -76,6 +81,7 @@ ctr_stop() {
 	kill -9 "$ctr_pid" 2>/dev/null || true
 	wait "$ctr_pid" 2>/dev/null || true
 	for p in $(ctr_shim_pids); do kill -9 "$p" 2>/dev/null || true; done
+	rmdir "/run/containerd/runc/$ctr_ns" 2>/dev/null || true
 	# Deepest first: rootfs overlays of tasks that did not get deleted.
 	awk -v d="$ctr_dir/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r |
 		while read -r p; do umount -l "$p" 2>/dev/null || true; done

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/node/diag.h"
@@ -65,6 +66,24 @@ static bool proc_same(int procfd, int pid, uint64_t start_time)
 	if (proc_stat_parse(text, &ps, &e) < 0 || ps.state == 'Z' || ps.state == 'X')
 		return false;
 	return !start_time || ps.starttime == start_time;
+}
+
+int listing_pidfd(const struct ctx *ctx, int pid, uint64_t start_time)
+{
+	cleanup_close int procfd = -1;
+	int fd;
+
+	if (pid <= 0 || strcmp(ctx->path.proc, "/proc") != 0)
+		return -1;
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return -1;
+	procfd = open(ctx->path.proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!proc_same(procfd, pid, start_time)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 void listing_release(struct listing *l)
@@ -240,7 +259,8 @@ static int listing_read_keys(const struct ctx *ctx, bool keys, listing_prev_fn p
 		if (!keys && c->has_state && c->st.pid)
 			c->init_alive = proc_same(procfd, c->st.pid, c->st.pid_start_time);
 		if (c->has_state && c->st.shim_pid)
-			c->shim_alive = proc_same(procfd, c->st.shim_pid, c->st.shim_start_time);
+			c->shim_alive = (p && p->shim_alive) ||
+			                proc_same(procfd, c->st.shim_pid, c->st.shim_start_time);
 		/* A running container's exit is recorded by its shim: without the shim nobody will,
 		 * so the recorded "running" can no longer be trusted. */
 		if ((c->status == STATUS_RUNNING || c->status == STATUS_PAUSED) && !c->shim_alive)

@@ -48,7 +48,9 @@ struct listing {
 int listing_read(const struct ctx *ctx, struct listing *l, struct err *e);
 
 /* What an earlier listing found for id (doc.id, doc.name, st, has_state, doc_key, state_key
- * filled), or NULL: see listing_read_since. */
+ * filled), or NULL: see listing_read_since. shim_alive true says the caller knows the recorded
+ * shim to be alive now (relist --watch holds a pidfd that has not signalled its exit): when the
+ * keys are unchanged, the listing takes its word and spares the /proc check. */
 typedef const struct listing_entry *(*listing_prev_fn)(const char *id, void *arg);
 
 /* As listing_read, but keys each container first (doc_key from the directory listing, state_key
@@ -62,6 +64,13 @@ int listing_read_since(const struct ctx *ctx, listing_prev_fn prev, void *arg, s
                        struct err *e);
 
 void listing_release(struct listing *l);
+
+/* A pidfd (O_CLOEXEC, the caller closes it) for pid when it is alive, not a zombie, and the
+ * process started at start_time; -1 otherwise, or when ctx->path.proc is not the real /proc (a
+ * fixture tree names no real process), or when no descriptor is left. The pidfd is opened
+ * before the check, so it cannot name a process started after it; it polls readable (POLLIN)
+ * once that process has exited, reaped or not. */
+int listing_pidfd(const struct ctx *ctx, int pid, uint64_t start_time);
 
 /* "created", "running", "paused", "exited", "unknown": the status words filters use. */
 const char *listing_status_word(enum units_status s);

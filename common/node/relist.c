@@ -4,9 +4,11 @@
  * relists take turns, and the events journaled with source "relist". */
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -64,6 +66,11 @@ struct snap {
 	struct container_state st; /* as recorded (status, pids, start times, exit) */
 	bool has_state;
 	struct listing_key dk, sk;
+	/* Not in snapshot.json: what relist --watch keeps between relists. shim_alive: this
+	 * relist found the shim alive (or, in the previous snapshot, its pidfd vouches for it);
+	 * pidfd: the shim's, owned here when has_pidfd (never copied with the struct). */
+	bool shim_alive, has_pidfd;
+	int pidfd;
 };
 
 static void snaps_free(struct snap *v, size_t n)
@@ -71,6 +78,52 @@ static void snaps_free(struct snap *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i].name);
 	free(v);
+}
+
+static void snaps_close_pidfds(struct snap *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].has_pidfd) {
+			close(v[i].pidfd);
+			v[i].has_pidfd = false;
+		}
+}
+
+/* Which shims still live, for every pidfd in v at once: one poll(2) instead of an open, a read
+ * and a close of /proc/PID/stat per running container. A pidfd that signals (the shim exited,
+ * reaped or not) is closed; the others vouch for their shim (shim_alive). */
+static void snaps_poll_pidfds(struct snap *v, size_t n)
+{
+	cleanup_free struct pollfd *pfd = NULL;
+	cleanup_free size_t *idx = NULL;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v[i].shim_alive = false;
+	pfd = xcalloc(n ? n : 1, sizeof(*pfd));
+	idx = xcalloc(n ? n : 1, sizeof(*idx));
+	for (size_t i = 0; i < n; i++)
+		if (v[i].has_pidfd) {
+			pfd[k].fd = v[i].pidfd;
+			pfd[k].events = POLLIN;
+			idx[k++] = i;
+		}
+	if (!k)
+		return;
+	if (poll(pfd, k, 0) < 0) {
+		snaps_close_pidfds(v, n); /* nothing vouched for: the listing checks /proc */
+		return;
+	}
+	for (size_t j = 0; j < k; j++) {
+		struct snap *s = &v[idx[j]];
+
+		if (pfd[j].revents) {
+			close(s->pidfd);
+			s->has_pidfd = false;
+		} else {
+			s->shim_alive = true;
+		}
+	}
 }
 
 static int snap_cmp(const void *a, const void *b)
@@ -275,6 +328,7 @@ static const struct listing_entry *prev_find(const char *id, void *arg)
 	pl->scratch.has_state = p->has_state;
 	pl->scratch.doc_key = p->dk;
 	pl->scratch.state_key = p->sk;
+	pl->scratch.shim_alive = p->has_pidfd && p->shim_alive;
 	return &pl->scratch;
 }
 
@@ -443,6 +497,7 @@ void relist_cache_free(struct relist_cache *c)
 {
 	if (!c)
 		return;
+	snaps_close_pidfds(c->v, c->n);
 	snaps_free(c->v, c->n);
 	free(c);
 }
@@ -496,7 +551,9 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 			prev = TAKE_PTR(cache->v);
 			nprev = cache->n;
 			found = true;
+			snaps_poll_pidfds(prev, nprev);
 		} else {
+			snaps_close_pidfds(cache->v, cache->n);
 			snaps_free(cache->v, cache->n);
 			cache->v = NULL;
 			snapshot_load(ctx, snappath, &prev, &nprev, &found);
@@ -510,6 +567,7 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 		struct prev_lookup pl = {.v = prev, .n = nprev};
 
 		if (listing_read_since(ctx, prev_find, &pl, &l, e) < 0) {
+			snaps_close_pidfds(prev, nprev);
 			snaps_free(prev, nprev);
 			return -1;
 		}
@@ -529,6 +587,7 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 		cur[ncur].oom_killed = c->st.oom_killed;
 		cur[ncur].st = c->st;
 		cur[ncur].has_state = c->has_state;
+		cur[ncur].shim_alive = c->shim_alive;
 		/* a state that could not be read is not remembered as read */
 		if (!c->state_unreadable) {
 			cur[ncur].dk = c->doc_key;
@@ -550,6 +609,7 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 			free(cur[k].name);
 			cur[k] = *p;
 			cur[k].name = p->name ? xstrdup(p->name) : NULL;
+			cur[k].has_pidfd = cur[k].shim_alive = false; /* the pidfd stays p's */
 		}
 	}
 	for (size_t k = 0; l.unreadable && l.unreadable[k]; k++) {
@@ -563,6 +623,7 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 		cur = xreallocarray(cur, ncur + 1, sizeof(*cur));
 		cur[ncur] = *p;
 		cur[ncur].name = p->name ? xstrdup(p->name) : NULL;
+		cur[ncur].has_pidfd = cur[ncur].shim_alive = false; /* the pidfd stays p's */
 		ncur++;
 	}
 	qsort(cur, ncur, sizeof(*cur), snap_cmp);
@@ -616,6 +677,25 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 	}
 	rc = 0;
 	if (cache) {
+		/* Each live shim's pidfd for the next relist: the previous one's when it is the same
+		 * shim, else a new one (only for shims that appeared or restarted). */
+		for (size_t k = 0; k < ncur; k++) {
+			struct snap *c = &cur[k];
+			struct snap *p;
+
+			if (!c->shim_alive || c->st.shim_pid <= 0)
+				continue;
+			p = nprev ? bsearch(c, prev, nprev, sizeof(*prev), snap_cmp) : NULL;
+			if (p && p->has_pidfd && p->st.shim_pid == c->st.shim_pid &&
+			    p->st.shim_start_time == c->st.shim_start_time) {
+				c->pidfd = p->pidfd;
+				c->has_pidfd = true;
+				p->has_pidfd = false;
+			} else {
+				c->pidfd = listing_pidfd(ctx, c->st.shim_pid, c->st.shim_start_time);
+				c->has_pidfd = c->pidfd >= 0;
+			}
+		}
 		/* cur is exactly what snapshot.json now holds */
 		file_key(snappath, &cache->key);
 		cache->v = TAKE_PTR(cur);
@@ -624,7 +704,9 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 		ncur = 0;
 	}
 out:
+	snaps_close_pidfds(prev, nprev);
 	snaps_free(prev, nprev);
+	snaps_close_pidfds(cur, ncur);
 	snaps_free(cur, ncur);
 	listing_release(&l);
 	if (rc < 0)

@@ -224,6 +224,35 @@ events_of() { # the EVENT column, comma-separated
 	assert_equal "$(jq -r .source <<<"${lines[0]}")" relist
 }
 
+@test "relist --watch: a watched shim that dies, or exits unreaped (a zombie), is lost at once" {
+	local init shim w f=$BATS_TEST_TMPDIR/dying.pid
+	spawn; init=$SPAWNED
+	spawn; shim=$SPAWNED
+	record a web running "$init" "$(starttime "$init")" "$shim" "$(starttime "$shim")"
+	# b's shim exits in 2 s and is never reaped: its parent is a sleep that never waits
+	(
+		sleep 2 3>&- &
+		echo $! >"$f"
+		exec sleep 1000 3>&-
+	) &
+	BG_PIDS+=($!)
+	retry 50 0.1 test -s "$f"
+	record b db running "$init" "$(starttime "$init")" "$(cat "$f")" "$(starttime "$(cat "$f")")"
+	"$CTRBOX_BIN" relist --watch --period 50ms >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	w=$!
+	BG_PIDS+=("$w")
+	retry 50 0.1 grep -q "ContainerStarted  aaaaaaaaaaaa  web  running" "$BATS_TEST_TMPDIR/out"
+	retry 50 0.1 grep -q "ContainerStarted  bbbbbbbbbbbb  db  running" "$BATS_TEST_TMPDIR/out"
+	# the loop watches both shims now (pidfds); their records never change
+	kill -9 "$shim"
+	retry 50 0.1 grep -q "ShimLost  aaaaaaaaaaaa  web  running -> unknown" "$BATS_TEST_TMPDIR/out"
+	retry 50 0.1 is_zombie "$(cat "$f")"
+	retry 50 0.1 grep -q "ShimLost  bbbbbbbbbbbb  db  running -> unknown" "$BATS_TEST_TMPDIR/out"
+	is_zombie "$(cat "$f")"
+	kill -TERM "$w"
+	wait "$w"
+}
+
 @test "relist: two watchers report each change once; killed watchers leave the snapshot whole" {
 	local init shim i
 	spawn; init=$SPAWNED

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -678,7 +679,14 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 	rc = 0;
 	if (cache) {
 		/* Each live shim's pidfd for the next relist: the previous one's when it is the same
-		 * shim, else a new one (only for shims that appeared or restarted). */
+		 * shim, else a new one (only for shims that appeared or restarted). Half the
+		 * descriptor limit at most: the rest stay for the relist's own files, and shims past
+		 * it are checked in /proc. */
+		struct rlimit rl;
+		size_t held = 0, max_held = 512;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+			max_held = (size_t)rl.rlim_cur / 2;
 		for (size_t k = 0; k < ncur; k++) {
 			struct snap *c = &cur[k];
 			struct snap *p;
@@ -691,10 +699,11 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 				c->pidfd = p->pidfd;
 				c->has_pidfd = true;
 				p->has_pidfd = false;
-			} else {
+			} else if (held < max_held) {
 				c->pidfd = listing_pidfd(ctx, c->st.shim_pid, c->st.shim_start_time);
 				c->has_pidfd = c->pidfd >= 0;
 			}
+			held += c->has_pidfd;
 		}
 		/* cur is exactly what snapshot.json now holds */
 		file_key(snappath, &cache->key);

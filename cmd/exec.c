@@ -11,6 +11,7 @@
 #include "cmd/applet.h"
 #include "common/runtime/exec.h"
 #include "common/runtime/exec_join.h"
+#include "common/runtime/procexec.h"
 #include "common/runtime/term.h"
 #include "common/util/fs.h"
 #include "common/util/mem.h"
@@ -80,41 +81,6 @@ static volatile sig_atomic_t forward_fd = -1;
 static void on_signal(int sig)
 {
 	exec_signal((int)forward_fd, sig);
-}
-
-static void push(char ***v, const char *s)
-{
-	size_t n = 0;
-
-	while (*v && (*v)[n])
-		n++;
-	*v = xreallocarray(*v, n + 2, sizeof(**v));
-	(*v)[n] = xstrdup(s);
-	(*v)[n + 1] = NULL;
-}
-
-/* docker's --env-file: KEY=VALUE or KEY lines, blank lines and # comments skipped. */
-static int read_env_file(struct optparse *op, const char *path, char ***env)
-{
-	cleanup_free char *data = NULL;
-	struct err e = ERR_INIT;
-	size_t len = 0;
-	char *save = NULL;
-
-	if (fs_read_file(path, 1 << 20, &data, &len, &e) < 0)
-		return opt_usage_error(op, "--env-file %s: %s", path, e.msg);
-	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		size_t l;
-		while (*line == ' ' || *line == '\t')
-			line++;
-		l = strlen(line);
-		if (l && line[l - 1] == '\r')
-			line[l - 1] = '\0';
-		if (!*line || *line == '#')
-			continue;
-		push(env, line);
-	}
-	return 0;
 }
 
 /* -t: the pty master is the peer of the terminal relay. */
@@ -227,12 +193,15 @@ int ctrbox_exec(struct ctx *ctx, int argc, char **argv)
 			o.tty = true;
 			break;
 		case 'e':
-			push(&env, op.arg);
+			strv_push(&env, op.arg);
 			break;
-		case O_ENV_FILE:
-			if (read_env_file(&op, op.arg, &env) != 0)
-				return EXIT_USAGE;
+		case O_ENV_FILE: {
+			struct err fe = ERR_INIT;
+
+			if (env_file_read(op.arg, &env, &fe) < 0)
+				return opt_usage_error(&op, "--env-file: %s", fe.msg);
 			break;
+		}
 		case 'u':
 			o.user = op.arg;
 			break;
@@ -269,7 +238,7 @@ int ctrbox_exec(struct ctx *ctx, int argc, char **argv)
 	}
 	/* op.argv is not NULL-terminated at op.argc: the parser compacts in place. */
 	for (int i = 1; i < op.argc; i++)
-		push(&command, op.argv[i]);
+		strv_push(&command, op.argv[i]);
 	o.argv = command;
 	o.env = (const char *const *)env;
 	/* Test hook (ctrbox-exec(1) ENVIRONMENT): pause before exec until this path exists. */

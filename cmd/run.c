@@ -14,6 +14,7 @@
 #include "common/runtime/container.h"
 #include "common/runtime/shim.h"
 #include "common/runtime/spec.h"
+#include "common/runtime/procexec.h"
 #include "common/runtime/term.h"
 #include "common/store/container_record.h"
 #include "common/util/config.h"
@@ -112,17 +113,6 @@ struct run_args {
 	size_t n_labels;
 };
 
-static void push(char ***v, const char *s)
-{
-	size_t n = 0;
-
-	while (*v && (*v)[n])
-		n++;
-	*v = xreallocarray(*v, n + 2, sizeof(**v));
-	(*v)[n] = xstrdup(s);
-	(*v)[n + 1] = NULL;
-}
-
 static void run_args_release(struct run_args *a)
 {
 	strv_free(a->command);
@@ -135,29 +125,6 @@ static void run_args_release(struct run_args *a)
 		free(a->labels[i].value);
 	}
 	free(a->labels);
-}
-
-/* docker's --env-file: KEY=VALUE or KEY lines, blank lines and # comments skipped. */
-static int read_env_file(struct optparse *op, const char *path, char ***env)
-{
-	cleanup_free char *data = NULL;
-	struct err e = ERR_INIT;
-	size_t len = 0;
-	char *save = NULL;
-
-	if (fs_read_file(path, 1 << 20, &data, &len, &e) < 0)
-		return opt_usage_error(op, "--env-file %s: %s", path, e.msg);
-	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		size_t l = strlen(line);
-		while (*line == ' ' || *line == '\t')
-			line++;
-		if (l && line[strlen(line) - 1] == '\r')
-			line[strlen(line) - 1] = '\0';
-		if (!*line || *line == '#')
-			continue;
-		push(env, line);
-	}
-	return 0;
 }
 
 /* --cpus 1.5 in thousandths. */
@@ -387,12 +354,17 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 			co.name = op.arg;
 			break;
 		case 'e':
-			push(&a.env, op.arg);
+			strv_push(&a.env, op.arg);
 			break;
-		case O_ENV_FILE:
-			if (read_env_file(&op, op.arg, &a.env) != 0)
+		case O_ENV_FILE: {
+			struct err fe = ERR_INIT;
+
+			if (env_file_read(op.arg, &a.env, &fe) < 0) {
+				opt_usage_error(&op, "--env-file: %s", fe.msg);
 				goto usage;
+			}
 			break;
+		}
 		case 'w':
 			so.workdir = op.arg;
 			break;
@@ -406,7 +378,7 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 			so.hostname = op.arg;
 			break;
 		case 'v':
-			push(&a.volumes, op.arg);
+			strv_push(&a.volumes, op.arg);
 			break;
 		case O_READ_ONLY:
 			so.read_only = true;
@@ -440,10 +412,10 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 				goto usage;
 			break;
 		case O_CAP_ADD:
-			push(&a.cap_add, op.arg);
+			strv_push(&a.cap_add, op.arg);
 			break;
 		case O_CAP_DROP:
-			push(&a.cap_drop, op.arg);
+			strv_push(&a.cap_drop, op.arg);
 			break;
 		case O_PRIVILEGED:
 			so.privileged = true;
@@ -500,7 +472,7 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 		co.image = op.argv[0];
 		/* op.argv is not NULL-terminated at op.argc: the parser compacts in place. */
 		for (int i = 1; i < op.argc; i++)
-			push(&a.command, op.argv[i]);
+			strv_push(&a.command, op.argv[i]);
 		so.command = (const char *const *)a.command;
 	}
 	so.env = (const char *const *)a.env;

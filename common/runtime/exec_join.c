@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/runtime/exec_join.h"
+#include "common/runtime/procexec.h"
 #include "common/runtime/secure.h"
 #include "common/util/exit.h"
 #include "common/util/jsonio.h"
@@ -313,66 +314,14 @@ void exec_join_spawn(const char *self_exe, const struct exec_job *j, int rfd)
 
 /* ---- the process, inside the container ---- */
 
-/* Every signal at its default and none blocked, as a freshly started container process has
- * them: whatever started ctrbox may have ignored some, and exec keeps ignores and the mask. */
-static void reset_signals(void)
-{
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	unsigned long kdfl[4] = {0}; /* SIG_DFL, no flags, no mask in the kernel's layout */
-	sigset_t none;
-
-	sigemptyset(&dfl.sa_mask);
-	for (int sig = 1; sig < NSIG; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		/* glibc refuses its two reserved signals: reset them through the system call. */
-		if (sigaction(sig, &dfl, NULL) < 0)
-			(void)syscall(SYS_rt_sigaction, sig, kdfl, NULL, (size_t)(_NSIG / 8));
-	}
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-static const char *env_get(char *const *env, const char *key)
-{
-	size_t n = strlen(key);
-
-	for (; env && *env; env++)
-		if (strncmp(*env, key, n) == 0 && (*env)[n] == '=')
-			return *env + n + 1;
-	return NULL;
-}
-
 /* execve with the container's PATH (looked up inside the container: we are in its mount
  * namespace) and docker's exit codes and words, as the container's init does. */
 __attribute__((noreturn)) static void exec_target(int rfd, char *const *argv, char *const *env)
 {
-	const char *path = env_get(env, "PATH");
-	char buf[4096];
-	bool denied = false;
+	char msg[512];
+	int code = procexec_exec(argv, env, msg, sizeof(msg));
 
-	if (strchr(argv[0], '/')) {
-		execve(argv[0], argv, env);
-		if (errno == ENOENT)
-			fail(rfd, EXIT_RUN_NOTFOUND,
-			     "exec: \"%s\": stat %s: no such file or directory", argv[0], argv[0]);
-		fail(rfd,
-		     errno == EACCES || errno == ENOEXEC || errno == EISDIR ? EXIT_RUN_NOEXEC
-		                                                            : EXIT_RUN_ERROR,
-		     "exec: \"%s\": %s", argv[0], strerror(errno));
-	}
-	for (const char *p = path ? path
-	                          : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	     p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
-		size_t n = strcspn(p, ":");
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? p : ".", argv[0]);
-		execve(buf, argv, env);
-		if (errno == EACCES || errno == ENOEXEC || errno == EISDIR)
-			denied = true;
-	}
-	if (denied)
-		fail(rfd, EXIT_RUN_NOEXEC, "exec: \"%s\": permission denied", argv[0]);
-	fail(rfd, EXIT_RUN_NOTFOUND, "exec: \"%s\": executable file not found in $PATH", argv[0]);
+	fail(rfd, code, "%s", msg);
 }
 
 /* A pty from the container's own devpts instance: the slave (opened through the master, never
@@ -535,7 +484,7 @@ void exec_join_main(void)
 		j.ns[i] = -1;
 	if (job_parse(data, len, &j, &e) < 0)
 		fail(FD_REPORT, EXIT_RUN_ERROR, "the job: %s", e.msg);
-	reset_signals();
+	procexec_reset_signals();
 	if (j.have_cg && cgroup_add_pid(&j.cg, getpid(), &e) < 0)
 		fail(FD_REPORT, EXIT_RUN_ERROR, "join the container's cgroup: %s", e.msg);
 	for (size_t i = 0; i < EXEC_N_NS; i++) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/runtime/init.h"
+#include "common/runtime/procexec.h"
 #include "common/runtime/rootfs.h"
 #include "common/runtime/secure.h"
 
@@ -33,16 +34,6 @@ __attribute__((noreturn, format(printf, 3, 4))) static void fail(const struct in
 		/* The shim is gone; the exit code is all that is left. */
 	}
 	_exit(code);
-}
-
-static const char *env_get(char *const *env, const char *key)
-{
-	size_t n = strlen(key);
-
-	for (; env && *env; env++)
-		if (strncmp(*env, key, n) == 0 && (*env)[n] == '=')
-			return *env + n + 1;
-	return NULL;
 }
 
 static void loopback_up(void)
@@ -63,32 +54,10 @@ static void loopback_up(void)
 /* execvp with the container's PATH, and docker's exit codes and words for what went wrong. */
 __attribute__((noreturn)) static void exec_command(const struct init_args *a)
 {
-	char *const *argv = a->spec->args;
-	char *const *env = a->spec->env;
-	const char *path = env_get(env, "PATH");
-	char buf[4096];
-	bool denied = false;
+	char msg[512];
+	int code = procexec_exec(a->spec->args, a->spec->env, msg, sizeof(msg));
 
-	if (strchr(argv[0], '/')) {
-		execve(argv[0], argv, env);
-		if (errno == ENOENT)
-			fail(a, 127, "exec: \"%s\": stat %s: no such file or directory", argv[0],
-			     argv[0]);
-		fail(a, errno == EACCES || errno == ENOEXEC || errno == EISDIR ? 126 : 125,
-		     "exec: \"%s\": %s", argv[0], strerror(errno));
-	}
-	for (const char *p = path ? path
-	                          : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	     p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
-		size_t n = strcspn(p, ":");
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? p : ".", argv[0]);
-		execve(buf, argv, env);
-		if (errno == EACCES || errno == ENOEXEC || errno == EISDIR)
-			denied = true;
-	}
-	if (denied)
-		fail(a, 126, "exec: \"%s\": permission denied", argv[0]);
-	fail(a, 127, "exec: \"%s\": executable file not found in $PATH", argv[0]);
+	fail(a, code, "%s", msg);
 }
 
 /* The container's terminal, as runc's console socket makes it: allocated in the container's
@@ -158,31 +127,6 @@ int init_recv_console(int fd, int *master, struct err *e)
 	return 0;
 }
 
-/* The container starts with every signal at its default and none blocked: the shim blocks
- * SIGCHLD and ignores SIGTERM/SIGINT/SIGHUP/SIGPIPE, and whatever started ctrbox may have
- * ignored more (a shell's background job ignores SIGINT and SIGQUIT); exec keeps both. */
-static void reset_signals(void)
-{
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	sigset_t none;
-
-	/* All zeroes is SIG_DFL, no flags, no mask in every architecture's kernel layout. */
-	unsigned long kdfl[4] = {0};
-
-	sigemptyset(&dfl.sa_mask);
-	for (int sig = 1; sig < NSIG; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		/* glibc refuses the two signals it reserves (32 and 33), but an ignore of them
-		 * inherited from whatever started ctrbox survives exec all the same: reset them
-		 * through the system call. */
-		if (sigaction(sig, &dfl, NULL) < 0)
-			(void)syscall(SYS_rt_sigaction, sig, kdfl, NULL, (size_t)(_NSIG / 8));
-	}
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 void init_container(const struct init_args *a)
 {
 	const struct spec *s = a->spec;
@@ -190,7 +134,7 @@ void init_container(const struct init_args *a)
 	char go;
 	int null;
 
-	reset_signals();
+	procexec_reset_signals();
 
 	/* Wait for the shim to move us into the cgroup, so the cgroup namespace roots there. */
 	if (read(a->go_fd, &go, 1) != 1)

@@ -107,24 +107,6 @@ static const struct {
 
 /* ---- small vectors ---- */
 
-static size_t strv_len(char *const *v)
-{
-	size_t n = 0;
-
-	while (v && v[n])
-		n++;
-	return n;
-}
-
-static void strv_push(char ***v, const char *s)
-{
-	size_t n = strv_len(*v);
-
-	*v = xreallocarray(*v, n + 2, sizeof(**v));
-	(*v)[n] = xstrdup(s);
-	(*v)[n + 1] = NULL;
-}
-
 static char **strv_dup(const char *const *v)
 {
 	char **out = NULL;

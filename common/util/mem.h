@@ -19,6 +19,10 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2), mallo
 void freep(void *p);
 void strv_free(char **v);
 void strvp_free(char ***v);
+/* The number of strings before the NULL (0 for a NULL vector). */
+size_t strv_len(char *const *v);
+/* Appends a copy of s to the NULL-terminated vector *v (which may be NULL). */
+void strv_push(char ***v, const char *s);
 /* Closes *fd if it is >= 0, keeping errno. */
 void closep(int *fd);
 void fclosep(FILE **f);

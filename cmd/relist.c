@@ -56,15 +56,9 @@ const struct applet applet_relist = {
 };
 
 static const struct col relist_cols[] = {
-    {"event", "EVENT", COL_STR},
-    {"id", "CONTAINER ID", COL_ID},
-    {"name", "NAME", COL_STR},
-    {"status", "STATUS", COL_STR},
-    {"message", "MESSAGE", COL_STR},
-    {"type", NULL, COL_STR},
-    {"previous_status", NULL, COL_STR},
-    {"exit_code", NULL, COL_INT},
-    {0},
+    {"event", "EVENT", COL_STR},        {"id", "CONTAINER ID", COL_ID},  {"name", "NAME", COL_STR},
+    {"status", "STATUS", COL_STR},      {"message", "MESSAGE", COL_STR}, {"type", NULL, COL_STR},
+    {"previous_status", NULL, COL_STR}, {"exit_code", NULL, COL_INT},    {0},
 };
 
 static const struct col health_cols[] = {
@@ -94,7 +88,8 @@ static char *status_text(const struct relist_event *ev)
 		return xasprintf("%s -> removed", listing_status_word(ev->before));
 	if (!ev->had_before)
 		return xstrdup(listing_status_word(ev->after));
-	return xasprintf("%s -> %s", listing_status_word(ev->before), listing_status_word(ev->after));
+	return xasprintf("%s -> %s", listing_status_word(ev->before),
+	                 listing_status_word(ev->after));
 }
 
 static int print_events(struct ctx *ctx, const struct relist_result *r, struct err *e)
@@ -106,7 +101,8 @@ static int print_events(struct ctx *ctx, const struct relist_result *r, struct e
 		cleanup_free char *st = status_text(ev);
 
 		out_row(o, relist_kind_reason(ev->kind), ev->id, ev->name, st, ev->message,
-		        event_type_name(ev->type), ev->had_before ? listing_status_word(ev->before) : NULL,
+		        event_type_name(ev->type),
+		        ev->had_before ? listing_status_word(ev->before) : NULL,
 		        (int64_t)ev->exit_code);
 	}
 	return out_end(o, e);
@@ -130,8 +126,9 @@ static int print_watch(struct ctx *ctx, const struct relist_result *r, struct er
 		char t[UNITS_BUFSZ];
 
 		units_format_rfc3339(r->started_ns, false, t, sizeof(t));
-		if (fprintf(ctx->out, "%s  %s  %.12s  %s  %s  %s\n", t, relist_kind_reason(ev->kind),
-		            ev->id, ev->name ? ev->name : "", st, ev->message) < 0)
+		if (fprintf(ctx->out, "%s  %s  %.12s  %s  %s  %s\n", t,
+		            relist_kind_reason(ev->kind), ev->id, ev->name ? ev->name : "", st,
+		            ev->message) < 0)
 			break;
 	}
 	if (fflush(ctx->out) != 0 || ferror(ctx->out))
@@ -188,8 +185,8 @@ static int run_watch(struct ctx *ctx, int64_t period_ns, int64_t slow_ns)
 				units_format_elapsed(r.duration_ns, d, sizeof(d));
 				units_format_elapsed(slow_ns, s, sizeof(s));
 				log_warn(ctx, "relist took %s (threshold %s)", d, s);
-				if (event_emit(ctx, EVENT_WARNING, "RelistSlow", OBJECT_NODE, NULL, NULL,
-				               "relist", &je,
+				if (event_emit(ctx, EVENT_WARNING, "RelistSlow", OBJECT_NODE, NULL,
+				               NULL, "relist", &je,
 				               "relist of %zu containers took %s (threshold %s)",
 				               r.containers, d, s) < 0)
 					log_warn(ctx, "journal: %s", je.msg);
@@ -220,7 +217,8 @@ static int run_health(struct ctx *ctx, int64_t threshold_ns)
 	healthy = now - t.last_finished_ns <= threshold_ns;
 	buf_adds(&b, "{");
 	for (size_t i = 0; i < RELIST_BUCKETS; i++)
-		buf_printf(&b, "\"%g\":%llu,", relist_bucket_le[i], (unsigned long long)t.buckets[i]);
+		buf_printf(&b, "\"%g\":%llu,", relist_bucket_le[i],
+		           (unsigned long long)t.buckets[i]);
 	buf_printf(&b, "\"+Inf\":%llu}", (unsigned long long)t.count);
 	buf_adds(&ib, "{");
 	for (size_t i = 0; i < RELIST_INTERVAL_BUCKETS; i++)
@@ -238,8 +236,8 @@ static int run_health(struct ctx *ctx, int64_t threshold_ns)
 		units_format_ago(t.last_finished_ns, now, ago, sizeof(ago));
 		units_format_elapsed(threshold_ns, th, sizeof(th));
 		fprintf(ctx->err,
-		        "ctrbox relist: unhealthy: the last relist finished %s (threshold %s)\n", ago,
-		        th);
+		        "ctrbox relist: unhealthy: the last relist finished %s (threshold %s)\n",
+		        ago, th);
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;

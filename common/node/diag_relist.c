@@ -29,8 +29,7 @@ static bool lock_held(const struct diag_env *env, const char *path)
 	struct stat st;
 	char want[64];
 
-	if (stat(path, &st) < 0 ||
-	    host_read(env->ctx, HOST_PROC, "locks", 1 << 20, &locks, &e) < 0)
+	if (stat(path, &st) < 0 || host_read(env->ctx, HOST_PROC, "locks", 1 << 20, &locks, &e) < 0)
 		return false;
 	snprintf(want, sizeof(want), "%02x:%02x:%llu ", major(st.st_dev), minor(st.st_dev),
 	         (unsigned long long)st.st_ino);
@@ -74,8 +73,8 @@ int diag_check_relist(const struct diag_env *env, struct diag_result *r)
 		cleanup_free char *dir = store_relist_dir(env->ctx);
 		cleanup_free char *lock = path_join(dir, "lock");
 		int64_t age = env->ctx->now_ns() - t.last_finished_ns;
-		double q = relist_quantile_le(t.buckets, relist_bucket_le, RELIST_BUCKETS, t.count,
-		                              0.99);
+		double q =
+		    relist_quantile_le(t.buckets, relist_bucket_le, RELIST_BUCKETS, t.count, 0.99);
 		double p99 = isnan(q) ? 0 : isinf(q) ? -1 : q; /* -1: above the last bucket */
 		double ip99 = relist_quantile_le(t.interval_buckets, relist_interval_le,
 		                                 RELIST_INTERVAL_BUCKETS, t.interval_count, 0.99);
@@ -107,7 +106,8 @@ int diag_check_relist(const struct diag_env *env, struct diag_result *r)
 		else if (age >= th->relist_stall_ns)
 			diag_set(r, DIAG_WARN, "RelistStalled",
 			         "start or restart `ctrbox relist --watch` if it should be running",
-			         "the last relist completed %s ago: the watch loop is stopped or stalled",
+			         "the last relist completed %s ago: the watch loop is stopped or "
+			         "stalled",
 			         a);
 		if (t.last_duration_ns >= th->relist_slow_ns)
 			diag_set(r, DIAG_WARN, "RelistSlow", remedy, "the last relist took %s", b);

@@ -155,7 +155,8 @@ static int keyed_ids(const struct ctx *ctx, char ***ids_out, struct listing_key 
 	struct listing_key *keys;
 	/* No atime update: on ext4 it would dirty the directory's inode, and starting a journal
 	 * handle can wait behind a commit that a storm of fsyncs holds up. O_NOATIME needs the
-	 * owner or CAP_FOWNER: without them, the mount's relatime (one update per change) stands. */
+	 * owner or CAP_FOWNER: without them, the mount's relatime (one update per change) stands.
+	 */
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOATIME);
 	DIR *d;
 
@@ -169,7 +170,8 @@ static int keyed_ids(const struct ctx *ctx, char ***ids_out, struct listing_key 
 		return err_sys(e, "open %s", dir);
 	}
 	while (d && (de = readdir(d))) {
-		if ((de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) || !store_id_valid(de->d_name))
+		if ((de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
+		    !store_id_valid(de->d_name))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -223,7 +225,8 @@ static int listing_read_keys(const struct ctx *ctx, bool keys, listing_prev_fn p
 		if (keys) {
 			char rel[288];
 
-			/* Keys first: a rewrite after them only makes the next relist read again. */
+			/* Keys first: a rewrite after them only makes the next relist read again.
+			 */
 			snprintf(rel, sizeof(rel), "%s/state.json", ids[i]);
 			c->doc_key = doc_keys[i];
 			key_of(sfd, rel, &c->state_key);
@@ -254,8 +257,8 @@ static int listing_read_keys(const struct ctx *ctx, bool keys, listing_prev_fn p
 			c->st.status = STATUS_CREATED;
 		}
 		c->status = c->st.status;
-		/* relist's status depends on the shim alone (the shim records its container's exit),
-		 * so it spares a check per container for a figure it would not use */
+		/* relist's status depends on the shim alone (the shim records its container's
+		 * exit), so it spares a check per container for a figure it would not use */
 		if (!keys && c->has_state && c->st.pid)
 			c->init_alive = proc_same(procfd, c->st.pid, c->st.pid_start_time);
 		if (c->has_state && c->st.shim_pid)

@@ -24,11 +24,11 @@ struct listing_entry {
 	struct container_doc doc;
 	struct container_state st; /* as recorded; zeroed with status Created when there is none */
 	bool has_state;
-	bool state_unreadable;     /* state.json exists but cannot be read (counted in skipped) */
-	enum units_status status;  /* the live status: STATUS_UNKNOWN when the shim is lost */
-	bool init_alive;           /* the recorded init PID is alive and the same process (not
-	                            * checked by listing_read_since: false there) */
-	bool shim_alive;           /* likewise for the shim */
+	bool state_unreadable;    /* state.json exists but cannot be read (counted in skipped) */
+	enum units_status status; /* the live status: STATUS_UNKNOWN when the shim is lost */
+	bool init_alive;          /* the recorded init PID is alive and the same process (not
+	                           * checked by listing_read_since: false there) */
+	bool shim_alive;          /* likewise for the shim */
 	/* with listing_read_since only: doc_key is the container directory's inode (container.json
 	 * never changes), state_key state.json's stat key */
 	struct listing_key doc_key, state_key;
@@ -37,7 +37,7 @@ struct listing_entry {
 struct listing {
 	struct listing_entry *v; /* sorted by ID */
 	size_t n;
-	size_t skipped; /* records that could not be read (not those removed meanwhile) */
+	size_t skipped;    /* records that could not be read (not those removed meanwhile) */
 	char **unreadable; /* IDs whose container.json cannot be read, NULL-terminated or NULL */
 };
 

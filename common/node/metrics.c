@@ -72,8 +72,9 @@ static double procs_cpu(const struct ctx *ctx, const char *dir)
 		rel = xasprintf("%ld/stat", pid);
 		if (host_read(ctx, HOST_PROC, rel, 4096, &stat, &e) < 0 ||
 		    !(rp = strrchr(stat, ')')) ||
-		    sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu",
-		           &ut, &st, &cut, &cst) != 4)
+		    sscanf(rp + 1,
+		           " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &ut,
+		           &st, &cut, &cst) != 4)
 			continue;
 		ticks += (double)(ut + st + cut + cst);
 		n++;
@@ -127,12 +128,16 @@ static void containers(const struct ctx *ctx, struct buf *b)
 	static const struct {
 		const char *name, *type, *help;
 	} fam[] = {
-	    {"container_cpu_usage_seconds_total", "counter", "Cumulative CPU time consumed in seconds."},
-	    {"container_memory_usage_bytes", "gauge", "Current memory usage in bytes, including cache."},
+	    {"container_cpu_usage_seconds_total", "counter",
+	     "Cumulative CPU time consumed in seconds."},
+	    {"container_memory_usage_bytes", "gauge",
+	     "Current memory usage in bytes, including cache."},
 	    {"container_memory_working_set_bytes", "gauge",
 	     "Current working set in bytes (usage less inactive file pages)."},
-	    {"container_oom_events_total", "counter", "Count of out of memory kills in the container."},
-	    {"container_start_time_seconds", "gauge", "Start time of the container since unix epoch in seconds."},
+	    {"container_oom_events_total", "counter",
+	     "Count of out of memory kills in the container."},
+	    {"container_start_time_seconds", "gauge",
+	     "Start time of the container since unix epoch in seconds."},
 	    {"container_last_seen", "gauge", "Last time a container was seen by the exporter."},
 	};
 	struct listing l = {0};
@@ -164,20 +169,32 @@ static void containers(const struct ctx *ctx, struct buf *b)
 		prom_family(b, fam[k].name, fam[k].type, fam[k].help);
 		for (size_t i = 0; i < l.n; i++) {
 			const struct listing_entry *le = &l.v[i];
-			const char *kv[] = {"id",   le->doc.id,
-			                    "name", le->doc.name ? le->doc.name : "",
+			const char *kv[] = {"id",    le->doc.id,
+			                    "name",  le->doc.name ? le->doc.name : "",
 			                    "image", le->doc.image ? le->doc.image : ""};
 			double v;
 
 			if (!f[i].ok)
 				continue;
 			switch (k) {
-			case 0: v = f[i].cpu_s; break;
-			case 1: v = f[i].mem; break;
-			case 2: v = f[i].ws; break;
-			case 3: v = ooms[i]; break;
-			case 4: v = (double)le->st.started_ns / 1e9; break;
-			default: v = now; break;
+			case 0:
+				v = f[i].cpu_s;
+				break;
+			case 1:
+				v = f[i].mem;
+				break;
+			case 2:
+				v = f[i].ws;
+				break;
+			case 3:
+				v = ooms[i];
+				break;
+			case 4:
+				v = (double)le->st.started_ns / 1e9;
+				break;
+			default:
+				v = now;
+				break;
 			}
 			if (v >= 0)
 				prom_sample(b, fam[k].name, v, 3, kv);
@@ -196,8 +213,9 @@ static void relist(const struct ctx *ctx, struct buf *b)
 	if (relist_timing_load(ctx, &t, &e) < 0)
 		return;
 	prom_histogram(b, "ctrbox_relist_duration_seconds",
-	               "Duration of ctrbox relists (kubelet's PLEG relist) in seconds.", relist_bucket_le,
-	               t.buckets, RELIST_BUCKETS, t.count, (double)t.sum_ns / 1e9);
+	               "Duration of ctrbox relists (kubelet's PLEG relist) in seconds.",
+	               relist_bucket_le, t.buckets, RELIST_BUCKETS, t.count,
+	               (double)t.sum_ns / 1e9);
 	prom_histogram(b, "ctrbox_relist_interval_seconds",
 	               "Interval between the starts of consecutive ctrbox relists in seconds.",
 	               relist_interval_le, t.interval_buckets, RELIST_INTERVAL_BUCKETS,
@@ -282,14 +300,16 @@ static int journal(const struct ctx *ctx, struct buf *b, struct err *e)
 		free(c);
 		return -1;
 	}
-	prom_family(b, "ctrbox_pulls_total", "counter", "Images pulled, from the journal's Pulled events.");
+	prom_family(b, "ctrbox_pulls_total", "counter",
+	            "Images pulled, from the journal's Pulled events.");
 	prom_sample(b, "ctrbox_pulls_total", pulls, 0, NULL);
 	prom_family(b, "ctrbox_pull_bytes_total", "counter",
 	            "Bytes fetched by pulls, as journaled (three significant digits).");
 	prom_sample(b, "ctrbox_pull_bytes_total", bytes, 0, NULL);
 	prom_family(b, "ctrbox_pull_seconds_total", "counter", "Seconds spent pulling images.");
 	prom_sample(b, "ctrbox_pull_seconds_total", secs, 0, NULL);
-	prom_family(b, "ctrbox_events_total", "counter", "Events in the journal by reason and type.");
+	prom_family(b, "ctrbox_events_total", "counter",
+	            "Events in the journal by reason and type.");
 	for (size_t i = 0; i < n; i++) {
 		const char *kv[] = {"reason", c[i].reason, "type", event_type_name(c[i].type)};
 

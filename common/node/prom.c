@@ -101,8 +101,9 @@ void prom_checks(struct buf *b, const char *const *names, const struct diag_resu
 
 		prom_sample(b, "ctrbox_check_status", r[i].status, 1, kv);
 	}
-	prom_family(b, "ctrbox_check_evidence", "gauge",
-	            "A number a ctrbox diagnose check read, by check and key (the key names the unit).");
+	prom_family(
+	    b, "ctrbox_check_evidence", "gauge",
+	    "A number a ctrbox diagnose check read, by check and key (the key names the unit).");
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < r[i].n_ev; k++) {
 			const char *kv[] = {"check", names[i], "key", r[i].ev[k].key};

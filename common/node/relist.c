@@ -30,7 +30,7 @@ const double relist_bucket_le[RELIST_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 
                                                  0.5,   1,    2.5,   5,    10};
 
 const double relist_interval_le[RELIST_INTERVAL_BUCKETS] = {0.5, 0.95, 1.05, 1.1, 1.25, 1.5, 2,
-                                                            5,   10,   30,   60,  120, 180};
+                                                            5,   10,   30,   60,  120,  180};
 
 double relist_quantile_le(const uint64_t *buckets, const double *le, size_t n, uint64_t count,
                           double q)
@@ -137,9 +137,10 @@ static int snap_cmp(const void *a, const void *b)
  * parsing 1,000 objects of 13 members with json-c took more CPU than all the rest of a relist,
  * one string each takes a fraction. The document says its format and its fields. */
 #define SNAPSHOT_FORMAT 2
-#define SNAPSHOT_FIELDS                                                                         \
-	"id status recorded_status has_state pid pid_start_time exit_code oom_killed shim_pid "   \
-	"shim_start_time doc_ino state_dev state_ino state_size state_mtime_ns state_ctime_ns name"
+#define SNAPSHOT_FIELDS                                                                            \
+	"id status recorded_status has_state pid pid_start_time exit_code oom_killed shim_pid "    \
+	"shim_start_time doc_ino state_dev state_ino state_size state_mtime_ns state_ctime_ns "    \
+	"name"
 
 /* The next space-terminated integer at *p; false when there is none. */
 static bool row_int(const char **p, int64_t *out)
@@ -207,8 +208,8 @@ static bool row_parse(const char *row, struct snap *s)
 static void row_format(struct buf *b, const struct snap *s)
 {
 	buf_reset(b);
-	buf_printf(b, "%s %s %s %d %d %lld %d %d %d %lld %lld %lld %lld %lld %lld %lld 0 0 %s", s->id,
-	           listing_status_word(s->status), listing_status_word(s->st.status),
+	buf_printf(b, "%s %s %s %d %d %lld %d %d %d %lld %lld %lld %lld %lld %lld %lld 0 0 %s",
+	           s->id, listing_status_word(s->status), listing_status_word(s->st.status),
 	           s->has_state ? 1 : 0, s->pid, (long long)s->pid_start_time, s->exit_code,
 	           s->oom_killed ? 1 : 0, s->st.shim_pid, (long long)s->st.shim_start_time,
 	           (long long)s->dk.ino, (long long)s->sk.dev, (long long)s->sk.ino,
@@ -364,8 +365,8 @@ static void compare_one(struct relist_result *r, const struct snap *b, const str
 		return;
 	}
 	if (b && b->status == a->status) {
-		if (a->status == STATUS_RUNNING && (b->pid != a->pid ||
-		                                    b->pid_start_time != a->pid_start_time))
+		if (a->status == STATUS_RUNNING &&
+		    (b->pid != a->pid || b->pid_start_time != a->pid_start_time))
 			add_event(r, RELIST_CHANGED, b, a,
 			          xasprintf("running under a new process (pid %d, was %d)", a->pid,
 			                    b->pid));
@@ -376,7 +377,8 @@ static void compare_one(struct relist_result *r, const struct snap *b, const str
 		if (b && b->status == STATUS_PAUSED)
 			add_event(r, RELIST_CHANGED, b, a, xstrdup("container unpaused"));
 		else
-			add_event(r, RELIST_STARTED, b, a, xasprintf("container started (pid %d)", a->pid));
+			add_event(r, RELIST_STARTED, b, a,
+			          xasprintf("container started (pid %d)", a->pid));
 		break;
 	case STATUS_STOPPED:
 		add_event(r, RELIST_DIED, b, a,
@@ -384,9 +386,10 @@ static void compare_one(struct relist_result *r, const struct snap *b, const str
 		                    a->oom_killed ? " (OOM killed)" : ""));
 		break;
 	case STATUS_UNKNOWN:
-		add_event(r, RELIST_SHIM_LOST, b, a,
-		          xstrdup("recorded as running but its shim is gone: nobody will record its "
-		                  "exit"));
+		add_event(
+		    r, RELIST_SHIM_LOST, b, a,
+		    xstrdup("recorded as running but its shim is gone: nobody will record its "
+		            "exit"));
 		break;
 	case STATUS_PAUSED:
 		add_event(r, RELIST_CHANGED, b, a, xstrdup("container paused"));
@@ -476,8 +479,8 @@ static void journal_events(const struct ctx *ctx, const struct relist_result *r)
 		const struct relist_event *ev = &r->events[i];
 		struct err je = ERR_INIT;
 
-		if (event_emit(ctx, ev->type, relist_kind_reason(ev->kind), OBJECT_CONTAINER, ev->id,
-		               ev->name, "relist", &je, "%s", ev->message) < 0)
+		if (event_emit(ctx, ev->type, relist_kind_reason(ev->kind), OBJECT_CONTAINER,
+		               ev->id, ev->name, "relist", &je, "%s", ev->message) < 0)
 			log_warn(ctx, "journal: %s", je.msg);
 	}
 }
@@ -546,7 +549,8 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 	if (cache) {
 		struct listing_key k;
 
-		/* The snapshot this process wrote or read last, unless another relist replaced it. */
+		/* The snapshot this process wrote or read last, unless another relist replaced it.
+		 */
 		file_key(snappath, &k);
 		if (cache->valid && k.ino && key_same(&k, &cache->key)) {
 			prev = TAKE_PTR(cache->v);
@@ -678,10 +682,10 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 	}
 	rc = 0;
 	if (cache) {
-		/* Each live shim's pidfd for the next relist: the previous one's when it is the same
-		 * shim, else a new one (only for shims that appeared or restarted). Half the
-		 * descriptor limit at most: the rest stay for the relist's own files, and shims past
-		 * it are checked in /proc. */
+		/* Each live shim's pidfd for the next relist: the previous one's when it is the
+		 * same shim, else a new one (only for shims that appeared or restarted). Half the
+		 * descriptor limit at most: the rest stay for the relist's own files, and shims
+		 * past it are checked in /proc. */
 		struct rlimit rl;
 		size_t held = 0, max_held = 512;
 
@@ -700,7 +704,8 @@ int relist_once_cached(const struct ctx *ctx, struct relist_cache *cache, struct
 				c->has_pidfd = true;
 				p->has_pidfd = false;
 			} else if (held < max_held) {
-				c->pidfd = listing_pidfd(ctx, c->st.shim_pid, c->st.shim_start_time);
+				c->pidfd =
+				    listing_pidfd(ctx, c->st.shim_pid, c->st.shim_start_time);
 				c->has_pidfd = c->pidfd >= 0;
 			}
 			held += c->has_pidfd;

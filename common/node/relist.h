@@ -34,7 +34,7 @@ struct relist_event {
 	enum event_type type; /* Warning for ShimLost and a death with a non-zero status */
 	char id[65];
 	char *name;
-	bool had_before; /* the container was in the previous snapshot */
+	bool had_before;                 /* the container was in the previous snapshot */
 	enum units_status before, after; /* after is meaningless for RELIST_REMOVED */
 	int exit_code;
 	char *message;

@@ -355,9 +355,10 @@ int units_parse_time(const char *s, int64_t now_ns, int64_t *out_ns, struct err 
 		for (const char *p = s; *p; p++)
 			v = v * 10 + (*p - '0');
 		if (v > INT64_MAX / NSEC_PER_SEC)
-			return err_set(e, E_INVALID,
-			               "time \"%s\": out of range (Unix seconds up to %lld, in 2262)", s,
-			               (long long)(INT64_MAX / NSEC_PER_SEC));
+			return err_set(
+			    e, E_INVALID,
+			    "time \"%s\": out of range (Unix seconds up to %lld, in 2262)", s,
+			    (long long)(INT64_MAX / NSEC_PER_SEC));
 		*out_ns = (int64_t)v * NSEC_PER_SEC;
 		return 0;
 	}

@@ -14,9 +14,9 @@ static void test_psi(void **state)
 {
 	static const char *const bad[] = {
 	    "",
-	    "full avg10=1.00 avg60=1.00 avg300=1.00 total=1\n",          /* no some */
-	    "some avg10=1.00 avg60=x avg300=1.00 total=1\n",             /* not a number */
-	    "some avg10=1.00 avg60=1.00\n",                              /* cut short */
+	    "full avg10=1.00 avg60=1.00 avg300=1.00 total=1\n",         /* no some */
+	    "some avg10=1.00 avg60=x avg300=1.00 total=1\n",            /* not a number */
+	    "some avg10=1.00 avg60=1.00\n",                             /* cut short */
 	    "some avg10=1.00 avg60=1.00 avg300=1.00 total=1\nhalf x\n", /* unknown line */
 	};
 	struct psi p;
@@ -65,10 +65,11 @@ static void test_stat(void **state)
 	struct err e = ERR_INIT;
 
 	(void)state;
-	assert_int_equal(proc_stat_parse("4242 (umount) D 1 4242 4242 0 -1 4194560 100 0 0 0 10 5 0 0 "
-	                                 "20 0 1 0 5000 1000000 100\n",
-	                                 &s, &e),
-	                 0);
+	assert_int_equal(
+	    proc_stat_parse("4242 (umount) D 1 4242 4242 0 -1 4194560 100 0 0 0 10 5 0 0 "
+	                    "20 0 1 0 5000 1000000 100\n",
+	                    &s, &e),
+	    0);
 	assert_string_equal(s.comm, "umount");
 	assert_int_equal(s.state, 'D');
 	assert_int_equal(s.ppid, 1);
@@ -105,7 +106,8 @@ static void test_sched(void **state)
 
 static void test_kmsg(void **state)
 {
-	const char *line = "3,1234,3586873300,-;Memory cgroup out of memory: Killed process 1 (sh)\n";
+	const char *line =
+	    "3,1234,3586873300,-;Memory cgroup out of memory: Killed process 1 (sh)\n";
 	struct kmsg_record r;
 	struct err e = ERR_INIT;
 
@@ -214,7 +216,8 @@ static void test_prom(void **state)
 	prom_sample(&b, "m", 3, 1, kv);
 	prom_sample(&b, "m", 0.25, 0, NULL);
 	prom_sample(&b, "m", 1795946400.5, 0, NULL);
-	assert_string_equal(buf_str(&b), "m{check=\"a\\\"b\\\\c\\nd\"} 3\nm 0.25\nm 1795946400.5\n");
+	assert_string_equal(buf_str(&b),
+	                    "m{check=\"a\\\"b\\\\c\\nd\"} 3\nm 0.25\nm 1795946400.5\n");
 	buf_release(&b);
 	n = prom_name("9a-b.c");
 	assert_string_equal(n, "_a_b_c");
@@ -258,10 +261,11 @@ static void test_histogram(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_psi),   cmocka_unit_test(test_meminfo), cmocka_unit_test(test_stat),
-	    cmocka_unit_test(test_sched), cmocka_unit_test(test_kmsg),    cmocka_unit_test(test_rules),
-	    cmocka_unit_test(test_status), cmocka_unit_test(test_result), cmocka_unit_test(test_prom),
-	    cmocka_unit_test(test_histogram),
+	    cmocka_unit_test(test_psi),    cmocka_unit_test(test_meminfo),
+	    cmocka_unit_test(test_stat),   cmocka_unit_test(test_sched),
+	    cmocka_unit_test(test_kmsg),   cmocka_unit_test(test_rules),
+	    cmocka_unit_test(test_status), cmocka_unit_test(test_result),
+	    cmocka_unit_test(test_prom),   cmocka_unit_test(test_histogram),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

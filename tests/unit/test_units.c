@@ -176,10 +176,15 @@ static void test_rfc3339(void **state)
 	assert_true(v == INT64_MIN);
 	assert_int_equal(units_parse_rfc3339("2262-04-12T01:47:16+02:00", &v, NULL), 0);
 	{
-		static const char *const far[] = {
-		    "2262-04-11T23:47:16.854775808Z", "2262-04-11T23:47:17Z", "2262-04-11T21:47:17-02:00",
-		    "1677-09-21T00:12:43.145224191Z", "1677-09-21T00:12:43Z", "9999-12-31T23:59:59Z",
-		    "0000-01-01T00:00:00Z",           "1000-01-01T00:00:00Z", "3000-01-01T00:00:00Z"};
+		static const char *const far[] = {"2262-04-11T23:47:16.854775808Z",
+		                                  "2262-04-11T23:47:17Z",
+		                                  "2262-04-11T21:47:17-02:00",
+		                                  "1677-09-21T00:12:43.145224191Z",
+		                                  "1677-09-21T00:12:43Z",
+		                                  "9999-12-31T23:59:59Z",
+		                                  "0000-01-01T00:00:00Z",
+		                                  "1000-01-01T00:00:00Z",
+		                                  "3000-01-01T00:00:00Z"};
 
 		for (size_t i = 0; i < ARRAY_SIZE(far); i++) {
 			struct err e = ERR_INIT;
@@ -214,8 +219,8 @@ static void test_parse_time(void **state)
 	assert_int_equal(v, now);
 	assert_int_equal(units_parse_time("9223372036", now, &v, &e), 0);
 	assert_int_equal(units_parse_time("9223372037", now, &v, &e), -1);
-	assert_string_equal(e.msg,
-	                    "time \"9223372037\": out of range (Unix seconds up to 9223372036, in 2262)");
+	assert_string_equal(
+	    e.msg, "time \"9223372037\": out of range (Unix seconds up to 9223372036, in 2262)");
 	err_clear(&e);
 	assert_int_equal(units_parse_time("3000-01-01", now, &v, &e), -1);
 	assert_int_equal(e.code, E_INVALID);

@@ -43,7 +43,8 @@ done
 
 echo "== bats suites"
 if command -v bats >/dev/null; then
-	bats --tap "$top"/tests/bats/*.bats >"$log/bats.tap" 2>"$log/bats.err"
+	# --timing: each line ends "in N ms", so a slow test shows in CI's log.
+	bats --tap --timing "$top"/tests/bats/*.bats >"$log/bats.tap" 2>"$log/bats.err"
 	rc=$?
 	tally <"$log/bats.tap"
 	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$log/bats.tap"; then

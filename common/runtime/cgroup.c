@@ -276,6 +276,42 @@ int cgroup_device_rule(const struct cgroup *cg, bool allow, const char *rule, st
 	return write_file(cg->devices, allow ? "devices.allow" : "devices.deny", rule, e);
 }
 
+int cgroup_device_rules(const struct cgroup *cg, const bool *allow, const char *const *rules,
+                        size_t n, struct err *e)
+{
+	static const char *const names[] = {"devices.deny", "devices.allow"};
+	int fds[2] = {-1, -1}, rc = 0;
+
+	if (cg->mode == CGROUP_V2 || !cg->devices)
+		return err_set(e, E_UNSUPPORTED, "device rules on cgroup v2 need a BPF program");
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int k = allow[i] ? 1 : 0;
+		size_t len = strlen(rules[i]);
+		ssize_t w;
+
+		if (fds[k] < 0) {
+			cleanup_free char *p = path_join(cg->devices, names[k]);
+			fds[k] = open(p, O_WRONLY | O_CLOEXEC | O_CREAT, 0644);
+			if (fds[k] < 0) {
+				rc = err_sys(e, "%s", p);
+				break;
+			}
+		}
+		do
+			w = write(fds[k], rules[i], len);
+		while (w < 0 && errno == EINTR);
+		if (w < 0)
+			rc = err_sys(e, "write %s to %s/%s", rules[i], cg->devices, names[k]);
+		else if ((size_t)w != len)
+			rc = err_set(e, E_IO, "write %s to %s/%s: short write", rules[i],
+			             cg->devices, names[k]);
+	}
+	for (int k = 0; k < 2; k++)
+		if (fds[k] >= 0)
+			close(fds[k]);
+	return rc;
+}
+
 int cgroup_add_pid(const struct cgroup *cg, pid_t pid, struct err *e)
 {
 	char buf[32];

@@ -49,6 +49,11 @@ int cgroup_create(const struct cgroup *cg, const struct cgroup_limits *l, struct
  * controls devices with a BPF program ctrbox does not load: E_UNSUPPORTED. */
 int cgroup_device_rule(const struct cgroup *cg, bool allow, const char *rule, struct err *e);
 
+/* v1: the n rules in order, rules[i] to devices.allow when allow[i] else to devices.deny, each
+ * file opened once (the kernel takes one rule per write). E_UNSUPPORTED on v2. */
+int cgroup_device_rules(const struct cgroup *cg, const bool *allow, const char *const *rules,
+                        size_t n, struct err *e);
+
 /* Moves pid into every hierarchy of the container's cgroup. */
 int cgroup_add_pid(const struct cgroup *cg, pid_t pid, struct err *e);
 

@@ -121,6 +121,13 @@ static void test_v2_limits(void **state)
 	assert_int_equal(e.code, E_NOTFOUND);
 	assert_int_equal(cgroup_device_rule(&cg, true, "c 1:3 rwm", &e), -1);
 	assert_int_equal(e.code, E_UNSUPPORTED);
+	{
+		static const bool allow[] = {true};
+		static const char *const rules[] = {"c 1:3 rwm"};
+		err_clear(&e);
+		assert_int_equal(cgroup_device_rules(&cg, allow, rules, 1, &e), -1);
+		assert_int_equal(e.code, E_UNSUPPORTED);
+	}
 	cgroup_release(&cg);
 	free((char *)u->ctx.path.cgroup);
 	unit_env_free(u);
@@ -159,6 +166,18 @@ static void test_v1_fixture(void **state)
 		cleanup_free char *allow = get(cg.devices, "devices.allow");
 		assert_string_equal(deny, "a");
 		assert_string_equal(allow, "c 1:3 rwm");
+	}
+	{
+		/* One descriptor per file: the rules follow each other in a plain file as they
+		 * reach the kernel one write each on cgroupfs. */
+		static const bool allow[] = {false, true, true, false};
+		static const char *const rules[] = {"a", "c 1:5 rwm", "c 1:7 rwm", "b 8:* m"};
+		cleanup_free char *deny = NULL, *allowed = NULL;
+		assert_int_equal(cgroup_device_rules(&cg, allow, rules, 4, &e), 0);
+		deny = get(cg.devices, "devices.deny");
+		allowed = get(cg.devices, "devices.allow");
+		assert_string_equal(deny, "ab 8:* m");
+		assert_string_equal(allowed, "c 1:5 rwmc 1:7 rwm");
 	}
 	cgroup_release(&cg);
 	free((char *)u->ctx.path.cgroup);

@@ -1,7 +1,8 @@
-/* common/runtime/init.c - the container's first process between clone and exec: waits to be
- * in its cgroup, enters the cgroup namespace, builds the rootfs, sets hostname, loopback,
- * limits, user, capabilities, no_new_privs and seccomp, leaves only fds 0-2, and execs
- * (DESIGN.md "run"). Errors become a report to the shim with docker's exit codes. */
+/* common/runtime/init.c - the container's first process between clone and exec: builds the
+ * rootfs (waiting to be in its cgroup before its first cgroup mount, and entering the cgroup
+ * namespace there), sets hostname, loopback, limits, user, capabilities, no_new_privs and
+ * seccomp, leaves only fds 0-2, and execs (DESIGN.md "run"). Errors become a report to the
+ * shim with docker's exit codes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -127,25 +128,35 @@ int init_recv_console(int fd, int *master, struct err *e)
 	return 0;
 }
 
+/* Waits for the shim to move us into the cgroup, so the cgroup namespace roots there, and
+ * enters it: before the container's cgroup is mounted and before anything in /dev can be
+ * opened (the devices cgroup judges that). */
+static void await_cgroup(void *arg)
+{
+	const struct init_args *a = arg;
+	char go;
+
+	if (read(a->go_fd, &go, 1) != 1)
+		fail(a, 125, "the shim did not start the container");
+	close(a->go_fd);
+	if ((a->spec->ns & SPEC_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		fail(a, 125, "cgroup namespace: %s", strerror(errno));
+}
+
 void init_container(const struct init_args *a)
 {
 	const struct spec *s = a->spec;
 	struct err e = ERR_INIT;
-	char go;
 	int null;
 
 	procexec_reset_signals();
 
-	/* Wait for the shim to move us into the cgroup, so the cgroup namespace roots there. */
-	if (read(a->go_fd, &go, 1) != 1)
-		fail(a, 125, "the shim did not start the container");
-	close(a->go_fd);
-	if ((s->ns & SPEC_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
-		fail(a, 125, "cgroup namespace: %s", strerror(errno));
 	if (a->console_fd < 0 && (dup2(a->out_fd, 1) < 0 || dup2(a->err_fd, 2) < 0))
 		fail(a, 125, "stdio: %s", strerror(errno));
+	/* The overlay and the mounts before the first cgroup mount are made while the shim
+	 * moves us into the cgroup; await_cgroup waits for that. */
 	if (rootfs_mount_root(a->rootfs, a->overlay_dir, a->overlay_opts, a->bind_src, &e) < 0 ||
-	    rootfs_setup(s, a->rootfs, a->cgroup_v2, &e) < 0)
+	    rootfs_setup(s, a->rootfs, a->cgroup_v2, await_cgroup, (void *)a, &e) < 0)
 		fail(a, 125, "rootfs: %s", e.msg);
 	if (a->console_fd >= 0) {
 		setup_console(a);

@@ -24,7 +24,9 @@ struct init_args {
 	const char *overlay_dir;  /* chdir here before mounting the overlay */
 	const char *bind_src;     /* a bundle's rootfs to bind on rootfs instead; or NULL */
 	bool cgroup_v2;
-	int go_fd;          /* one byte arrives when the shim has put us into the cgroup */
+	int go_fd;          /* one byte arrives when the shim has put us into the cgroup (the
+	                     * init mounts the overlay and what precedes the first cgroup
+	                     * mount meanwhile) */
 	int report_fd;      /* close-on-exec: EOF at the shim means exec happened */
 	int out_fd, err_fd; /* become 1 and 2 (-1 with a console) */
 	int in_fd;          /* becomes 0 (run -i), or -1 for the container's /dev/null */

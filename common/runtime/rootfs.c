@@ -411,17 +411,25 @@ static int readonly_paths(char *const *paths, struct err *e)
 	return 0;
 }
 
-int rootfs_setup(const struct spec *s, const char *rootfs, bool cgroup_v2, struct err *e)
+int rootfs_setup(const struct spec *s, const char *rootfs, bool cgroup_v2,
+                 void (*before_cgroup)(void *arg), void *arg, struct err *e)
 {
 	int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
 
 	if (root < 0)
 		return err_sys(e, "%s", rootfs);
-	for (size_t i = 0; i < s->n_mounts; i++)
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		if (before_cgroup && strcmp(s->mounts[i].type, "cgroup") == 0) {
+			before_cgroup(arg);
+			before_cgroup = NULL;
+		}
 		if (do_mount(root, &s->mounts[i], cgroup_v2, e) < 0) {
 			close(root);
 			return -1;
 		}
+	}
+	if (before_cgroup)
+		before_cgroup(arg);
 	if (make_dev(root, e) < 0) {
 		close(root);
 		return -1;

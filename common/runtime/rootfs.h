@@ -19,7 +19,12 @@ int rootfs_mount_root(const char *target, const char *chdir_to, const char *opts
 /* Mounts the spec's mounts under rootfs (each destination resolved inside it, created when
  * missing), fills /dev, creates the working directory (as docker does), pivots into rootfs,
  * then masks, makes paths read-only and the root read-only as the spec says. cgroup_v2 picks
- * how a "cgroup" mount is made. Afterwards "/" is the container's root. */
-int rootfs_setup(const struct spec *s, const char *rootfs, bool cgroup_v2, struct err *e);
+ * how a "cgroup" mount is made. before_cgroup(arg), when given, is called once: before the
+ * first "cgroup" mount, or after the last mount when there is none, and before /dev is
+ * filled (the init waits there to be moved into its cgroup and enters its cgroup namespace,
+ * so the mounts before it overlap with the shim's work). Afterwards "/" is the container's
+ * root. */
+int rootfs_setup(const struct spec *s, const char *rootfs, bool cgroup_v2,
+                 void (*before_cgroup)(void *arg), void *arg, struct err *e);
 
 #endif

@@ -268,16 +268,15 @@ static int stream(struct ctx *ctx, const char *id, int afd, pid_t init, bool in,
 	return exit_from_state(ctx, id);
 }
 
-static int start(struct ctx *ctx, const char *id, bool detach, bool rm, bool in,
+/* Starts the shim for the container id (or, with *sfd already open, tells the shim started
+ * early which container it runs), then waits for it to say the container started. */
+static int start(struct ctx *ctx, const char *id, int *sfd, bool detach, bool rm, bool in,
                  const struct term_keys *keys)
 {
 	struct shim_opts so = {.id = id, .rm = rm, .wait_attach = !detach, .open_stdin = in};
 	struct shim_msg m;
 	struct err e = ERR_INIT;
-	cleanup_close int sfd = -1;
 	cleanup_close int afd = -1;
-
-	cleanup_free char *shim_bin = shim_binary();
 	cleanup_free char *overlay = NULL;
 
 	if (container_overlay_options(ctx, id, &overlay, &e) < 0) {
@@ -286,7 +285,13 @@ static int start(struct ctx *ctx, const char *id, bool detach, bool rm, bool in,
 		return EXIT_RUN_ERROR;
 	}
 	so.overlay = overlay;
-	if (shim_spawn(ctx, shim_bin, &so, &sfd, &e) < 0 || shim_read_msg(sfd, &m, &e) < 0) {
+	if (*sfd >= 0 ? shim_send_start(*sfd, id, overlay, &e) < 0
+	              : shim_spawn(ctx, NULL, &so, sfd, &e) < 0) {
+		applet_fail(ctx, &e);
+		container_discard(ctx, id);
+		return EXIT_RUN_ERROR;
+	}
+	if (shim_read_msg(*sfd, &m, &e) < 0) {
 		applet_fail(ctx, &e);
 		container_discard(ctx, id);
 		return EXIT_RUN_ERROR;
@@ -296,7 +301,7 @@ static int start(struct ctx *ctx, const char *id, bool detach, bool rm, bool in,
 			applet_fail(ctx, &e);
 			return EXIT_RUN_ERROR;
 		}
-		if (shim_read_msg(sfd, &m, &e) < 0) {
+		if (shim_read_msg(*sfd, &m, &e) < 0) {
 			applet_fail(ctx, &e);
 			return EXIT_RUN_ERROR;
 		}
@@ -323,6 +328,8 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	uint64_t pids = 0;
 	bool detach = false, rm = false, interactive = false;
 	struct term_keys keys;
+	cleanup_free char *shim_bin = NULL;
+	cleanup_close int sfd = -1;
 	char id[65];
 	int c, rc;
 
@@ -483,6 +490,20 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	co.n_labels = a.n_labels;
 	co.auto_remove = rm;
 
+	fflush(ctx->out);
+	fflush(ctx->err);
+	/* The static shim starts now, while the records are written: its exec and setup overlap
+	 * with ours. It waits for the container's id, or exits when the socket closes first. */
+	shim_bin = shim_binary();
+	if (shim_bin) {
+		struct shim_opts early = {
+		    .rm = rm, .wait_attach = !detach, .open_stdin = interactive};
+		if (shim_spawn(ctx, shim_bin, &early, &sfd, &e) < 0) {
+			applet_fail(ctx, &e);
+			rc = EXIT_RUN_ERROR;
+			goto out;
+		}
+	}
 	if (container_create(ctx, &co, id, &e) < 0) {
 		applet_fail(ctx, &e);
 		rc = EXIT_RUN_ERROR;
@@ -490,7 +511,7 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	}
 	fflush(ctx->out);
 	fflush(ctx->err);
-	rc = start(ctx, id, detach, rm, interactive, &keys);
+	rc = start(ctx, id, &sfd, detach, rm, interactive, &keys);
 	goto out;
 usage:
 	rc = EXIT_USAGE;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/runtime/shim.h"
 #include "common/store/layout.h"
@@ -14,8 +15,8 @@
 static int usage(void)
 {
 	fputs("usage: ctrbox-shim --root DIR --state DIR [--proc DIR] [--sys DIR] [--cgroup DIR] "
-	      "[--config FILE] [--overlay DATA] [--status-fd FD] [--rm] [--wait-attach] [--stdin] "
-	      "ID\n"
+	      "[--config FILE] [--overlay DATA] [--status-fd FD] [--detach] [--rm] [--wait-attach] "
+	      "[--stdin] ID|--await-start\n"
 	      "(started by `ctrbox run`, not by hand)\n",
 	      stderr);
 	return 2;
@@ -29,6 +30,8 @@ int main(int argc, char **argv)
 	int rc;
 	struct shim_opts o = {0};
 	int status_fd = -1;
+	bool detach = false, await_start = false;
+	struct shim_start start;
 
 	config_defaults(&defaults);
 	ctx.path.proc = "/proc";
@@ -52,6 +55,14 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(a, "--stdin") == 0) {
 			o.open_stdin = true;
+			continue;
+		}
+		if (strcmp(a, "--detach") == 0) {
+			detach = true;
+			continue;
+		}
+		if (strcmp(a, "--await-start") == 0) {
+			await_start = true;
 			continue;
 		}
 		if (a[0] != '-') {
@@ -86,8 +97,19 @@ int main(int argc, char **argv)
 		else
 			return usage();
 	}
-	if (!o.id || !store_id_valid(o.id) || !ctx.path.root || !ctx.path.state)
+	if (await_start ? o.id || status_fd < 0 : !o.id || !store_id_valid(o.id))
 		return usage();
+	if (!ctx.path.root || !ctx.path.state)
+		return usage();
+	/* run spawned us in a session of our own and waits for this process: the shim goes on
+	 * in a child, orphaned and adopted by PID 1 or the nearest subreaper. */
+	if (detach) {
+		pid_t pid = fork();
+		if (pid < 0)
+			return 1;
+		if (pid > 0)
+			_exit(0);
+	}
 	/* The event journal's limits come from the config; a bad file means defaults. */
 	if (config_file) {
 		struct err e = ERR_INIT;
@@ -95,6 +117,17 @@ int main(int argc, char **argv)
 			ctx.cfg = cfg;
 			ctx.config_path = config_file;
 		}
+	}
+	/* Started while `run` writes the container's records: it sends the id when they are
+	 * complete, or closes the socket when there is no container to run. */
+	if (await_start) {
+		struct err e = ERR_INIT;
+		if (shim_read_start(status_fd, &start, &e) < 0) {
+			config_free(cfg);
+			return e.code == E_IO ? 0 : 2;
+		}
+		o.id = start.id;
+		o.overlay = start.overlay[0] ? start.overlay : NULL;
 	}
 	rc = shim_main(&ctx, &o, status_fd);
 	config_free(cfg);

@@ -1,13 +1,12 @@
-/* common/runtime/shim.c - the per-container shim (DESIGN.md lesson 3, "run"): double-forked by
- * `run`, a child subreaper in its own session, the parent of the container's init; it reaps,
- * logs (CRI format), serves attach clients (a pty's master with -t; a bounded queue per
- * client), records state.json and events, and cleans up. Kept small: fixed buffers, no
- * threads, one poll loop. */
+/* common/runtime/shim.c - the per-container shim's lifecycle (DESIGN.md lesson 3, "run"):
+ * started by `run` (the static ctrbox-shim through posix_spawn, then forking itself; `ctrbox
+ * __shim` through a double fork) so it is orphaned, a child subreaper in its own session and
+ * the parent of the container's init; it creates the cgroup and namespaces, starts the init,
+ * records state.json and events, and cleans up. The streams (log, attach clients, pty) are
+ * shim_io.c. Kept small: fixed buffers, no threads, one poll loop. */
 #include <errno.h>
 #include <malloc.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sched.h>
+#include <spawn.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,8 +28,8 @@
 #include "common/runtime/init.h"
 #include "common/runtime/names.h"
 #include "common/runtime/shim.h"
+#include "common/runtime/shim_io.h"
 #include "common/runtime/spec.h"
-#include "common/runtime/term.h"
 #include "common/store/container_record.h"
 #include "common/store/event.h"
 #include "common/store/layout.h"
@@ -38,13 +38,9 @@
 
 #define LOG_MAX_BYTES  (10LL << 20) /* for a container.json without log_max_* */
 #define LOG_MAX_FILES  3
-#define ATTACH_WAIT_MS 10000
 #define NAME_FORGET_NS (5LL * 1000000000LL)
-#define MAX_CLIENTS    8
-#define STR_(x)        #x
-#define STR(x)         STR_(x)
-#define READ_CHUNK     16384
-#define DRAIN_MS       5000
+
+extern char **environ;
 
 /* ---- run's side ---- */
 
@@ -68,10 +64,47 @@ char *shim_binary(void)
 	return p;
 }
 
+/* The static shim started without copying `run` (posix_spawn: no fork of this process's
+ * page tables), in a new session, status socket on 3, stdio on /dev/null, nothing else open;
+ * with --detach it forks and its parent exits, so the shim is orphaned as with a double
+ * fork. Returns the pid to reap, or -1 with errno. */
+static pid_t spawn_detached(const char *bin, const char **argv, int status_fd)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	pid_t pid = -1;
+	int rc;
+
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
+		errno = rc;
+		return -1;
+	}
+	if ((rc = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		errno = rc;
+		return -1;
+	}
+	/* adddup2 onto itself clears close-on-exec. */
+	if ((rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, status_fd, 3)) == 0 &&
+	    (rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, 0, 1)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, 0, 2)) == 0 &&
+	    (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 4)) == 0)
+		rc = posix_spawn(&pid, bin, &fa, &at, (char *const *)argv, environ);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	return pid;
+}
+
 int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_opts *o,
                int *status_fd, struct err *e)
 {
-	const char *argv[24];
+	const char *argv[28];
 	const char *self = shim_bin ? shim_bin : "/proc/self/exe";
 	int sv[2], n = 0, st;
 	pid_t pid;
@@ -94,6 +127,7 @@ int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_op
 		}
 		argv[n++] = "--status-fd";
 		argv[n++] = "3";
+		argv[n++] = "--detach";
 	} else {
 		argv[n++] = "ctrbox";
 		argv[n++] = "--root";
@@ -118,18 +152,26 @@ int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_op
 		argv[n++] = "--overlay";
 		argv[n++] = o->overlay;
 	}
-	argv[n++] = o->id;
+	if (o->id)
+		argv[n++] = o->id;
+	else if (shim_bin)
+		argv[n++] = "--await-start";
+	else
+		return err_set(e, E_INVALID, "a shim without its container id needs ctrbox-shim");
 	argv[n] = NULL;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return err_sys(e, "socketpair");
-	pid = fork();
+	if (shim_bin)
+		pid = spawn_detached(shim_bin, argv, sv[1]);
+	else
+		pid = fork();
 	if (pid < 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return err_sys(e, "fork");
 	}
-	if (pid == 0) {
+	if (pid == 0 && !shim_bin) {
 		int null;
 		/* The intermediate: a new session, then exit at once so the shim is orphaned
 		 * and adopted by PID 1 or the nearest subreaper. */
@@ -183,30 +225,49 @@ int shim_read_msg(int fd, struct shim_msg *m, struct err *e)
 	return 0;
 }
 
-/* ---- the shim ---- */
+static int full_io(int fd, void *buf, size_t len, bool wr, struct err *e)
+{
+	size_t done = 0;
 
-struct shim {
-	const struct ctx *ctx;
-	const struct shim_opts *o;
-	char *name;
-	char *cdir, *sdir;
-	struct spec spec;
-	struct cgroup cg;
-	bool have_cg;
-	struct crilog *log;
-	int status_fd, listen_fd, sig_fd;
-	int out_fd, err_fd;
-	int pty_fd;   /* run -t: the master of the container's terminal (its output and input) */
-	int in_fd;    /* run -i without -t: the write end of the container's stdin, or -1 */
-	char *in_buf; /* one ATTACH_STDIN frame not yet taken by the container */
-	size_t in_len, in_off;
-	int in_client; /* the client feeding stdin, or -1 */
-	struct attach_client clients[MAX_CLIENTS];
-	pid_t pid;
-	int wstatus;
-	bool exited;
-	struct container_state st;
-};
+	while (done < len) {
+		ssize_t n = wr ? send(fd, (char *)buf + done, len - done, MSG_NOSIGNAL)
+		               : read(fd, (char *)buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_sys(e, "shim status");
+		if (n == 0)
+			return err_set(e, E_IO, "the shim's status socket closed");
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int shim_send_start(int fd, const char *id, const char *overlay, struct err *e)
+{
+	struct shim_start m = {0};
+
+	if (overlay && strlen(overlay) >= sizeof(m.overlay))
+		return err_set(e, E_INVALID, "overlay mount data is %zu bytes, limit %zu",
+		               strlen(overlay), sizeof(m.overlay) - 1);
+	snprintf(m.id, sizeof(m.id), "%s", id);
+	if (overlay)
+		memcpy(m.overlay, overlay, strlen(overlay) + 1);
+	return full_io(fd, &m, sizeof(m), true, e);
+}
+
+int shim_read_start(int fd, struct shim_start *out, struct err *e)
+{
+	if (full_io(fd, out, sizeof(*out), false, e) < 0)
+		return -1;
+	out->id[sizeof(out->id) - 1] = '\0';
+	out->overlay[sizeof(out->overlay) - 1] = '\0';
+	if (!store_id_valid(out->id))
+		return err_set(e, E_INVALID, "shim start: not a container id");
+	return 0;
+}
+
+/* ---- the shim ---- */
 
 static void send_msg(struct shim *s, int kind, int code, int pid, const char *msg)
 {
@@ -260,306 +321,6 @@ static void save_state(struct shim *s)
 	(void)container_state_save(s->ctx, s->o->id, &s->st, &e);
 }
 
-static void client_gone(struct shim *s, int i);
-
-static void client_add(struct shim *s, int fd)
-{
-	uint32_t hello =
-	    (s->spec.terminal ? ATTACH_HELLO_TTY : 0) | (s->o->open_stdin ? ATTACH_HELLO_STDIN : 0);
-
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i].fd < 0) {
-			attach_client_init(&s->clients[i], fd);
-			if (attach_client_send(&s->clients[i], ATTACH_HELLO, &hello, sizeof(hello),
-			                       ATTACH_CLIENT_BUF_MAX, true) < 0)
-				client_gone(s, i);
-			return;
-		}
-	{
-		/* Full: say why, then hang up (a fresh socket takes a short frame whole). */
-		static const char msg[] = "too many clients attached (" STR(MAX_CLIENTS) ")";
-		struct attach_client c;
-		attach_client_init(&c, fd);
-		(void)attach_client_send(&c, ATTACH_NOTICE, msg, sizeof(msg) - 1, 0, true);
-		attach_client_close(&c);
-	}
-}
-
-static void accept_clients(struct shim *s)
-{
-	int fd;
-
-	while ((fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
-		client_add(s, fd);
-}
-
-/* Output goes to every client without ever blocking: a client that cannot keep up has it
- * queued up to ATTACH_CLIENT_BUF_MAX, then dropped for it alone, with a notice. */
-static void broadcast(struct shim *s, enum attach_kind k, const void *data, size_t len, bool force)
-{
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i].fd >= 0 && attach_client_send(&s->clients[i], k, data, len,
-		                                                ATTACH_CLIENT_BUF_MAX, force) < 0)
-			client_gone(s, i);
-}
-
-/* Foreground `run`: hold the container until it attached, or went away, or a timeout. */
-static void wait_attach(struct shim *s)
-{
-	struct pollfd p[2] = {{s->listen_fd, POLLIN, 0}, {s->status_fd, POLLIN, 0}};
-	int rc;
-
-	do
-		rc = poll(p, s->status_fd >= 0 ? 2 : 1, ATTACH_WAIT_MS);
-	while (rc < 0 && errno == EINTR);
-	if (rc > 0 && (p[0].revents & POLLIN))
-		accept_clients(s);
-}
-
-static void reap(struct shim *s)
-{
-	struct signalfd_siginfo si;
-	int st;
-	pid_t p;
-
-	while (read(s->sig_fd, &si, sizeof(si)) == sizeof(si))
-		;
-	/* The init, and any orphan re-parented to us as subreaper. */
-	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
-		if (p == s->pid) {
-			s->exited = true;
-			s->wstatus = st;
-		}
-}
-
-static bool pump(struct shim *s, int *fd, enum crilog_stream stream)
-{
-	char buf[READ_CHUNK];
-	struct err e = ERR_INIT;
-	ssize_t n = read(*fd, buf, sizeof(buf));
-
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return true;
-	if (n <= 0) {
-		close(*fd);
-		*fd = -1;
-		return false;
-	}
-	if (s->log)
-		(void)crilog_write(s->log, stream, s->ctx->now_ns(), buf, (size_t)n, &e);
-	broadcast(s, stream == CRILOG_STDOUT ? ATTACH_STDOUT : ATTACH_STDERR, buf, (size_t)n,
-	          false);
-	return true;
-}
-
-/* Where ATTACH_STDIN frames go: the pty with -it, the stdin pipe with -i, else nowhere. */
-static int stdin_target(const struct shim *s)
-{
-	if (s->pty_fd >= 0)
-		return s->o->open_stdin ? s->pty_fd : -1;
-	return s->in_fd;
-}
-
-static void stdin_drop(struct shim *s)
-{
-	free(s->in_buf);
-	s->in_buf = NULL;
-	s->in_len = s->in_off = 0;
-}
-
-/* The end of the container's input: the pipe closes; a terminal has no end to give. */
-static void stdin_close(struct shim *s)
-{
-	if (s->in_fd >= 0)
-		close(s->in_fd);
-	s->in_fd = -1;
-	stdin_drop(s);
-}
-
-/* Feeds what is pending to the container's stdin without blocking the shim. */
-static void stdin_flush(struct shim *s)
-{
-	int fd = stdin_target(s);
-
-	while (fd >= 0 && s->in_off < s->in_len) {
-		ssize_t n = write(fd, s->in_buf + s->in_off, s->in_len - s->in_off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n < 0) { /* the container closed its stdin, or its terminal is gone */
-			if (fd == s->in_fd)
-				stdin_close(s);
-			else
-				stdin_drop(s);
-			return;
-		}
-		s->in_off += (size_t)n;
-	}
-	stdin_drop(s);
-}
-
-static void client_gone(struct shim *s, int i)
-{
-	attach_client_close(&s->clients[i]);
-	if (s->in_client == i) {
-		s->in_client = -1;
-		/* A client leaving a terminal (detach keys) leaves the container as it is. */
-		if (s->pty_fd < 0)
-			stdin_close(s);
-	}
-}
-
-/* A whole frame from client i: input (with -i), a window size (with -t); the rest is
- * discarded. */
-static void client_frame(struct shim *s, int i, enum attach_kind k, char *data, size_t len)
-{
-	if (k == ATTACH_RESIZE && s->pty_fd >= 0 && len == sizeof(struct attach_winsize)) {
-		struct attach_winsize ws;
-		struct err e = ERR_INIT;
-		memcpy(&ws, data, sizeof(ws));
-		(void)term_set_winsize(s->pty_fd, ws.rows, ws.cols, &e);
-	} else if (k == ATTACH_STDIN && stdin_target(s) >= 0) {
-		s->in_client = i;
-		if (len == 0) {
-			if (s->pty_fd < 0)
-				stdin_close(s);
-		} else {
-			s->in_buf = data;
-			s->in_len = len;
-			s->in_off = 0;
-			stdin_flush(s);
-			return;
-		}
-	}
-	free(data);
-}
-
-static void client_input(struct shim *s, int i)
-{
-	enum attach_kind k;
-	char *data = NULL;
-	size_t len = 0;
-	int rc = attach_client_read(&s->clients[i], &k, &data, &len);
-
-	if (rc < 0)
-		client_gone(s, i);
-	else if (rc > 0)
-		client_frame(s, i, k, data, len);
-}
-
-static void loop(struct shim *s)
-{
-	while (!s->exited || s->out_fd >= 0 || s->err_fd >= 0 || s->pty_fd >= 0) {
-		struct pollfd p[6 + MAX_CLIENTS];
-		int n = 0, rc, idx_out = -1, idx_err = -1, idx_pty = -1, idx_in = -1, idx_cl = 0;
-		bool pending = stdin_target(s) >= 0 && s->in_off < s->in_len;
-
-		p[n++] = (struct pollfd){s->sig_fd, POLLIN, 0};
-		p[n++] = (struct pollfd){s->listen_fd, POLLIN, 0};
-		if (s->out_fd >= 0) {
-			idx_out = n;
-			p[n++] = (struct pollfd){s->out_fd, POLLIN, 0};
-		}
-		if (s->err_fd >= 0) {
-			idx_err = n;
-			p[n++] = (struct pollfd){s->err_fd, POLLIN, 0};
-		}
-		if (s->pty_fd >= 0) {
-			idx_pty = n;
-			p[n++] = (struct pollfd){s->pty_fd, POLLIN, 0};
-		}
-		if (pending) {
-			idx_in = n;
-			p[n++] = (struct pollfd){stdin_target(s), POLLOUT, 0};
-		}
-		idx_cl = n;
-		/* While a stdin frame waits for the container, clients are not read: that is the
-		 * back-pressure on `run -i`. Their output is still sent. */
-		for (int i = 0; i < MAX_CLIENTS; i++) {
-			const struct attach_client *c = &s->clients[i];
-			short ev = (short)((pending ? 0 : POLLIN) |
-			                   (attach_client_pending(c) ? POLLOUT : 0));
-			p[n++] = (struct pollfd){c->fd, ev, 0};
-		}
-		/* Once the init is gone, its namespace is too: the pipes end at once. The
-		 * timeout only guards a descriptor leaked out of the namespace. */
-		rc = poll(p, (nfds_t)n, s->exited ? 2000 : -1);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc == 0 && s->exited)
-			break;
-		if (p[0].revents)
-			reap(s);
-		if (p[1].revents & POLLIN)
-			accept_clients(s);
-		if (idx_out >= 0 && p[idx_out].revents)
-			pump(s, &s->out_fd, CRILOG_STDOUT);
-		if (idx_err >= 0 && p[idx_err].revents)
-			pump(s, &s->err_fd, CRILOG_STDERR);
-		if (idx_pty >= 0 && p[idx_pty].revents)
-			pump(s, &s->pty_fd, CRILOG_STDOUT); /* EIO: every slave fd is closed */
-		if (idx_in >= 0 && p[idx_in].revents)
-			stdin_flush(s);
-		for (int i = 0; i < MAX_CLIENTS; i++) {
-			short r = p[idx_cl + i].revents;
-			if (s->clients[i].fd < 0 || !r)
-				continue;
-			if ((r & POLLOUT) && attach_client_flush(&s->clients[i]) < 0) {
-				client_gone(s, i);
-				continue;
-			}
-			/* A frame another client sent this round may be waiting for the
-			 * container now: then this one is read next round. */
-			if (r & POLLIN) {
-				if (!(stdin_target(s) >= 0 && s->in_off < s->in_len))
-					client_input(s, i);
-			} else if (r & (POLLHUP | POLLERR)) {
-				client_gone(s, i);
-			}
-		}
-	}
-}
-
-/* The exit frame (and what is queued before it) gets a moment to reach slow clients. */
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void drain_clients(struct shim *s)
-{
-	int64_t deadline = mono_ms() + DRAIN_MS;
-
-	for (;;) {
-		struct pollfd p[MAX_CLIENTS];
-		int64_t left = deadline - mono_ms();
-		int n = 0, rc;
-
-		for (int i = 0; i < MAX_CLIENTS; i++)
-			p[i] = (struct pollfd){-1, POLLOUT, 0};
-		for (int i = 0; i < MAX_CLIENTS; i++)
-			if (attach_client_pending(&s->clients[i])) {
-				p[i].fd = s->clients[i].fd;
-				n++;
-			}
-		if (n == 0 || left <= 0)
-			return;
-		rc = poll(p, MAX_CLIENTS, (int)left);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0)
-			return;
-		for (int i = 0; i < MAX_CLIENTS; i++)
-			if (p[i].revents && ((p[i].revents & (POLLHUP | POLLERR)) ||
-			                     attach_client_flush(&s->clients[i]) < 0))
-				client_gone(s, i);
-	}
-}
-
 static void cleanup_cgroup(struct shim *s)
 {
 	struct err e = ERR_INIT;
@@ -573,6 +334,29 @@ static void cleanup_cgroup(struct shim *s)
 			break;
 		nanosleep(&ts, NULL);
 	}
+}
+
+/* The init's exit would tear its mount namespace down (the overlay and every mount in it, and
+ * an RCU grace period) before its parent hears of the exit. The shim holds the namespace
+ * until the exit is recorded and sent, then lets it go here: the same work, off the path
+ * between the container's exit and `run`'s. */
+static void hold_mounts(struct shim *s)
+{
+	char rel[32];
+	cleanup_free char *path = NULL;
+
+	if (!(s->spec.ns & SPEC_NS_MOUNT))
+		return;
+	snprintf(rel, sizeof(rel), "%d/ns/mnt", (int)s->pid);
+	path = path_join(s->ctx->path.proc, rel);
+	s->mnt_fd = open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static void release_mounts(struct shim *s)
+{
+	if (s->mnt_fd >= 0)
+		close(s->mnt_fd);
+	s->mnt_fd = -1;
 }
 
 static void finish(struct shim *s, int code, bool started)
@@ -603,11 +387,9 @@ static void finish(struct shim *s, int code, bool started)
 		(void)unlink(sock);
 	}
 	c32 = code;
-	broadcast(s, ATTACH_EXIT, &c32, sizeof(c32), true);
-	drain_clients(s);
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i].fd >= 0)
-			client_gone(s, i);
+	shim_io_broadcast(s, ATTACH_EXIT, &c32, sizeof(c32), true);
+	release_mounts(s);
+	shim_io_drain(s);
 	cleanup_cgroup(s);
 	if (s->o->rm) {
 		(void)fs_remove_tree(s->cdir, &e);
@@ -621,7 +403,7 @@ static void finish(struct shim *s, int code, bool started)
 static void shim_release(struct shim *s)
 {
 	int *fds[] = {&s->status_fd, &s->listen_fd, &s->sig_fd, &s->out_fd,
-	              &s->err_fd,    &s->in_fd,     &s->pty_fd};
+	              &s->err_fd,    &s->in_fd,     &s->pty_fd, &s->mnt_fd};
 
 	free(s->name);
 	free(s->in_buf);
@@ -642,28 +424,46 @@ static const char *const std_devices[] = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
 /* The spec's device rules into the v1 devices cgroup (v2 has no file interface for them). */
 static int apply_devices(struct shim *s, struct err *e)
 {
-	if (s->cg.mode == CGROUP_V2)
+	size_t n = 0, max = s->spec.n_devices + ARRAY_SIZE(std_devices);
+	cleanup_free char *text = NULL;
+	cleanup_free const char **rules = NULL;
+	cleanup_free bool *allow = NULL;
+
+	if (s->cg.mode == CGROUP_V2 || s->spec.n_devices == 0)
 		return 0;
+	text = xcalloc(max, 64);
+	rules = xcalloc(max, sizeof(*rules));
+	allow = xcalloc(max, sizeof(*allow));
 	for (size_t i = 0; i < s->spec.n_devices; i++) {
 		const struct spec_device *d = &s->spec.devices[i];
-		char rule[64], maj[24] = "*", min[24] = "*";
+		char *rule = text + 64 * n, maj[24] = "*", min[24] = "*";
 		if (d->major >= 0)
 			snprintf(maj, sizeof(maj), "%lld", (long long)d->major);
 		if (d->minor >= 0)
 			snprintf(min, sizeof(min), "%lld", (long long)d->minor);
 		if (d->type == 'a')
-			snprintf(rule, sizeof(rule), "a");
+			snprintf(rule, 64, "a");
 		else
-			snprintf(rule, sizeof(rule), "%c %s:%s %s", d->type, maj, min, d->access);
-		if (cgroup_device_rule(&s->cg, d->allow, rule, e) < 0)
-			return -1;
+			snprintf(rule, 64, "%c %s:%s %s", d->type, maj, min, d->access);
+		rules[n] = rule;
+		allow[n++] = d->allow;
 	}
 	/* As runc does, the nodes every container's /dev holds stay usable whatever a bundle's
-	 * rules say (umoci's deny everything). */
-	for (size_t i = 0; s->spec.n_devices && i < ARRAY_SIZE(std_devices); i++)
-		if (cgroup_device_rule(&s->cg, true, std_devices[i], e) < 0)
-			return -1;
-	return 0;
+	 * rules say (umoci's deny everything); a rule allowed after the last deny is not
+	 * written twice. */
+	for (size_t i = 0; i < ARRAY_SIZE(std_devices); i++) {
+		bool allowed = false;
+		for (size_t j = n; j-- > 0 && allow[j];)
+			if (strcmp(rules[j], std_devices[i]) == 0) {
+				allowed = true;
+				break;
+			}
+		if (!allowed) {
+			rules[n] = std_devices[i];
+			allow[n++] = true;
+		}
+	}
+	return cgroup_device_rules(&s->cg, allow, rules, n, e);
 }
 
 static unsigned clone_flags(const struct spec *sp)
@@ -683,6 +483,17 @@ static unsigned clone_flags(const struct spec *sp)
 	return f;
 }
 
+/* The init's report: sizeof(*r) when it could not exec, 0 when it did (or died). */
+static ssize_t read_report(int fd, struct init_report *r)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, r, sizeof(*r));
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
 /* Everything up to a started container; a failure is reported as 125 and recorded. */
 static int start(struct shim *s, struct err *e)
 {
@@ -697,7 +508,7 @@ static int start(struct shim *s, struct err *e)
 	int pipes[12] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 	int *out = pipes, *errp = pipes + 2, *go = pipes + 4, *rep = pipes + 6, *in = pipes + 8;
 	int *con = pipes + 10; /* the console socket: the init sends the pty master */
-	bool tty;
+	bool tty, go_failed = false;
 	struct init_report r;
 	ssize_t n;
 	pid_t pid;
@@ -760,6 +571,7 @@ static int start(struct shim *s, struct err *e)
 		init_container(&a);
 	}
 	s->pid = pid;
+	hold_mounts(s);
 	if (!tty) {
 		close(out[1]);
 		close(errp[1]);
@@ -779,21 +591,24 @@ static int start(struct shim *s, struct err *e)
 	if (s->have_cg && cgroup_add_pid(&s->cg, pid, e) < 0) {
 		kill(pid, SIGKILL);
 		close(go[1]);
+		/* The init mounts while we move it: if a mount failed, it says why. */
+		if (read_report(rep[0], &r) == (ssize_t)sizeof(r))
+			err_set(e, E_INVALID, "%s", r.msg);
 		close(rep[0]);
 		if (tty)
 			close(con[0]);
 		goto fail;
 	}
 	if (s->o->wait_attach)
-		wait_attach(s);
+		shim_io_wait_attach(s);
 	if (write(go[1], "g", 1) != 1) {
+		/* The init is gone already: its report (read below) says why. */
+		go_failed = true;
 		err_sys(e, "start the container");
 		kill(pid, SIGKILL);
 	}
 	close(go[1]);
-	do
-		n = read(rep[0], &r, sizeof(r));
-	while (n < 0 && errno == EINTR);
+	n = read_report(rep[0], &r);
 	close(rep[0]);
 	container_doc_release(&doc);
 	if (tty) {
@@ -816,7 +631,7 @@ static int start(struct shim *s, struct err *e)
 		                               : E_INVALID,
 		               "%s", r.msg);
 	}
-	if (n != 0)
+	if (n != 0 || go_failed)
 		return err_set(e, E_IO, "the container's init died before exec");
 	return 0;
 
@@ -847,12 +662,13 @@ int shim_main(const struct ctx *ctx, const struct shim_opts *o, int status_fd)
 	                 .err_fd = -1,
 	                 .in_fd = -1,
 	                 .pty_fd = -1,
+	                 .mnt_fd = -1,
 	                 .in_client = -1};
 	struct err e = ERR_INIT;
 	sigset_t mask;
 	int code;
 
-	for (int i = 0; i < MAX_CLIENTS; i++)
+	for (int i = 0; i < SHIM_MAX_CLIENTS; i++)
 		attach_client_init(&s.clients[i], -1);
 	s.cdir = store_container_dir(ctx, o->id);
 	s.sdir = store_container_state_dir(ctx, o->id);
@@ -898,7 +714,7 @@ int shim_main(const struct ctx *ctx, const struct shim_opts *o, int status_fd)
 	/* The spec's JSON and the setup are done with: give their pages back, since the shim
 	 * lives as long as the container (its memory per container is a headline figure). */
 	malloc_trim(0);
-	loop(&s);
+	shim_io_loop(&s);
 	if (!s.exited) {
 		/* A pipe outlived the namespace's teardown; wait for the init itself. */
 		while (waitpid(s.pid, &s.wstatus, 0) < 0 && errno == EINTR)

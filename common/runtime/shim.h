@@ -1,6 +1,6 @@
 /* common/runtime/shim.h - the per-container shim (DESIGN.md lesson 3): started by `run` through
- * a double fork so it is reparented to PID 1 or the nearest subreaper, in its own session with
- * stdio on /dev/null and no inherited descriptors but its status socket. It is a child
+ * an intermediate that exits so it is reparented to PID 1 or the nearest subreaper, in its own
+ * session with stdio on /dev/null and no inherited descriptors but its status socket. It is a child
  * subreaper and the container's parent: it creates the namespaces, starts the init
  * (init.h), reaps it and any orphans, records state.json, writes the CRI log, serves the
  * attach socket, emits Started, Died and OOMKilled, cleans up the cgroup (and with --rm the
@@ -18,7 +18,8 @@
 #include "common/util/err.h"
 
 struct shim_opts {
-	const char *id;
+	const char *id;      /* NULL: started before the container exists; the id and overlay come
+	                      * later in a struct shim_start (static shim only) */
 	bool rm;             /* remove the container after it exits */
 	bool wait_attach;    /* hold the container until a client attaches (or `run` is gone) */
 	bool open_stdin;     /* run -i: the container's stdin is what attach clients send */
@@ -38,18 +39,36 @@ struct shim_msg {
 	char msg[1024];
 };
 
+/* What `run` sends a shim started early (shim_opts.id NULL) once the container's records are
+ * written: its id, and the overlay's mount data ("" for a bundle's rootfs). Overlay data is
+ * at most a page, as mount(2) takes. */
+#define SHIM_OVERLAY_MAX 4096
+struct shim_start {
+	char id[72];
+	char overlay[SHIM_OVERLAY_MAX];
+};
+
 /* The small static shim program (ctrbox-shim) beside the running ctrbox binary, or NULL when
  * there is none (then `ctrbox __shim` serves). The caller frees. */
 char *shim_binary(void);
 
-/* `run`'s side: double-forks and execs the shim (shim_bin, or with NULL this ctrbox binary's
- * `__shim` applet) with the roots and host paths of ctx; returns the status socket. Blocks
- * until the intermediate child is reaped. */
+/* `run`'s side: starts the shim with the roots and host paths of ctx and returns the status
+ * socket: shim_bin through posix_spawn in a new session with --detach (it forks itself and
+ * the spawned parent exits), or with NULL this ctrbox binary's `__shim` applet through a
+ * double fork. Either way the shim is orphaned. Blocks until the intermediate is reaped. */
 int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_opts *o,
                int *status_fd, struct err *e);
 
 /* Reads the next message; E_IO when the shim died without saying (the socket closed). */
 int shim_read_msg(int fd, struct shim_msg *m, struct err *e);
+
+/* `run`'s side, for a shim started early: sends the container's id and overlay data (or NULL).
+ * E_INVALID when the overlay data is longer than a page. */
+int shim_send_start(int fd, const char *id, const char *overlay, struct err *e);
+
+/* The early shim's side: waits for shim_send_start's message. E_IO when `run` closed the socket
+ * first (no container was made), E_INVALID for a malformed id. */
+int shim_read_start(int fd, struct shim_start *out, struct err *e);
 
 /* The shim itself, from the hidden `__shim` applet: runs the container to its end. Returns the
  * shim's exit status (0 once the container ran, 125 when it could not be started). */

@@ -22,6 +22,7 @@
 #include "common/runtime/cgroup.h"
 #include "common/runtime/exec.h"
 #include "common/runtime/exec_join.h"
+#include "common/runtime/procexec.h"
 #include "common/runtime/lifecycle.h"
 #include "common/runtime/lookup.h"
 #include "common/runtime/spec.h"
@@ -315,12 +316,12 @@ static int merge_env(const struct exec_opts *o, struct exec_job *j, struct err *
 		if (strncmp(*p, "HOME", 4) == 0 && ((*p)[4] == '=' || !(*p)[4]))
 			j->home_given = true;
 		if (eq) {
-			exec_env_put(&j->spec.env, *p);
+			env_put(&j->spec.env, *p);
 		} else {
 			size_t n = strlen(*p);
 			for (const char *const *v = o->envp; v && *v; v++)
 				if (strncmp(*v, *p, n) == 0 && (*v)[n] == '=') {
-					exec_env_put(&j->spec.env, *v);
+					env_put(&j->spec.env, *v);
 					break;
 				}
 		}

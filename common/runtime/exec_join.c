@@ -58,21 +58,6 @@ void exec_job_release(struct exec_job *j)
 			close(TAKE_FD(j->ns[i]));
 }
 
-void exec_env_put(char ***env, const char *kv)
-{
-	size_t klen = strcspn(kv, "="), n = 0;
-
-	for (; *env && (*env)[n]; n++)
-		if (strncmp((*env)[n], kv, klen) == 0 && (*env)[n][klen] == '=') {
-			free((*env)[n]);
-			(*env)[n] = xstrdup(kv);
-			return;
-		}
-	*env = xreallocarray(*env, n + 2, sizeof(**env));
-	(*env)[n] = xstrdup(kv);
-	(*env)[n + 1] = NULL;
-}
-
 /* ---- messages ---- */
 
 int exec_msg_send(int fd, const struct exec_msg *m, int pass_fd)
@@ -422,7 +407,7 @@ __attribute__((noreturn)) static void process_main(struct exec_job *j, int rfd)
 		if (!j->home_given) {
 			cleanup_free char *kv =
 			    xasprintf("HOME=%s", u.home && *u.home ? u.home : "/");
-			exec_env_put(&s->env, kv);
+			env_put(&s->env, kv);
 		}
 		spec_user_release(&u);
 	}

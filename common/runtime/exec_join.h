@@ -60,8 +60,6 @@ struct exec_job {
 
 void exec_job_release(struct exec_job *j);
 
-/* Replaces KEY's entry in *env (kv is "KEY=VALUE") or appends it. */
-void exec_env_put(char ***env, const char *kv);
 
 /* In a child of the waiter, still in the host's namespaces: copies self_exe (the host's
  * <proc>/self/exe) into a memfd sealed against writes and executes it as `ctrbox __exec`

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -23,6 +24,19 @@ const char *env_get(char *const *env, const char *key)
 		if (strncmp(*env, key, n) == 0 && (*env)[n] == '=')
 			return *env + n + 1;
 	return NULL;
+}
+
+void env_put(char ***env, const char *kv)
+{
+	size_t klen = strcspn(kv, "="), n = 0;
+
+	for (; *env && (*env)[n]; n++)
+		if (strncmp((*env)[n], kv, klen) == 0 && (*env)[n][klen] == '=') {
+			free((*env)[n]);
+			(*env)[n] = xstrdup(kv);
+			return;
+		}
+	strv_push(env, kv);
 }
 
 int env_file_read(const char *path, char ***env, struct err *e)

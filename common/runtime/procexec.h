@@ -12,6 +12,9 @@
 /* The value of key in a KEY=VALUE vector, or NULL. */
 const char *env_get(char *const *env, const char *key);
 
+/* Replaces KEY's entry in *env (kv is "KEY=VALUE") or appends a copy of kv. */
+void env_put(char ***env, const char *kv);
+
 /* docker's --env-file: KEY=VALUE or KEY lines, appended to *env; blank lines, # comments and
  * CR line ends skipped. At most 1 MiB. */
 int env_file_read(const char *path, char ***env, struct err *e);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "common/image/manifest.h"
+#include "common/runtime/procexec.h"
 #include "common/runtime/spec.h"
 #include "common/util/fs.h"
 #include "common/util/jsonio.h"
@@ -457,20 +458,6 @@ int spec_resolve_user(const char *user, const char *const *layer_dirs, size_t n_
 
 /* ---- building ---- */
 
-static void env_set(char ***env, const char *kv)
-{
-	size_t klen = strcspn(kv, "=");
-	size_t n = strv_len(*env);
-
-	for (size_t i = 0; i < n; i++)
-		if (strncmp((*env)[i], kv, klen) == 0 && (*env)[i][klen] == '=') {
-			free((*env)[i]);
-			(*env)[i] = xstrdup(kv);
-			return;
-		}
-	strv_push(env, kv);
-}
-
 static bool env_has(char **env, const char *key)
 {
 	size_t klen = strlen(key);
@@ -498,30 +485,30 @@ static int build_env(const struct image_config *img, const struct spec_opts *o,
 
 	if (img)
 		for (char **p = img->env; p && *p; p++)
-			env_set(&env, *p);
+			env_put(&env, *p);
 	for (const char *const *p = o->env; p && *p; p++) {
 		if (**p == '=' || !**p)
 			return err_set(e, E_INVALID, "invalid environment variable: %s", *p);
 		if (strchr(*p, '=')) {
-			env_set(&env, *p);
+			env_put(&env, *p);
 		} else {
 			/* KEY alone: the caller's value, as docker does; unset stays unset. */
 			const char *v = env_lookup(o->envp, *p);
 			if (v) {
 				cleanup_free char *kv = xasprintf("%s=%s", *p, v);
-				env_set(&env, kv);
+				env_put(&env, kv);
 			}
 		}
 	}
 	if (!env_has(env, "PATH"))
-		env_set(&env, DEFAULT_PATH);
+		env_put(&env, DEFAULT_PATH);
 	if (!env_has(env, "HOSTNAME")) {
 		cleanup_free char *kv = xasprintf("HOSTNAME=%s", hostname);
-		env_set(&env, kv);
+		env_put(&env, kv);
 	}
 	if (!env_has(env, "HOME")) {
 		cleanup_free char *kv = xasprintf("HOME=%s", home && *home ? home : "/");
-		env_set(&env, kv);
+		env_put(&env, kv);
 	}
 	*out = TAKE_PTR(env);
 	return 0;

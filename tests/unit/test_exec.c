@@ -8,6 +8,7 @@
 #include "tests/unit/unit.h"
 #include "common/runtime/exec.h"
 #include "common/runtime/exec_join.h"
+#include "common/runtime/procexec.h"
 #include "common/util/exit.h"
 
 static void test_env_put(void **state)
@@ -15,11 +16,11 @@ static void test_env_put(void **state)
 	char **env = NULL;
 	(void)state;
 
-	exec_env_put(&env, "PATH=/bin");
-	exec_env_put(&env, "HOME=/root");
-	exec_env_put(&env, "PATH=/usr/bin:/bin");
-	exec_env_put(&env, "PATHX=1"); /* a longer key is another key */
-	exec_env_put(&env, "EMPTY=");
+	env_put(&env, "PATH=/bin");
+	env_put(&env, "HOME=/root");
+	env_put(&env, "PATH=/usr/bin:/bin");
+	env_put(&env, "PATHX=1"); /* a longer key is another key */
+	env_put(&env, "EMPTY=");
 	assert_string_equal(env[0], "PATH=/usr/bin:/bin");
 	assert_string_equal(env[1], "HOME=/root");
 	assert_string_equal(env[2], "PATHX=1");

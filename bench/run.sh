@@ -121,9 +121,15 @@ if [ "$have_ctr" = true ]; then
 fi
 
 # CPU per lifecycle (the process and its descendants, perf's task-clock): unlike elapsed time it
-# hardly moves with the machine's load.
+# hardly moves with the machine's load. perf stat counts a descendant when it exits, and with
+# --rm the shim outlives `run` (it removes the container after reporting the exit): 10
+# lifecycles in one shell that then waits half a second, so every shim's work is counted.
 if command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1; then
-	cpu() { perf stat -x, -e task-clock -r 10 -- "$@" 2>&1 >/dev/null | awk -F, '/task-clock/ {printf "%.1f", $1}'; }
+	cpu() {
+		perf stat -x, -e task-clock -- bash -c \
+			'for ((i = 0; i < 10; i++)); do "$@" >/dev/null; done; sleep 0.5' cpu "$@" 2>&1 |
+			awk -F, '/task-clock/ {printf "%.1f", $1 / 10}'
+	}
 	cc=$(cpu "$CTRBOX" run --rm "$img" /bin/true)
 	cf=$(cpu unshare -mpfuin --mount-proc /bin/true)
 	echo "CPU per lifecycle: ctrbox run --rm ${cc} ms, unshare floor ${cf} ms"

@@ -350,6 +350,25 @@ fail:
 	return -1;
 }
 
+/* A directory inside the container's, which exists: one mkdir, not a walk from "/" (the
+ * walk is two system calls a level, and a run makes three of these). */
+static int mkdir_here(const char *path, mode_t mode, struct err *e)
+{
+	struct stat st;
+
+	if (mkdir(path, mode) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return fs_mkdir_p(path, mode, e);
+	if (errno != EEXIST)
+		return err_sys(e, "mkdir %s", path);
+	if (stat(path, &st) < 0)
+		return err_sys(e, "%s", path);
+	if (!S_ISDIR(st.st_mode))
+		return err_set(e, E_INVALID, "%s: not a directory", path);
+	return 0;
+}
+
 int container_overlay_options(const struct ctx *ctx, const char *id, char **out, struct err *e)
 {
 	struct container_doc doc = {0};
@@ -381,8 +400,8 @@ int container_overlay_options(const struct ctx *ctx, const char *id, char **out,
 		}
 		ns[n - 1 - i] = (int)v; /* overlay wants the top first */
 	}
-	if (fs_mkdir_p(upper, 0755, e) < 0 || fs_mkdir_p(work, 0700, e) < 0 ||
-	    fs_mkdir_p(rootfs, 0755, e) < 0)
+	if (mkdir_here(upper, 0755, e) < 0 || mkdir_here(work, 0700, e) < 0 ||
+	    mkdir_here(rootfs, 0755, e) < 0)
 		goto out;
 	rc = snapshot_overlay_options(ctx, ns, n, upper, work, ctx->cfg->snapshot_volatile, true,
 	                              out, e);

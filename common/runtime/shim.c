@@ -683,7 +683,9 @@ int shim_main(const struct ctx *ctx, const struct shim_opts *o, int status_fd)
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	s.sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	(void)fs_mkdir_p(s.sdir, 0700, &e);
+	/* run made it with state.json; a walk from "/" only when it did not. */
+	if (mkdir(s.sdir, 0700) < 0 && errno == ENOENT)
+		(void)fs_mkdir_p(s.sdir, 0700, &e);
 
 	s.st.shim_pid = getpid();
 	s.st.shim_start_time = start_time(ctx, getpid());

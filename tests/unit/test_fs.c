@@ -101,6 +101,10 @@ static void test_mkdir_p_and_remove_tree(void **state)
 	assert_int_equal(fs_write_atomic(keep, "k", 1, 0600, 0, &e), 0);
 	assert_int_equal(fs_write_atomic(file, "f", 1, 0600, 0, &e), 0);
 	assert_int_equal(fs_mkdir_p(blocked, 0700, &e), -1);
+	err_clear(&e);
+	/* the whole path existing as a file is no directory either */
+	assert_int_equal(fs_mkdir_p(file, 0700, &e), -1);
+	assert_non_null(strstr(e.msg, "not a directory"));
 	/* A symlink inside the tree is removed, never followed. */
 	assert_int_equal(symlink(outside, link), 0);
 	assert_int_equal(fs_remove_tree(a, &e), 0);

@@ -131,6 +131,52 @@ static int load_config(const struct ctx *ctx, const struct image_record *r,
 }
 
 /* Takes the name's lock and checks it is free; a generated name is retried. */
+static bool container_exists(const struct ctx *ctx, const char *id)
+{
+	cleanup_free char *dir = store_container_dir(ctx, id);
+	cleanup_free char *doc = path_join(dir, "container.json");
+
+	return fs_exists(doc);
+}
+
+/* Whether name is free, judged under its lock l: the owner recorded in the name's file when
+ * there is one (taken while that container's record exists), nobody when this claim created
+ * the file, and otherwise (a file from before owners were recorded) every container.json. */
+static int name_free(const struct ctx *ctx, const char *name, const struct lock *l, bool fresh,
+                     struct err *e)
+{
+	char owner[65];
+
+	if (names_owner(l->fd, owner)) {
+		if (container_exists(ctx, owner))
+			return err_set(e, E_EXISTS, "name %s: already in use by container %.12s",
+			               name, owner);
+		return 0;
+	}
+	if (fresh)
+		return 0;
+	return container_name_check(ctx, name, e);
+}
+
+/* The early check of a wanted name, before a pull and without its lock: a recorded owner
+ * answers at once, a missing file means free; only a file without an owner costs a scan.
+ * The answer that counts is claim_name's, under the lock. */
+static int name_check_early(const struct ctx *ctx, const char *name, struct err *e)
+{
+	char owner[65];
+	bool exists;
+
+	if (container_name_valid(name, e) < 0)
+		return -1;
+	if (names_peek(ctx, name, &exists, owner)) {
+		if (container_exists(ctx, owner))
+			return err_set(e, E_EXISTS, "name %s: already in use by container %.12s",
+			               name, owner);
+		return 0;
+	}
+	return exists ? container_name_check(ctx, name, e) : 0;
+}
+
 static int claim_name(const struct ctx *ctx, const char *want, const char *id, char **name,
                       struct lock *l, struct err *e)
 {
@@ -148,11 +194,15 @@ static int claim_name(const struct ctx *ctx, const char *want, const char *id, c
 		} else {
 			cand = xasprintf("ctrbox-%.12s", id);
 		}
+		bool fresh = false;
+
 		/* A wanted name was checked (format and use) before the pull; the check that
-		 * counts is this one, under the name's lock, as it reads every container.json. */
-		if (names_lock(ctx, cand, NAME_LOCK_NS, l, e) < 0)
+		 * counts is this one, under the name's lock. The owner goes into the name's file
+		 * before the container's records, so a claimer that dies leaves an owner whose
+		 * container does not exist: the name stays free. */
+		if (names_lock(ctx, cand, NAME_LOCK_NS, l, &fresh, e) < 0)
 			return err_wrap(e, "name %s", cand);
-		if (container_name_check(ctx, cand, e) < 0) {
+		if (name_free(ctx, cand, l, fresh, e) < 0 || names_set_owner(l, id, e) < 0) {
 			lock_release(l);
 			if (want || e->code != E_EXISTS)
 				return -1;
@@ -307,7 +357,7 @@ int container_create(const struct ctx *ctx, const struct container_opts *o, char
 
 	if (new_id(doc.id, e) < 0)
 		return -1;
-	if (o->name && container_name_check(ctx, o->name, e) < 0)
+	if (o->name && name_check_early(ctx, o->name, e) < 0)
 		return -1; /* before any pull: a taken name fails fast */
 	rc = o->bundle ? from_bundle(ctx, o, doc.id, &doc, e) : from_image(ctx, o, doc.id, &doc, e);
 	if (rc < 0)

@@ -62,17 +62,30 @@ int container_lookup(const struct ctx *ctx, const char *arg, char id[65], struct
 	return 0;
 }
 
-int container_name_check(const struct ctx *ctx, const char *name, struct err *e)
+int container_name_valid(const char *name, struct err *e)
 {
-	cleanup_strv char **ids = NULL;
-	const char *owner;
-	size_t n = 0, len = strlen(name);
+	size_t len = strlen(name);
 
 	if (len == 0 || len > NAME_MAX_LEN || !isalnum((unsigned char)name[0]))
 		goto invalid;
 	for (size_t i = 1; i < len; i++)
 		if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
 			goto invalid;
+	return 0;
+invalid:
+	return err_set(e, E_INVALID,
+	               "name \"%s\": must be [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most %d characters",
+	               name, NAME_MAX_LEN);
+}
+
+int container_name_check(const struct ctx *ctx, const char *name, struct err *e)
+{
+	cleanup_strv char **ids = NULL;
+	const char *owner;
+	size_t n = 0;
+
+	if (container_name_valid(name, e) < 0)
+		return -1;
 	if (container_list_ids(ctx, &ids, &n, e) < 0)
 		return err_wrap(e, "name %s", name);
 	owner = find_name(ctx, ids, name);
@@ -80,8 +93,4 @@ int container_name_check(const struct ctx *ctx, const char *name, struct err *e)
 		return err_set(e, E_EXISTS, "name %s: already in use by container %.12s", name,
 		               owner);
 	return 0;
-invalid:
-	return err_set(e, E_INVALID,
-	               "name \"%s\": must be [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most %d characters",
-	               name, NAME_MAX_LEN);
 }

@@ -17,4 +17,7 @@ int container_lookup(const struct ctx *ctx, const char *arg, char id[65], struct
  * container under a name takes the name's lock (ROOT/containers/names/<name>.lock). */
 int container_name_check(const struct ctx *ctx, const char *name, struct err *e);
 
+/* The format half of container_name_check alone: E_INVALID with the rule. */
+int container_name_valid(const char *name, struct err *e);
+
 #endif

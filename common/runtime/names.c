@@ -2,11 +2,13 @@
  * (common/runtime/names.h; DESIGN.md "run" --name). Kept apart from container.c so the shim,
  * which forgets the name of a --rm container, links no image code. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/runtime/names.h"
+#include "common/store/layout.h"
 #include "common/util/fs.h"
 #include "common/util/mem.h"
 
@@ -27,13 +29,22 @@ char *names_lock_path(const struct ctx *ctx, const char *name)
 }
 
 int names_lock(const struct ctx *ctx, const char *name, int64_t timeout_ns, struct lock *out,
-               struct err *e)
+               bool *fresh, struct err *e)
 {
 	cleanup_free char *dir = path_join(ctx->path.root, "containers/names");
 	cleanup_free char *path = names_lock_path(ctx, name);
 
 	if (name_ok(name, e) < 0 || fs_mkdir_p(dir, 0700, e) < 0)
 		return -1;
+	if (fresh) {
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		*fresh = fd >= 0;
+		if (fd >= 0)
+			close(fd);
+		else if (errno != EEXIST)
+			return err_sys(e, "open %s", path);
+	}
 	for (int i = 0; i < NAMES_RETRIES; i++) {
 		struct lock l = LOCK_INIT;
 		struct stat a, b;
@@ -73,8 +84,34 @@ int names_forget(const struct ctx *ctx, const char *name, int64_t timeout_ns, st
 		return -1;
 	if (!fs_exists(path))
 		return 0; /* nothing to forget; do not create it just to remove it */
-	if (names_lock(ctx, name, timeout_ns, &l, e) < 0)
+	if (names_lock(ctx, name, timeout_ns, &l, NULL, e) < 0)
 		return -1;
 	names_unlock_remove(ctx, name, &l);
 	return 0;
+}
+
+int names_set_owner(const struct lock *l, const char *id, struct err *e)
+{
+	if (pwrite(l->fd, id, 64, 0) != 64 || ftruncate(l->fd, 64) < 0)
+		return err_sys(e, "record the name's owner");
+	return 0;
+}
+
+bool names_owner(int fd, char id[65])
+{
+	ssize_t n = pread(fd, id, 64, 0);
+
+	if (n != 64)
+		return false;
+	id[64] = '\0';
+	return store_id_valid(id);
+}
+
+bool names_peek(const struct ctx *ctx, const char *name, bool *exists, char id[65])
+{
+	cleanup_free char *path = names_lock_path(ctx, name);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	*exists = fd >= 0 || errno != ENOENT;
+	return fd >= 0 && names_owner(fd, id);
 }

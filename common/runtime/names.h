@@ -10,6 +10,7 @@
 #ifndef CTRBOX_RUNTIME_NAMES_H
 #define CTRBOX_RUNTIME_NAMES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/store/lock.h"
@@ -20,9 +21,23 @@
 char *names_lock_path(const struct ctx *ctx, const char *name);
 
 /* Takes the name's lock (creating the directory and the file), timeout_ns as lock_take
- * (E_BUSY when it expires). Blocks only on the lock. */
+ * (E_BUSY when it expires). Blocks only on the lock. With fresh, says whether this call
+ * created the file: then no container can have recorded itself in it before. */
 int names_lock(const struct ctx *ctx, const char *name, int64_t timeout_ns, struct lock *out,
-               struct err *e);
+               bool *fresh, struct err *e);
+
+/* The owner a name's file records: the ID of the container that claimed the name, written
+ * under the lock before the container's records, so that "is this name taken?" is one file
+ * and one stat instead of every container.json. A file from before owners were recorded (or
+ * from a claimer that died before writing) records none. */
+int names_set_owner(const struct lock *l, const char *id, struct err *e);
+
+/* Reads the owner recorded in an open name file into id: true when there is one. */
+bool names_owner(int fd, char id[65]);
+
+/* Without a lock, for a fast early answer: *exists says whether the name's file is there, and
+ * the return value whether it records an owner (into id). */
+bool names_peek(const struct ctx *ctx, const char *name, bool *exists, char id[65]);
 
 /* Unlinks the name's lock file, which l must hold, then releases l: the end of a critical
  * section that leaves the name free. */

@@ -171,3 +171,26 @@ fake_etc() { # fake_etc RESOLV_CONF_TEXT
 	done
 	retry 50 0.1 bash -c "[ -z \"\$(ls -A '$names')\" ]"
 }
+
+@test "run files: a name's file records its owner; a file without one (older ctrbox) still guards the name; a dead owner frees it" {
+	names=$CTRBOX_ROOT/containers/names
+	ctrbox run -d --name own1 "$IMG" sleep 100
+	assert_success
+	id=$output
+	# The owner is the container's ID, written before its records.
+	assert_equal "$(cat "$names/own1.lock")" "$id"
+	ctrbox run --name own1 "$IMG" true
+	assert_failure
+	[[ $stderr == *"name own1: already in use by container ${id:0:12}"* ]] || fail "$stderr"
+	# A file from before owners were recorded: the name is found in container.json instead.
+	: >"$names/own1.lock"
+	ctrbox run --name own1 "$IMG" true
+	assert_failure
+	[[ $stderr == *"name own1: already in use"* ]] || fail "$stderr"
+	ctrbox rm -f own1
+	assert_success
+	# A claimer that died after recording itself: its container does not exist, the name is free.
+	printf '%s' "$(printf 'f%.0s' {1..64})" >"$names/dead1.lock"
+	ctrbox run --rm --name dead1 "$IMG" true
+	assert_success
+}

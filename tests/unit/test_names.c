@@ -20,10 +20,10 @@ static void test_lock_and_forget(void **state)
 	struct err e = ERR_INIT;
 
 	(void)state;
-	assert_int_equal(names_lock(&u->ctx, "web-1", 0, &l, &e), 0);
+	assert_int_equal(names_lock(&u->ctx, "web-1", 0, &l, NULL, &e), 0);
 	assert_true(fs_exists(path));
 	/* Held: another taker (another descriptor) is refused, then gets it once released. */
-	assert_int_equal(names_lock(&u->ctx, "web-1", 0, &l2, &e), -1);
+	assert_int_equal(names_lock(&u->ctx, "web-1", 0, &l2, NULL, &e), -1);
 	assert_int_equal(e.code, E_BUSY);
 	err_clear(&e);
 	lock_release(&l);
@@ -32,7 +32,7 @@ static void test_lock_and_forget(void **state)
 	assert_int_equal(names_forget(&u->ctx, "web-1", 0, &e), 0); /* nothing to forget */
 	assert_false(fs_exists(path));
 	/* Forgetting a name someone holds waits for it, here not at all: busy, file kept. */
-	assert_int_equal(names_lock(&u->ctx, "web-1", 0, &l, &e), 0);
+	assert_int_equal(names_lock(&u->ctx, "web-1", 0, &l, NULL, &e), 0);
 	assert_int_equal(names_forget(&u->ctx, "web-1", 0, &e), -1);
 	assert_int_equal(e.code, E_BUSY);
 	err_clear(&e);
@@ -44,7 +44,39 @@ static void test_lock_and_forget(void **state)
 	assert_int_equal(names_forget(&u->ctx, "../x", 0, &e), -1);
 	assert_int_equal(e.code, E_INVALID);
 	err_clear(&e);
-	assert_int_equal(names_lock(&u->ctx, ".hidden", 0, &l, &e), -1);
+	assert_int_equal(names_lock(&u->ctx, ".hidden", 0, &l, NULL, &e), -1);
+	unit_env_free(u);
+}
+
+/* The owner a name's file records: none in a fresh file (and the claim says it made it),
+ * the ID once set, readable without the lock; a file made by someone else is not fresh. */
+static void test_owner(void **state)
+{
+	static const char id[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	struct unit_env *u = unit_env_new();
+	struct lock l = LOCK_INIT;
+	struct err e = ERR_INIT;
+	char got[65];
+	bool fresh = false, exists = true;
+
+	(void)state;
+	assert_false(names_peek(&u->ctx, "db", &exists, got));
+	assert_false(exists);
+	assert_int_equal(names_lock(&u->ctx, "db", 0, &l, &fresh, &e), 0);
+	assert_true(fresh);
+	assert_false(names_owner(l.fd, got));
+	assert_int_equal(names_set_owner(&l, id, &e), 0);
+	assert_true(names_owner(l.fd, got));
+	assert_string_equal(got, id);
+	lock_release(&l);
+	assert_true(names_peek(&u->ctx, "db", &exists, got));
+	assert_true(exists);
+	assert_string_equal(got, id);
+	assert_int_equal(names_lock(&u->ctx, "db", 0, &l, &fresh, &e), 0);
+	assert_false(fresh);
+	names_unlock_remove(&u->ctx, "db", &l);
+	assert_false(names_peek(&u->ctx, "db", &exists, got));
+	assert_false(exists);
 	unit_env_free(u);
 }
 
@@ -68,7 +100,7 @@ static void test_no_two_holders(void **state)
 		for (int i = 0; i < ROUNDS; i++) {
 			struct lock l = LOCK_INIT;
 			struct err e = ERR_INIT;
-			if (names_lock(&u->ctx, "busy", -1, &l, &e) < 0)
+			if (names_lock(&u->ctx, "busy", -1, &l, NULL, &e) < 0)
 				_exit(2);
 			if (__atomic_add_fetch(&shared[0], 1, __ATOMIC_SEQ_CST) != 1)
 				__atomic_add_fetch(&shared[1], 1, __ATOMIC_SEQ_CST);
@@ -96,6 +128,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lock_and_forget),
 	    cmocka_unit_test(test_no_two_holders),
+	    cmocka_unit_test(test_owner),
 	};
 	return cmocka_run_group_tests_name("names", tests, NULL, NULL);
 }

@@ -1,11 +1,12 @@
 /* common/image/source.c - offline image sources imported into the content store: oci:DIR
  * layouts, oci-archive: and docker-archive: tarballs (DESIGN.md "pull": offline sources; "Content
  * is the truth and is verified"; "Nothing outside ROOT ... is ever written, whatever the input").
- * A layout's blobs are opened by digest under blobs/sha256 with openat and O_NOFOLLOW, never by
- * a name a document gives. An archive is read with libarchive, never extracted: a first pass
- * indexes its members and keeps the small ones in memory, a member needed later is read by
- * another pass, and a last pass streams the layers into ingests. Member names are only ever
- * compared with names, never used as paths. */
+ * This file holds the formats and the entry point: an OCI layout's oci-layout and index.json (tag
+ * and platform choice, nested indexes), docker-archive's manifest.json (turned into an OCI image
+ * manifest), the name recorded, and source_import(). Reading a layout's files and an archive's
+ * members is source_archive.c, streaming blobs into the store source_store.c (shared:
+ * source_int.h). A layout's blobs are opened by digest under blobs/sha256, never by a name a
+ * document gives. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,129 +18,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
-#include "common/image/archive_dl.h"
 #include "common/image/source.h"
+#include "common/image/source_int.h"
 #include "common/store/blob.h"
 #include "common/util/buf.h"
 #include "common/util/jsonio.h"
 #include "common/util/mem.h"
 #include "common/util/strutil.h"
 
-#define COPY_CHUNK     (1 << 20)
-#define CACHE_EACH     (256 << 10) /* archive members the first pass keeps in memory... */
-#define CACHE_TOTAL    (16 << 20)  /* ...up to this much in all */
-#define MEMBERS_MAX    100000
-#define LINK_HOPS      8
 #define TAGS_LISTED    20
-#define LAYOUT_FILE    "oci-layout"
-#define INDEX_FILE     "index.json"
-#define DOCKER_FILE    "manifest.json"
 #define LAYOUT_VERSION "1.0.0"
 
-/* One archive member, as the first pass saw it. */
-struct member {
-	char *name; /* cleaned: no "./", "//" or ".." */
-	char *link; /* a hardlink's or symlink's target as a cleaned archive path ("" when it
-	             * points outside the archive); NULL for a regular file */
-	int64_t size;
-	char *data;             /* the content, when the first pass kept it */
-	unsigned char magic[4]; /* its first bytes (gzip, zstd or not) */
-	bool dup;               /* another member has the same name: refused when used */
-};
-
-struct src {
-	const struct ctx *ctx;
-	const struct image_ref *ref;
-	source_progress_fn progress;
-	void *arg;
-	int64_t committed;
-	/* oci: */
-	int dirfd; /* the layout directory */
-	int shafd; /* its blobs/sha256 */
-	/* archives */
-	int fd;
-	struct member *m; /* sorted by name after the first pass */
-	size_t n;
-	size_t cached;
-};
-
-/* A blob to stream into the store: a layer. */
-struct want {
-	const char *member; /* archives: the regular member holding it */
-	struct digest d;
-	int64_t size;
-	const char *media_type; /* docker-archive: what the made manifest says it is */
-	char *what;             /* "layer 2 (abc/layer.tar)" */
-	bool done;
-};
-
-/* Where a copy reads from: a file, the current archive member, or memory. */
-struct copy_in {
-	int fd;
-	struct archive *a;
-	const char *mem;
-	size_t len, off;
-};
-
-static void progress_of(const struct src *s, const struct digest *d, int64_t done, int64_t total)
-{
-	if (s->progress)
-		s->progress(s->arg, d, done, total);
-}
-
-/* ---- paths and names ------------------------------------------------------------------- */
-
-/* A name from a document or an archive as a message shows it: control characters as '?', cut
- * at 128 bytes. The caller frees. */
-static char *shown(const char *s)
-{
-	char *out = xstrndup(s ? s : "", 128);
-
-	for (char *c = out; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	return out;
-}
-
-/* p as a clean relative archive path, resolved against dir when given ("./a//b/" -> "a/b",
- * "x/../y" -> "y"); NULL when it is absolute, empty, or climbs out with "..". */
-static char *path_clean(const char *dir, const char *p)
-{
-	cleanup_free char *joined = NULL;
-	struct buf out = BUF_INIT;
-	char *save = NULL, *tok;
-
-	if (!p || p[0] == '/')
-		return NULL;
-	joined = dir && *dir ? xasprintf("%s/%s", dir, p) : xstrdup(p);
-	for (tok = strtok_r(joined, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(tok, "."))
-			continue;
-		if (!strcmp(tok, "..")) {
-			char *slash;
-
-			if (out.len == 0) {
-				buf_release(&out);
-				return NULL;
-			}
-			slash = strrchr(out.data, '/');
-			out.len = slash ? (size_t)(slash - out.data) : 0;
-			out.data[out.len] = '\0';
-			continue;
-		}
-		if (out.len)
-			buf_addc(&out, '/');
-		buf_adds(&out, tok);
-	}
-	if (out.len == 0) {
-		buf_release(&out);
-		return NULL;
-	}
-	return buf_take(&out);
-}
+/* ---- names ------------------------------------------------------------------------------- */
 
 /* "localhost/<base>:<tag>" where base is the last component of path without archive
  * extensions, reduced to what a repository name allows; normalised through ref_parse. */
@@ -212,540 +102,6 @@ static char *name_if_reference(const char *s)
 	return name;
 }
 
-/* ---- reading ----------------------------------------------------------------------------- */
-
-/* Reads fd to its end, at most max bytes (E_INVALID beyond), into a NUL-terminated buffer. */
-static int read_fd_bounded(int fd, const char *what, size_t max, char **out, size_t *len,
-                           struct err *e)
-{
-	cleanup_free char *data = xmalloc(max + 1);
-	size_t n = 0;
-
-	for (;;) {
-		ssize_t r = read(fd, data + n, max + 1 - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return err_sys(e, "%s", what);
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > max)
-			return err_set(e, E_INVALID, "%s: larger than %zu bytes", what, max);
-	}
-	data[n] = '\0';
-	*out = TAKE_PTR(data);
-	*len = n;
-	return 0;
-}
-
-/* Opens name in dirfd without following a symlink, and only when it is a regular file (a FIFO
- * would block, a device could be anything). */
-static int open_regular(int dirfd, const char *name, const char *label, int64_t *size,
-                        struct err *e)
-{
-	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	struct stat st;
-
-	if (fd < 0 && errno == ELOOP)
-		return err_set(e, E_INVALID, "%s: is a symbolic link: refused", label);
-	if (fd < 0)
-		return err_sys(e, "%s", label);
-	if (fstat(fd, &st) < 0)
-		return err_sys(e, "%s", label);
-	if (!S_ISREG(st.st_mode))
-		return err_set(e, E_INVALID, "%s: not a regular file", label);
-	if (fcntl(fd, F_SETFL, 0) < 0)
-		return err_sys(e, "%s", label);
-	if (size)
-		*size = st.st_size;
-	return TAKE_FD(fd);
-}
-
-static ssize_t copy_read(struct copy_in *in, void *buf, size_t n, struct err *e)
-{
-	if (in->a) {
-		la_ssize_t r = archive_read_data(in->a, buf, n);
-
-		if (r < 0)
-			return err_set(e, E_CORRUPT, "%s", archive_error_string(in->a));
-		return r;
-	}
-	if (in->fd >= 0) {
-		for (;;) {
-			ssize_t r = read(in->fd, buf, n);
-
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0)
-				return err_sys(e, "read");
-			return r;
-		}
-	}
-	if (n > in->len - in->off)
-		n = in->len - in->off;
-	memcpy(buf, in->mem + in->off, n);
-	in->off += n;
-	return (ssize_t)n;
-}
-
-/* ---- archives ---------------------------------------------------------------------------- */
-
-static struct archive *archive_begin(struct src *s, struct err *e)
-{
-	struct archive *a;
-
-	if (lseek(s->fd, 0, SEEK_SET) < 0) {
-		err_sys(e, "%s", s->ref->path);
-		return NULL;
-	}
-	if (archive_dl_require(e) < 0)
-		return NULL;
-	a = archive_read_new();
-	if (!a) {
-		fprintf(stderr, "ctrbox: out of memory reading %s\n", s->ref->path);
-		abort();
-	}
-	archive_read_support_format_tar(a);
-	archive_read_support_filter_all(a);
-	if (archive_read_open_fd(a, s->fd, 64 << 10) != ARCHIVE_OK) {
-		err_set(e, E_INVALID, "not a tar archive: %s", archive_error_string(a));
-		archive_read_free(a);
-		return NULL;
-	}
-	return a;
-}
-
-/* Called for each member in order with its cleaned name (NULL when it has none usable);
- * returns 1 to stop the walk, 0 to go on, -1 on an error. */
-typedef int (*visit_fn)(struct src *s, struct archive *a, struct archive_entry *ent,
-                        const char *name, void *arg, struct err *e);
-
-static int archive_walk(struct src *s, visit_fn visit, void *arg, struct err *e)
-{
-	struct archive *a = archive_begin(s, e);
-	struct archive_entry *ent;
-	bool any = false;
-	int rc = 0;
-
-	if (!a)
-		return -1;
-	for (;;) {
-		cleanup_free char *name = NULL;
-		int r = archive_read_next_header(a, &ent);
-
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN) {
-			/* Before any member: not a tar at all; after: a damaged or cut one. */
-			rc = err_set(e, any ? E_CORRUPT : E_INVALID, "%s%s",
-			             any ? "" : "not a tar archive: ", archive_error_string(a));
-			break;
-		}
-		any = true;
-		name = path_clean(NULL, archive_entry_pathname(ent));
-		rc = visit(s, a, ent, name, arg, e);
-		if (rc != 0)
-			break;
-	}
-	archive_read_free(a);
-	return rc < 0 ? -1 : 0;
-}
-
-/* Reads the current member's size bytes into a new buffer. */
-static int member_slurp(struct archive *a, const char *name, int64_t size, char **out,
-                        struct err *e)
-{
-	cleanup_free char *data = xmalloc((size_t)size + 1);
-	size_t n = 0;
-
-	while (n < (size_t)size) {
-		la_ssize_t r = archive_read_data(a, data + n, (size_t)size - n);
-
-		if (r < 0)
-			return err_set(e, E_CORRUPT, "%s: %s", name, archive_error_string(a));
-		if (r == 0)
-			return err_set(e, E_CORRUPT, "%s: truncated", name);
-		n += (size_t)r;
-	}
-	data[n] = '\0';
-	*out = TAKE_PTR(data);
-	return 0;
-}
-
-static bool is_document(const char *name)
-{
-	return !strcmp(name, LAYOUT_FILE) || !strcmp(name, INDEX_FILE) ||
-	       !strcmp(name, DOCKER_FILE);
-}
-
-/* The first pass: every member's name, kind and size; small ones kept. */
-static int index_visit(struct src *s, struct archive *a, struct archive_entry *ent,
-                       const char *name, void *arg, struct err *e)
-{
-	struct member mb = {0};
-	const char *hard = archive_entry_hardlink(ent);
-	mode_t type = archive_entry_filetype(ent);
-
-	if (!name)
-		return 0;
-	if (s->n == MEMBERS_MAX)
-		return err_set(e, E_INVALID, "more than %d members", MEMBERS_MAX);
-	if (hard) {
-		mb.link = path_clean(NULL, hard);
-	} else if (type == AE_IFLNK) {
-		cleanup_free char *dir = xstrdup(name);
-		char *slash = strrchr(dir, '/');
-
-		if (slash)
-			*slash = '\0';
-		else
-			dir[0] = '\0';
-		mb.link = path_clean(dir, archive_entry_symlink(ent));
-	} else if (type == AE_IFREG) {
-		mb.size = archive_entry_size_is_set(ent) ? archive_entry_size(ent) : -1;
-		if (mb.size < 0)
-			return 0;
-		if ((mb.size <= CACHE_EACH && s->cached + (size_t)mb.size <= CACHE_TOTAL) ||
-		    (is_document(name) && mb.size <= MANIFEST_MAX)) {
-			if (member_slurp(a, name, mb.size, &mb.data, e) < 0 || !mb.data)
-				return -1;
-			s->cached += (size_t)mb.size;
-			memcpy(mb.magic, mb.data,
-			       mb.size < (int64_t)sizeof(mb.magic) ? (size_t)mb.size
-			                                           : sizeof(mb.magic));
-		} else if (archive_read_data(a, mb.magic, sizeof(mb.magic)) < 0) {
-			return err_set(e, E_CORRUPT, "%s: %s", name, archive_error_string(a));
-		}
-	} else {
-		return 0;
-	}
-	if ((hard || type == AE_IFLNK) && !mb.link)
-		mb.link = xstrdup("");
-	mb.name = xstrdup(name);
-	s->m = xreallocarray(s->m, s->n + 1, sizeof(*s->m));
-	s->m[s->n++] = mb;
-	return 0;
-}
-
-static int member_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct member *)a)->name, ((const struct member *)b)->name);
-}
-
-static int archive_index(struct src *s, struct err *e)
-{
-	struct stat st;
-	size_t i;
-
-	s->fd = open(s->ref->path, O_RDONLY | O_CLOEXEC);
-	if (s->fd < 0)
-		return err_sys(e, "%s", s->ref->path);
-	if (fstat(s->fd, &st) < 0)
-		return err_sys(e, "%s", s->ref->path);
-	/* Several passes read it from the start again. */
-	if (!S_ISREG(st.st_mode))
-		return err_set(e, E_INVALID, "%s: not a regular file", s->ref->path);
-	if (archive_walk(s, index_visit, NULL, e) < 0)
-		return -1;
-	if (s->n)
-		qsort(s->m, s->n, sizeof(*s->m), member_cmp);
-	for (i = 1; i < s->n; i++)
-		if (!strcmp(s->m[i - 1].name, s->m[i].name))
-			s->m[i - 1].dup = s->m[i].dup = true;
-	return 0;
-}
-
-/* The regular member name stands for, following links within the archive. */
-static int member_resolve(const struct src *s, const char *name, const struct member **out,
-                          struct err *e)
-{
-	const char *at = name;
-	int hops;
-
-	for (hops = 0; hops <= LINK_HOPS; hops++) {
-		struct member key = {.name = (char *)at};
-		const struct member *m =
-		    s->n ? bsearch(&key, s->m, s->n, sizeof(*s->m), member_cmp) : NULL;
-
-		cleanup_free char *show = shown(at);
-
-		if (!m)
-			return err_set(e, E_NOTFOUND, "%s: not in the archive", show);
-		if (m->dup)
-			return err_set(e, E_INVALID,
-			               "%s: the archive has more than one member so named", show);
-		if (!m->link) {
-			*out = m;
-			return 0;
-		}
-		if (!*m->link)
-			return err_set(e, E_INVALID, "%s: a link pointing outside the archive",
-			               show);
-		at = m->link;
-	}
-	{
-		cleanup_free char *show = shown(name);
-
-		return err_set(e, E_INVALID, "%s: too many levels of links", show);
-	}
-}
-
-struct fetch {
-	const struct member *m;
-	char *data;
-};
-
-static int fetch_visit(struct src *s, struct archive *a, struct archive_entry *ent,
-                       const char *name, void *arg, struct err *e)
-{
-	struct fetch *f = arg;
-
-	if (!name || strcmp(name, f->m->name) != 0 || archive_entry_filetype(ent) != AE_IFREG ||
-	    archive_entry_hardlink(ent))
-		return 0;
-	if (archive_entry_size(ent) != f->m->size)
-		return err_set(e, E_CORRUPT, "%s: changed while being read", name);
-	if (member_slurp(a, name, f->m->size, &f->data, e) < 0)
-		return -1;
-	return 1;
-}
-
-/* A member's content, at most max bytes: from memory, or by another pass. */
-static int member_read(struct src *s, const char *name, size_t max, char **out, size_t *len,
-                       struct err *e)
-{
-	struct fetch f = {0};
-
-	if (member_resolve(s, name, &f.m, e) < 0 || !f.m)
-		return -1;
-	if ((uint64_t)f.m->size > max)
-		return err_set(e, E_INVALID, "%s: %lld bytes, limit %zu", name,
-		               (long long)f.m->size, max);
-	if (f.m->data) {
-		*out = xmalloc((size_t)f.m->size + 1);
-		memcpy(*out, f.m->data, (size_t)f.m->size + 1);
-		*len = (size_t)f.m->size;
-		return 0;
-	}
-	if (archive_walk(s, fetch_visit, &f, e) < 0)
-		return -1;
-	if (!f.data)
-		return err_set(e, E_CORRUPT, "%s: changed while being read", name);
-	*out = f.data;
-	*len = (size_t)f.m->size;
-	return 0;
-}
-
-/* ---- the store --------------------------------------------------------------------------- */
-
-/* Streams one blob into its ingest; a blob already committed is skipped. */
-static int stream_blob(struct src *s, const struct digest *d, int64_t size, struct copy_in *in,
-                       struct err *e)
-{
-	cleanup_free char *buf = NULL;
-	struct ingest ing = {.fd = -1, .lock_fd = -1};
-	struct err oe = ERR_INIT;
-
-	if (ingest_open(s->ctx, d, size, -1, &ing, &oe) < 0) {
-		if (oe.code == E_EXISTS) {
-			progress_of(s, d, size, size);
-			return 0;
-		}
-		*e = oe;
-		return -1;
-	}
-	/* A partial from an interrupted import: the source starts at 0 again. */
-	if (ing.offset > 0 && ingest_restart(&ing, e) < 0) {
-		ingest_abort(&ing);
-		return -1;
-	}
-	progress_of(s, d, 0, size);
-	buf = xmalloc(COPY_CHUNK);
-	for (;;) {
-		ssize_t r = copy_read(in, buf, COPY_CHUNK, e);
-
-		if (r < 0) {
-			ingest_abort(&ing);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		if (ingest_write(&ing, buf, (size_t)r, e) < 0) {
-			ingest_abort(&ing);
-			return -1;
-		}
-		progress_of(s, d, ing.offset, size);
-	}
-	if (ingest_commit(&ing, e) < 0)
-		return -1;
-	s->committed += size;
-	return 0;
-}
-
-/* Commits a small blob verified by the caller. */
-static int put_small(struct src *s, const struct digest *d, const char *data, size_t len,
-                     struct err *e)
-{
-	struct err se = ERR_INIT;
-	int64_t have;
-
-	if (blob_stat(s->ctx, d, &have, &se) < 0) {
-		if (blob_put(s->ctx, d, data, len, e) < 0)
-			return -1;
-		s->committed += (int64_t)len;
-	}
-	progress_of(s, d, (int64_t)len, (int64_t)len);
-	return 0;
-}
-
-static int verify(const struct digest *d, int64_t size, const char *data, size_t len, struct err *e)
-{
-	struct digest got;
-
-	if ((int64_t)len != size)
-		return err_set(e, E_CORRUPT,
-		               "sha256:%s: size mismatch: got %zu bytes, expected %lld", d->hex,
-		               len, (long long)size);
-	digest_of(data, len, &got);
-	if (!digest_equal(&got, d))
-		return err_set(e, E_CORRUPT, "sha256:%s: digest mismatch: got sha256:%s", d->hex,
-		               got.hex);
-	return 0;
-}
-
-/* A blob an OCI document names, read whole (at most max bytes) and verified. */
-static int oci_blob_read(struct src *s, const struct descriptor *d, size_t max, char **out,
-                         size_t *len, struct err *e)
-{
-	cleanup_free char *data = NULL;
-	size_t n = 0;
-
-	if ((uint64_t)d->size > max)
-		return err_set(e, E_INVALID, "sha256:%s: %lld bytes, limit %zu", d->digest.hex,
-		               (long long)d->size, max);
-	if (s->dirfd >= 0) {
-		cleanup_free char *label = xasprintf("blobs/sha256/%s", d->digest.hex);
-		cleanup_close int fd = open_regular(s->shafd, d->digest.hex, label, NULL, e);
-
-		if (fd < 0 || read_fd_bounded(fd, label, max, &data, &n, e) < 0)
-			return -1;
-	} else {
-		cleanup_free char *name = xasprintf("blobs/sha256/%s", d->digest.hex);
-
-		if (member_read(s, name, max, &data, &n, e) < 0)
-			return -1;
-	}
-	if (verify(&d->digest, d->size, data, n, e) < 0)
-		return -1;
-	*out = TAKE_PTR(data);
-	*len = n;
-	return 0;
-}
-
-/* Streams every wanted blob into the store: from the layout, from memory, or in one last pass
- * over the archive for those neither committed already nor kept in memory. */
-static int want_find(struct want *w, size_t n, const char *member)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!w[i].done && !strcmp(w[i].member, member))
-			return (int)i;
-	return -1;
-}
-
-struct wants {
-	struct want *w;
-	size_t n;
-};
-
-static int stream_visit(struct src *s, struct archive *a, struct archive_entry *ent,
-                        const char *name, void *arg, struct err *e)
-{
-	struct wants *ws = arg;
-	struct want *w = ws->w;
-	struct copy_in in = {.fd = -1, .a = a};
-	int i;
-
-	if (!name || archive_entry_filetype(ent) != AE_IFREG || archive_entry_hardlink(ent))
-		return 0;
-	i = want_find(w, ws->n, name);
-	if (i < 0)
-		return 0;
-	if (stream_blob(s, &w[i].d, w[i].size, &in, e) < 0)
-		return err_wrap(e, "%s", w[i].what);
-	w[i].done = true;
-	return 0;
-}
-
-static int stream_all(struct src *s, struct want *w, size_t n, struct err *e)
-{
-	size_t i, pending = 0;
-
-	for (i = 0; i < n; i++) {
-		struct err se = ERR_INIT;
-		int64_t have;
-
-		if (w[i].done)
-			continue;
-		if (blob_stat(s->ctx, &w[i].d, &have, &se) == 0) {
-			progress_of(s, &w[i].d, w[i].size, w[i].size);
-			w[i].done = true;
-			continue;
-		}
-		if (s->dirfd >= 0) {
-			cleanup_free char *label = xasprintf("blobs/sha256/%s", w[i].d.hex);
-			cleanup_close int fd = -1;
-			struct copy_in in = {.fd = -1};
-			int64_t size = -1;
-
-			fd = open_regular(s->shafd, w[i].d.hex, label, &size, e);
-			if (fd < 0)
-				return err_wrap(e, "%s", w[i].what);
-			if (size != w[i].size)
-				return err_set(
-				    e, E_CORRUPT,
-				    "%s: sha256:%s: size mismatch: %lld bytes, expected %lld",
-				    w[i].what, w[i].d.hex, (long long)size, (long long)w[i].size);
-			in.fd = fd;
-			if (stream_blob(s, &w[i].d, w[i].size, &in, e) < 0)
-				return err_wrap(e, "%s", w[i].what);
-			w[i].done = true;
-			continue;
-		}
-		{
-			const struct member *m = NULL;
-
-			/* Resolved when the wants were built; the data may be in memory. */
-			if (member_resolve(s, w[i].member, &m, e) < 0)
-				return err_wrap(e, "%s", w[i].what);
-			if (m->data) {
-				struct copy_in in = {
-				    .fd = -1, .mem = m->data, .len = (size_t)m->size};
-
-				if (stream_blob(s, &w[i].d, w[i].size, &in, e) < 0)
-					return err_wrap(e, "%s", w[i].what);
-				w[i].done = true;
-				continue;
-			}
-		}
-		pending++;
-	}
-	if (pending) {
-		struct wants ws = {w, n};
-
-		if (archive_walk(s, stream_visit, &ws, e) < 0)
-			return -1;
-		for (i = 0; i < n; i++)
-			if (!w[i].done)
-				return err_set(e, E_CORRUPT, "%s: %s: changed while being read",
-				               w[i].what, w[i].member);
-	}
-	return 0;
-}
-
 /* The archive member for a wanted blob, its regular name after links, and a check that the
  * same member is not wanted under two digests. */
 static int want_member(struct src *s, struct want *w, size_t i, const char *name, struct err *e)
@@ -753,7 +109,7 @@ static int want_member(struct src *s, struct want *w, size_t i, const char *name
 	const struct member *m;
 	size_t j;
 
-	if (member_resolve(s, name, &m, e) < 0)
+	if (source_member_resolve(s, name, &m, e) < 0)
 		return err_wrap(e, "%s", w[i].what);
 	w[i].member = m->name;
 	if (w[i].size < 0)
@@ -772,15 +128,6 @@ static int want_member(struct src *s, struct want *w, size_t i, const char *name
 		w[i].done = true; /* the same blob twice: streamed once */
 	}
 	return 0;
-}
-
-static void wants_free(struct want *w, size_t n)
-{
-	size_t i;
-
-	for (i = 0; w && i < n; i++)
-		free(w[i].what);
-	free(w);
 }
 
 /* ---- OCI layouts ------------------------------------------------------------------------- */
@@ -811,13 +158,13 @@ static int layout_blobs(struct src *s, struct err *e)
 static int doc_read(struct src *s, const char *name, char **out, size_t *len, struct err *e)
 {
 	if (s->dirfd >= 0) {
-		cleanup_close int fd = open_regular(s->dirfd, name, name, NULL, e);
+		cleanup_close int fd = source_open_regular(s->dirfd, name, name, NULL, e);
 
 		if (fd < 0)
 			return -1;
-		return read_fd_bounded(fd, name, MANIFEST_MAX, out, len, e);
+		return source_read_fd_bounded(fd, name, MANIFEST_MAX, out, len, e);
 	}
-	return member_read(s, name, MANIFEST_MAX, out, len, e);
+	return source_member_read(s, name, MANIFEST_MAX, out, len, e);
 }
 
 static int layout_check(struct src *s, struct err *e)
@@ -864,7 +211,7 @@ static void tags_list(const struct manifest *idx, struct buf *b)
 			buf_adds(b, ", ...");
 			break;
 		}
-		show = shown(t);
+		show = source_shown(t);
 		buf_printf(b, "%s%s", b->len ? ", " : "", show);
 	}
 	if (!b->len)
@@ -965,7 +312,7 @@ static int oci_import(struct src *s, const struct platform *want, struct source_
 			err_set(e, E_INVALID, "indexes nested more than %d deep", INDEX_DEPTH_MAX);
 			goto out;
 		}
-		if (oci_blob_read(s, d, MANIFEST_MAX, &mdata, &mlen, e) < 0 ||
+		if (source_oci_blob_read(s, d, MANIFEST_MAX, &mdata, &mlen, e) < 0 ||
 		    manifest_parse(mdata, mlen, d->media_type, cur, e) < 0) {
 			err_wrap(e, "manifest sha256:%s", d->digest.hex);
 			goto out;
@@ -982,7 +329,7 @@ static int oci_import(struct src *s, const struct platform *want, struct source_
 	m = nested[depth - 1];
 	memset(&nested[depth - 1], 0, sizeof(m));
 
-	if (oci_blob_read(s, &m.config, CONFIG_MAX, &cdata, &clen, e) < 0 ||
+	if (source_oci_blob_read(s, &m.config, CONFIG_MAX, &cdata, &clen, e) < 0 ||
 	    image_config_parse(cdata, clen, &cfg, e) < 0) {
 		err_wrap(e, "config sha256:%s", m.config.digest.hex);
 		goto out;
@@ -1015,9 +362,9 @@ static int oci_import(struct src *s, const struct platform *want, struct source_
 		}
 	}
 	/* Layers, then config, then the manifest: a committed manifest has all it names. */
-	if (stream_all(s, w, m.n_layers, e) < 0 ||
-	    put_small(s, &m.config.digest, cdata, clen, e) < 0 ||
-	    put_small(s, &d->digest, mdata, mlen, e) < 0)
+	if (source_stream_all(s, w, m.n_layers, e) < 0 ||
+	    source_put_small(s, &m.config.digest, cdata, clen, e) < 0 ||
+	    source_put_small(s, &d->digest, mdata, mlen, e) < 0)
 		goto out_w;
 
 	name = name_if_reference(top->ref_name);
@@ -1033,7 +380,7 @@ static int oci_import(struct src *s, const struct platform *want, struct source_
 	out->media_type = xstrdup(d->media_type ? d->media_type : m.media_type);
 	rc = 0;
 out_w:
-	wants_free(w, m.n_layers);
+	source_wants_free(w, m.n_layers);
 out:
 	image_config_release(&cfg);
 	manifest_release(&m);
@@ -1077,8 +424,8 @@ static void docker_tags(struct json_object *arr, struct buf *b)
 		    !json_object_is_type(tags, json_type_array))
 			continue;
 		for (j = 0; j < json_object_array_length(tags); j++) {
-			cleanup_free char *show =
-			    shown(json_object_get_string(json_object_array_get_idx(tags, j)));
+			cleanup_free char *show = source_shown(
+			    json_object_get_string(json_object_array_get_idx(tags, j)));
 
 			if (listed++ == TAGS_LISTED) {
 				buf_adds(b, ", ...");
@@ -1158,7 +505,7 @@ static int docker_layer(struct src *s, struct want *w, size_t i, const char *lna
                         const struct digest *diff_id, struct err *e)
 {
 	static const unsigned char gzip[] = {0x1f, 0x8b}, zstd[] = {0x28, 0xb5, 0x2f, 0xfd};
-	cleanup_free char *show = shown(lname);
+	cleanup_free char *show = source_shown(lname);
 	const struct member *m;
 	struct digest named;
 	bool compressed;
@@ -1167,7 +514,7 @@ static int docker_layer(struct src *s, struct want *w, size_t i, const char *lna
 	w[i].size = -1;
 	w[i].media_type = MT_OCI_LAYER;
 	w[i].what = xasprintf("layer %zu (%s; diff_id sha256:%s)", i, show, diff_id->hex);
-	if (member_resolve(s, lname, &m, e) < 0)
+	if (source_member_resolve(s, lname, &m, e) < 0)
 		return err_wrap(e, "%s", w[i].what);
 	if (m->size >= (int64_t)sizeof(gzip) && !memcmp(m->magic, gzip, sizeof(gzip)))
 		w[i].media_type = MT_OCI_LAYER_GZIP;
@@ -1244,9 +591,9 @@ static int docker_import(struct src *s, struct source_result *out, struct err *e
 	    jsonio_get_array(entry, "RepoTags", false, &tags, e) < 0)
 		return err_wrap(e, "%s", DOCKER_FILE);
 
-	if (member_read(s, config, CONFIG_MAX, &cdata, &clen, e) < 0)
+	if (source_member_read(s, config, CONFIG_MAX, &cdata, &clen, e) < 0)
 		return err_wrap(e, "config");
-	cshown = shown(config);
+	cshown = source_shown(config);
 	digest_of(cdata, clen, &cd);
 	if (name_digest(config, &named) && !digest_equal(&named, &cd))
 		return err_set(e, E_CORRUPT, "config %s: digest mismatch: got sha256:%s", cshown,
@@ -1277,7 +624,7 @@ static int docker_import(struct src *s, struct source_result *out, struct err *e
 		if (docker_layer(s, w, i, lname, &cfg.diff_ids[i], e) < 0)
 			goto out;
 	}
-	if (stream_all(s, w, n, e) < 0 || put_small(s, &cd, cdata, clen, e) < 0)
+	if (source_stream_all(s, w, n, e) < 0 || source_put_small(s, &cd, cdata, clen, e) < 0)
 		goto out;
 	mdata = docker_manifest(&cd, clen, w, n);
 	if (manifest_parse(mdata, strlen(mdata), MT_OCI_MANIFEST, &check, e) < 0) {
@@ -1285,7 +632,7 @@ static int docker_import(struct src *s, struct source_result *out, struct err *e
 		goto out;
 	}
 	digest_of(mdata, strlen(mdata), &md);
-	if (put_small(s, &md, mdata, strlen(mdata), e) < 0)
+	if (source_put_small(s, &md, mdata, strlen(mdata), e) < 0)
 		goto out;
 
 	if (!name && tags && json_object_array_length(tags) > 0) {
@@ -1319,7 +666,7 @@ static int docker_import(struct src *s, struct source_result *out, struct err *e
 	rc = 0;
 out:
 	manifest_release(&check);
-	wants_free(w, n);
+	source_wants_free(w, n);
 	image_config_release(&cfg);
 	return rc;
 }
@@ -1372,12 +719,12 @@ int source_import(const struct ctx *ctx, const struct image_ref *ref, const stru
 			rc = oci_import(&s, want, &res, &le);
 		break;
 	case REF_OCI_ARCHIVE:
-		rc = archive_index(&s, &le);
+		rc = source_archive_index(&s, &le);
 		if (rc == 0)
 			rc = oci_import(&s, want, &res, &le);
 		break;
 	case REF_DOCKER_ARCHIVE:
-		rc = archive_index(&s, &le);
+		rc = source_archive_index(&s, &le);
 		if (rc == 0)
 			rc = docker_import(&s, &res, &le);
 		break;

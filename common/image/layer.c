@@ -2,13 +2,15 @@
  * 2 and "unpack"). The stream: ISA-L inflate (or libarchive's zstd filter, or nothing) -> SHA-256
  * -> libarchive's tar reader through our read callback, so every uncompressed byte is hashed
  * exactly once. The writes: descriptor-relative, last component never followed, parents
- * resolved inside the target (see layer.h for the containment rules). */
+ * resolved inside the target (see layer.h for the containment rules). This file holds the tar
+ * entry applier (paths resolved beneath the target, files, directories, links, metadata) and
+ * layer_apply(); the decompressing stream is layer_stream.c, whiteouts and opaque directories
+ * layer_whiteout.c, the shared declarations layer_int.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <locale.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,463 +21,13 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <isa-l/igzip_lib.h>
 #include <linux/openat2.h>
 
 #include "common/image/archive_dl.h"
 #include "common/image/layer.h"
+#include "common/image/layer_int.h"
 #include "common/util/buf.h"
 #include "common/util/mem.h"
-
-#define IN_CAP   (1 << 20) /* compressed bytes read per read(2) */
-#define SLOT_CAP (2 << 20) /* uncompressed bytes per chunk handed to libarchive */
-#define NSLOT    4         /* chunks in flight between the producer and libarchive */
-
-enum src_kind { SRC_PLAIN, SRC_GZIP, SRC_ZSTD };
-
-/* The uncompressed stream. A producer thread reads, inflates, hashes and counts it into NSLOT
- * chunks while the applying thread parses and writes files: on one layer the two overlap (the
- * CPU-bound inflate and SHA-256 beside the kernel's write path). libarchive's read callback
- * keeps a chunk until it asks for the next one. */
-struct src {
-	int fd;
-	enum src_kind kind;
-	uint8_t *in;
-	size_t in_len, in_pos; /* buffered compressed bytes (plain and zstd serve these first) */
-	bool in_eof;
-	struct inflate_state *isal;
-	struct archive *zin; /* zstd: libarchive's filter with the raw format */
-	struct hasher *h;
-	int64_t total, limit; /* the producer's; read after it is joined */
-	struct err err;       /* why the stream failed (set by the producer before `failed`) */
-	/* the pipe, under mu */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t th;
-	bool threaded;
-	uint8_t *slot[NSLOT];
-	size_t slot_len[NSLOT];
-	unsigned head, count; /* count includes the chunk libarchive holds */
-	bool held, eof, failed, stop;
-};
-
-static int src_read_in(struct src *s)
-{
-	ssize_t n;
-
-	do
-		n = read(s->fd, s->in, IN_CAP);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return err_sys(&s->err, "read layer");
-	s->in_len = (size_t)n;
-	s->in_pos = 0;
-	if (n == 0)
-		s->in_eof = true;
-	return 0;
-}
-
-/* Serves the buffered bytes, then reads more: the compressed side for zstd. */
-static ssize_t src_raw(struct src *s, const void **buf)
-{
-	size_t n;
-
-	if (s->in_pos == s->in_len) {
-		if (s->in_eof)
-			return 0;
-		if (src_read_in(s) < 0)
-			return -1;
-	}
-	n = s->in_len - s->in_pos;
-	*buf = s->in + s->in_pos;
-	s->in_pos = s->in_len;
-	return (ssize_t)n;
-}
-
-static la_ssize_t zin_read_cb(struct archive *a, void *arg, const void **buf)
-{
-	struct src *s = arg;
-	ssize_t n = src_raw(s, buf);
-
-	if (n < 0) {
-		archive_set_error(a, EIO, "%s", s->err.msg);
-		return -1;
-	}
-	return n;
-}
-
-static const char *isal_error_name(int r)
-{
-	switch (r) {
-	case ISAL_INVALID_BLOCK:
-		return "invalid deflate block";
-	case ISAL_INVALID_SYMBOL:
-		return "invalid deflate symbol";
-	case ISAL_INVALID_LOOKBACK:
-		return "invalid lookback distance";
-	case ISAL_INVALID_WRAPPER:
-		return "invalid gzip header";
-	case ISAL_UNSUPPORTED_METHOD:
-		return "unsupported compression method";
-	case ISAL_INCORRECT_CHECKSUM:
-		return "crc mismatch";
-	default:
-		return "inflate failed";
-	}
-}
-
-/* Inflates the next chunk into out; members follow one another (multi-member gzip, as pigz and
- * some registries write), zero padding after the last member is ignored as gzip(1) does. */
-static ssize_t src_gzip(struct src *s, uint8_t *out, size_t cap)
-{
-	struct inflate_state *st = s->isal;
-
-	for (;;) {
-		int r;
-		size_t got;
-
-		if (st->block_state == ISAL_BLOCK_FINISH) {
-			for (;;) {
-				while (st->avail_in > 0 && *st->next_in == 0) {
-					st->next_in++;
-					st->avail_in--;
-				}
-				if (st->avail_in > 0)
-					break;
-				if (s->in_eof)
-					return 0;
-				if (src_read_in(s) < 0)
-					return -1;
-				st->next_in = s->in;
-				st->avail_in = (uint32_t)s->in_len;
-			}
-			isal_inflate_reset(st);
-			st->crc_flag = ISAL_GZIP;
-		}
-		if (st->avail_in == 0 && !s->in_eof) {
-			if (src_read_in(s) < 0)
-				return -1;
-			st->next_in = s->in;
-			st->avail_in = (uint32_t)s->in_len;
-		}
-		st->next_out = out;
-		st->avail_out = (uint32_t)cap;
-		r = isal_inflate(st);
-		if (r != ISAL_DECOMP_OK)
-			return err_set(&s->err, E_CORRUPT, "gzip: %s", isal_error_name(r));
-		got = cap - st->avail_out;
-		if (got > 0)
-			return (ssize_t)got;
-		if (st->block_state != ISAL_BLOCK_FINISH && st->avail_in == 0 && s->in_eof)
-			return err_set(&s->err, E_CORRUPT,
-			               "gzip: unexpected end of compressed data");
-	}
-}
-
-/* Fills out with the next uncompressed bytes (0 at the end, -1 with s->err set), hashed and
- * counted against the bound. */
-static ssize_t src_produce(struct src *s, uint8_t *out, size_t cap)
-{
-	ssize_t n;
-
-	switch (s->kind) {
-	case SRC_GZIP:
-		n = src_gzip(s, out, cap);
-		break;
-	case SRC_ZSTD:
-		n = archive_read_data(s->zin, out, cap);
-		if (n < 0)
-			err_set(&s->err, E_CORRUPT, "zstd: %s", archive_error_string(s->zin));
-		break;
-	default:
-		if (s->in_pos < s->in_len) { /* what the sniff read */
-			n = (ssize_t)(s->in_len - s->in_pos < cap ? s->in_len - s->in_pos : cap);
-			memcpy(out, s->in + s->in_pos, (size_t)n);
-			s->in_pos += (size_t)n;
-			break;
-		}
-		do
-			n = read(s->fd, out, cap);
-		while (n < 0 && errno == EINTR);
-		if (n < 0)
-			err_sys(&s->err, "read layer");
-		break;
-	}
-	if (n <= 0)
-		return n;
-	hasher_update(s->h, out, (size_t)n);
-	s->total += n;
-	if (s->total > s->limit)
-		return err_set(
-		    &s->err, E_INVALID,
-		    "uncompressed layer exceeds %lld bytes: refused as a decompression bomb",
-		    (long long)s->limit);
-	return n;
-}
-
-static void *src_producer(void *arg)
-{
-	struct src *s = arg;
-
-	for (;;) {
-		unsigned idx;
-		ssize_t n;
-
-		pthread_mutex_lock(&s->mu);
-		while (s->count == NSLOT && !s->stop)
-			pthread_cond_wait(&s->cv, &s->mu);
-		if (s->stop) {
-			pthread_mutex_unlock(&s->mu);
-			return NULL;
-		}
-		idx = (s->head + s->count) % NSLOT;
-		pthread_mutex_unlock(&s->mu);
-		n = src_produce(s, s->slot[idx], SLOT_CAP);
-		pthread_mutex_lock(&s->mu);
-		if (n > 0) {
-			s->slot_len[idx] = (size_t)n;
-			s->count++;
-		} else {
-			s->eof = true;
-			s->failed = n < 0;
-		}
-		pthread_cond_broadcast(&s->cv);
-		pthread_mutex_unlock(&s->mu);
-		if (n <= 0)
-			return NULL;
-	}
-}
-
-/* The next uncompressed chunk for libarchive (0 at the end, -1 on failure: see src_error). The
- * chunk stays valid until the next call. */
-static ssize_t src_next(struct src *s, const void **buf)
-{
-	ssize_t n;
-
-	if (!s->threaded) {
-		if (s->failed || s->eof)
-			return s->failed ? -1 : 0;
-		n = src_produce(s, s->slot[0], SLOT_CAP);
-		s->failed = n < 0;
-		s->eof = n <= 0;
-		*buf = s->slot[0];
-		return n;
-	}
-	pthread_mutex_lock(&s->mu);
-	if (s->held) {
-		s->head = (s->head + 1) % NSLOT;
-		s->count--;
-		s->held = false;
-		pthread_cond_broadcast(&s->cv);
-	}
-	while (s->count == 0 && !s->eof)
-		pthread_cond_wait(&s->cv, &s->mu);
-	if (s->count > 0) {
-		*buf = s->slot[s->head];
-		n = (ssize_t)s->slot_len[s->head];
-		s->held = true;
-	} else {
-		n = s->failed ? -1 : 0;
-	}
-	pthread_mutex_unlock(&s->mu);
-	return n;
-}
-
-/* Whether the stream failed; copies why into e. */
-static bool src_error(struct src *s, struct err *e)
-{
-	bool failed;
-
-	pthread_mutex_lock(&s->mu);
-	failed = s->failed;
-	if (failed && e)
-		*e = s->err;
-	pthread_mutex_unlock(&s->mu);
-	return failed;
-}
-
-static la_ssize_t tar_read_cb(struct archive *a, void *arg, const void **buf)
-{
-	struct src *s = arg;
-	ssize_t n = src_next(s, buf);
-	struct err why = ERR_INIT;
-
-	if (n < 0) {
-		src_error(s, &why);
-		archive_set_error(a, EIO, "%s", why.msg);
-		return -1;
-	}
-	return n;
-}
-
-/* Stops and joins the producer; afterwards s->h and s->total are the caller's. */
-static void src_stop(struct src *s)
-{
-	if (!s->threaded)
-		return;
-	pthread_mutex_lock(&s->mu);
-	s->stop = true;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-	pthread_join(s->th, NULL);
-	s->threaded = false;
-}
-
-static void src_release(struct src *s)
-{
-	unsigned i;
-
-	src_stop(s);
-	if (s->zin)
-		archive_read_free(s->zin);
-	if (s->h)
-		hasher_free(s->h);
-	for (i = 0; i < NSLOT; i++)
-		free(s->slot[i]);
-	free(s->in);
-	free(s->isal);
-	pthread_cond_destroy(&s->cv);
-	pthread_mutex_destroy(&s->mu);
-}
-
-static int src_open(struct src *s, int fd, int64_t limit, struct err *e)
-{
-	unsigned i;
-
-	memset(s, 0, sizeof(*s));
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
-	s->fd = fd;
-	s->limit = limit;
-	s->in = xmalloc(IN_CAP);
-	s->h = hasher_new();
-	for (i = 0; i < NSLOT; i++)
-		s->slot[i] = xmalloc(SLOT_CAP);
-	if (src_read_in(s) < 0) {
-		*e = s->err;
-		return -1;
-	}
-	if (s->in_len >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b) {
-		s->kind = SRC_GZIP;
-		s->isal = xmalloc(sizeof(*s->isal));
-		isal_inflate_init(s->isal);
-		s->isal->crc_flag = ISAL_GZIP;
-		s->isal->next_in = s->in;
-		s->isal->avail_in = (uint32_t)s->in_len;
-	} else if (s->in_len >= 4 && s->in[0] == 0x28 && s->in[1] == 0xb5 && s->in[2] == 0x2f &&
-	           s->in[3] == 0xfd) {
-		struct archive_entry *ae;
-
-		s->kind = SRC_ZSTD;
-		if (archive_dl_require(e) < 0)
-			return -1;
-		s->zin = archive_read_new();
-		if (!s->zin)
-			return err_set(e, E_IO, "libarchive: out of memory");
-		if (archive_read_support_filter_zstd(s->zin) != ARCHIVE_OK ||
-		    archive_read_support_format_raw(s->zin) != ARCHIVE_OK)
-			return err_set(e, E_UNSUPPORTED, "zstd: %s", archive_error_string(s->zin));
-		if (archive_read_open(s->zin, s, NULL, zin_read_cb, NULL) != ARCHIVE_OK ||
-		    archive_read_next_header(s->zin, &ae) != ARCHIVE_OK)
-			return err_set(e, E_CORRUPT, "zstd: %s", archive_error_string(s->zin));
-	} else {
-		s->kind = SRC_PLAIN;
-	}
-	/* Without a thread the same work runs inline, one chunk at a time. */
-	s->threaded = pthread_create(&s->th, NULL, src_producer, s) == 0;
-	return 0;
-}
-
-/* A set of cleaned paths: what this layer wrote, for whiteouts applied by deletion. */
-struct strset {
-	char **slot;
-	size_t cap, n;
-};
-
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
-static bool strset_has(const struct strset *set, const char *s)
-{
-	size_t i;
-
-	if (!set->cap)
-		return false;
-	for (i = str_hash(s) & (set->cap - 1); set->slot[i]; i = (i + 1) & (set->cap - 1))
-		if (strcmp(set->slot[i], s) == 0)
-			return true;
-	return false;
-}
-
-static void strset_add(struct strset *set, const char *s)
-{
-	size_t i;
-
-	if (strset_has(set, s))
-		return;
-	if ((set->n + 1) * 2 > set->cap) {
-		struct strset grown = {xcalloc(set->cap ? set->cap * 2 : 64, sizeof(char *)),
-		                       set->cap ? set->cap * 2 : 64, 0};
-
-		for (i = 0; i < set->cap; i++)
-			if (set->slot[i]) {
-				size_t j = str_hash(set->slot[i]) & (grown.cap - 1);
-
-				while (grown.slot[j])
-					j = (j + 1) & (grown.cap - 1);
-				grown.slot[j] = set->slot[i];
-				grown.n++;
-			}
-		free(set->slot);
-		*set = grown;
-	}
-	for (i = str_hash(s) & (set->cap - 1); set->slot[i]; i = (i + 1) & (set->cap - 1))
-		;
-	set->slot[i] = xstrdup(s);
-	set->n++;
-}
-
-static void strset_release(struct strset *set)
-{
-	size_t i;
-
-	for (i = 0; i < set->cap; i++)
-		free(set->slot[i]);
-	free(set->slot);
-	memset(set, 0, sizeof(*set));
-}
-
-/* A directory's metadata, applied after everything in it was written. */
-struct dirmeta {
-	char *path;
-	mode_t mode;
-	bool has_mtime, has_atime;
-	struct timespec mtime, atime;
-};
-
-struct applier {
-	int root;
-	unsigned flags;
-	bool as_root;
-	mode_t umask;
-	bool openat2;
-	struct {
-		char *path; /* NULL when empty */
-		int fd;
-		bool setgid;
-		bool stale; /* not to be reused; fd stays open while an entry may still use it */
-	} cache;
-	struct dirmeta *dirs;
-	size_t n_dirs, cap_dirs;
-	struct strset created; /* LAYER_APPLY_WHITEOUTS only */
-	int64_t skipped;
-};
 
 static void cache_drop(struct applier *ap)
 {
@@ -488,7 +40,7 @@ static void cache_drop(struct applier *ap)
 
 /* After a replacement the cached parent may be gone or reached differently: the next entry
  * resolves afresh, while the current one keeps using its descriptor. */
-static void cache_invalidate(struct applier *ap)
+void layer_cache_invalidate(struct applier *ap)
 {
 	ap->cache.stale = true;
 }
@@ -592,7 +144,7 @@ static int walk_dirs(struct applier *ap, const char *path, bool create, const ch
 				return -1;
 			}
 			if (ap->flags & LAYER_APPLY_WHITEOUTS)
-				strset_add(&ap->created, buf_str(&done));
+				layer_strset_add(&ap->created, buf_str(&done));
 			fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		if (fd < 0) {
@@ -623,8 +175,8 @@ static int walk_dirs(struct applier *ap, const char *path, bool create, const ch
 
 /* A new O_PATH descriptor on the directory at cleaned path, created with its missing parents
  * (mode 0755) when create. E_NOTFOUND when missing and !create. */
-static int resolve_dir(struct applier *ap, const char *path, bool create, const char *entry,
-                       struct err *e)
+int layer_resolve_dir(struct applier *ap, const char *path, bool create, const char *entry,
+                      struct err *e)
 {
 	int fd = open_in_root(ap, path);
 
@@ -637,8 +189,8 @@ static int resolve_dir(struct applier *ap, const char *path, bool create, const 
 
 /* The parent directory of cleaned path as a borrowed descriptor (cached: tar lists a
  * directory's entries together). *base points at the last component. */
-static int parent_of(struct applier *ap, const char *path, bool create, const char **base,
-                     bool *setgid, const char *entry, struct err *e)
+int layer_parent_of(struct applier *ap, const char *path, bool create, const char **base,
+                    bool *setgid, const char *entry, struct err *e)
 {
 	const char *slash = strrchr(path, '/');
 	cleanup_free char *parent = NULL;
@@ -655,7 +207,7 @@ static int parent_of(struct applier *ap, const char *path, bool create, const ch
 		*setgid = ap->cache.setgid;
 		return ap->cache.fd;
 	}
-	fd = resolve_dir(ap, parent, create, entry, e);
+	fd = layer_resolve_dir(ap, parent, create, entry, e);
 	if (fd < 0)
 		return -1;
 	cache_drop(ap);
@@ -668,7 +220,7 @@ static int parent_of(struct applier *ap, const char *path, bool create, const ch
 }
 
 /* Removes name under dfd, recursively for a directory, never following a symlink. */
-static int remove_at(int dfd, const char *name, struct err *e)
+int layer_remove_at(int dfd, const char *name, struct err *e)
 {
 	struct stat st;
 
@@ -689,7 +241,7 @@ static int remove_at(int dfd, const char *name, struct err *e)
 		}
 		while (rc == 0 && (de = readdir(d)))
 			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-				rc = remove_at(dirfd(d), de->d_name, e);
+				rc = layer_remove_at(dirfd(d), de->d_name, e);
 		closedir(d);
 		if (rc < 0)
 			return -1;
@@ -703,7 +255,7 @@ static int remove_at(int dfd, const char *name, struct err *e)
 }
 
 /* Makes room for a new entry: whatever is at base goes (last entry wins). */
-static int replace_at(struct applier *ap, int pfd, const char *base, struct err *e)
+int layer_replace_at(struct applier *ap, int pfd, const char *base, struct err *e)
 {
 	struct stat st;
 
@@ -711,9 +263,9 @@ static int replace_at(struct applier *ap, int pfd, const char *base, struct err 
 		return errno == ENOENT ? 0 : err_sys(e, "stat %s", base);
 	/* The cached parent may lie inside a tree that goes, or have been reached through a
 	 * symlink that is replaced: the next entry resolves afresh (replacements are rare). */
-	cache_invalidate(ap);
+	layer_cache_invalidate(ap);
 	if (S_ISDIR(st.st_mode))
-		return remove_at(pfd, base, e);
+		return layer_remove_at(pfd, base, e);
 	if (unlinkat(pfd, base, 0) < 0 && errno != ENOENT)
 		return err_sys(e, "remove %s", base);
 	return 0;
@@ -798,7 +350,7 @@ static int apply_file(struct applier *ap, struct archive *a, struct archive_entr
 
 	fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
 	if (fd < 0 && errno == EEXIST) {
-		if (replace_at(ap, pfd, base, e) < 0)
+		if (layer_replace_at(ap, pfd, base, e) < 0)
 			return -1;
 		fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		            mode & 0777);
@@ -882,7 +434,7 @@ static int apply_dir(struct applier *ap, struct archive_entry *ae, const char *p
 			if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 				return err_sys(e, "stat");
 			if (!S_ISDIR(st.st_mode)) {
-				if (replace_at(ap, pfd, base, e) < 0)
+				if (layer_replace_at(ap, pfd, base, e) < 0)
 					return -1;
 				if (mkdirat(pfd, base, initial) < 0)
 					return err_sys(e, "mkdir");
@@ -912,7 +464,7 @@ static int apply_dir(struct applier *ap, struct archive_entry *ae, const char *p
 	({                                                                                         \
 		int r_ = (call);                                                                   \
 		if (r_ < 0 && errno == EEXIST) {                                                   \
-			if (replace_at(ap, pfd, base, e) < 0)                                      \
+			if (layer_replace_at(ap, pfd, base, e) < 0)                                \
 				return -1;                                                         \
 			r_ = (call);                                                               \
 		}                                                                                  \
@@ -960,7 +512,7 @@ static int apply_hardlink(struct applier *ap, struct archive_entry *ae, const ch
 	if (tslash) {
 		cleanup_free char *tparent = xstrndup(target, (size_t)(tslash - target));
 
-		tfd = resolve_dir(ap, tparent, false, "hardlink target", &local);
+		tfd = layer_resolve_dir(ap, tparent, false, "hardlink target", &local);
 		if (tfd < 0 && local.code == E_NOTFOUND)
 			return err_set(e, E_INVALID,
 			               "refused: hardlink target \"%s\" is not in this layer",
@@ -984,120 +536,6 @@ static int apply_hardlink(struct applier *ap, struct archive_entry *ae, const ch
 	return 0;
 }
 
-/* A whiteout: an overlay whiteout device, or (LAYER_APPLY_WHITEOUTS) the deletion of what lower
- * layers put there. A name this layer itself wrote stays: a whiteout hides lower layers only. */
-static int apply_whiteout(struct applier *ap, const char *path, const char *name, struct err *e)
-{
-	cleanup_free char *victim = NULL;
-	const char *base;
-	bool setgid;
-	int pfd;
-
-	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return err_set(e, E_INVALID, "refused: whiteout of \"%s\"", name);
-	{
-		const char *slash = strrchr(path, '/');
-		cleanup_free char *dir = xstrndup(path, slash ? (size_t)(slash - path) : 0);
-
-		victim = *dir ? xasprintf("%s/%s", dir, name) : xstrdup(name);
-	}
-	if (ap->flags & LAYER_APPLY_WHITEOUTS) {
-		struct err local = ERR_INIT;
-
-		if (strset_has(&ap->created, victim))
-			return 0;
-		pfd = parent_of(ap, victim, false, &base, &setgid, "whiteout", &local);
-		if (pfd < 0) {
-			if (local.code == E_NOTFOUND)
-				return 0;
-			*e = local;
-			return -1;
-		}
-		return replace_at(ap, pfd, base, e);
-	}
-	if (!ap->as_root)
-		return err_set(e, E_PERM, "whiteouts need root (mknod of a 0:0 device)");
-	pfd = parent_of(ap, victim, true, &base, &setgid, "whiteout", e);
-	if (pfd < 0)
-		return -1;
-	if (mknodat(pfd, base, S_IFCHR, makedev(0, 0)) < 0 && errno != EEXIST)
-		return err_sys(e, "mknod whiteout %s", base);
-	return 0;
-}
-
-/* Deletes everything under dfd not written by this layer (opaque, LAYER_APPLY_WHITEOUTS). */
-static int prune_opaque(struct applier *ap, int dfd, const char *prefix, struct err *e)
-{
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d;
-	const struct dirent *de;
-	int rc = 0;
-
-	if (fd < 0)
-		return err_sys(e, "open %s", prefix);
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return err_sys(e, "open %s", prefix);
-	}
-	while (rc == 0 && (de = readdir(d))) {
-		cleanup_free char *child = NULL;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		child = *prefix ? xasprintf("%s/%s", prefix, de->d_name) : xstrdup(de->d_name);
-		if (!strset_has(&ap->created, child)) {
-			rc = remove_at(dirfd(d), de->d_name, e);
-		} else if (de->d_type == DT_DIR) {
-			int cfd = openat(dirfd(d), de->d_name,
-			                 O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (cfd < 0) {
-				rc = err_sys(e, "open %s", child);
-			} else {
-				rc = prune_opaque(ap, cfd, child, e);
-				close(cfd);
-			}
-		}
-	}
-	closedir(d);
-	return rc;
-}
-
-static int apply_opaque(struct applier *ap, const char *dir, struct err *e)
-{
-	cleanup_close int fd = -1;
-
-	if (ap->flags & LAYER_APPLY_WHITEOUTS) {
-		struct err local = ERR_INIT;
-
-		fd = *dir ? resolve_dir(ap, dir, false, "opaque directory", &local)
-		          : fcntl(ap->root, F_DUPFD_CLOEXEC, 3);
-		if (fd < 0) {
-			if (local.code == E_NOTFOUND)
-				return 0;
-			*e = local;
-			return -1;
-		}
-		cache_invalidate(ap);
-		return prune_opaque(ap, fd, dir, e);
-	}
-	if (*dir) {
-		cleanup_close int pfd = resolve_dir(ap, dir, true, "opaque directory", e);
-
-		if (pfd < 0)
-			return -1;
-		fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	} else {
-		fd = openat(ap->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	if (fd < 0)
-		return err_sys(e, "open");
-	if (fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
-		return err_sys(e, "set trusted.overlay.opaque");
-	return 0;
-}
-
 static int apply_entry(struct applier *ap, struct archive *a, struct archive_entry *ae,
                        const char *path, struct err *e)
 {
@@ -1111,23 +549,23 @@ static int apply_entry(struct applier *ap, struct archive *a, struct archive_ent
 		if (strcmp(base, ".wh..wh..opq") == 0) {
 			cleanup_free char *dir = xstrndup(path, slash ? (size_t)(slash - path) : 0);
 
-			return apply_opaque(ap, dir, e);
+			return layer_apply_opaque(ap, dir, e);
 		}
 		if (strncmp(base, ".wh..wh.", 8) == 0) { /* aufs metadata (.wh..wh.plnk) */
 			ap->skipped++;
 			return 0;
 		}
-		return apply_whiteout(ap, path, base + 4, e);
+		return layer_apply_whiteout(ap, path, base + 4, e);
 	}
 	if (*path == '\0' && type != AE_IFDIR)
 		return err_set(e, E_INVALID, "refused: a non-directory entry names the root");
 	if (*path == '\0')
 		return apply_dir(ap, ae, path, ap->root, "", false, e);
-	pfd = parent_of(ap, path, true, &base, &setgid, NULL, e);
+	pfd = layer_parent_of(ap, path, true, &base, &setgid, NULL, e);
 	if (pfd < 0)
 		return -1;
 	if (ap->flags & LAYER_APPLY_WHITEOUTS)
-		strset_add(&ap->created, path);
+		layer_strset_add(&ap->created, path);
 	if (archive_entry_hardlink(ae))
 		return apply_hardlink(ap, ae, path, pfd, base, e);
 	switch (type) {
@@ -1174,9 +612,9 @@ static int finish_dirs(struct applier *ap, struct err *e)
 		struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
 		cleanup_close int fd = -1;
 
-		if (strset_has(&done, d->path))
+		if (layer_strset_has(&done, d->path))
 			continue;
-		strset_add(&done, d->path);
+		layer_strset_add(&done, d->path);
 		if (*d->path == '\0')
 			fd = openat(ap->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		else if (ap->openat2)
@@ -1208,7 +646,7 @@ static int finish_dirs(struct applier *ap, struct err *e)
 		if (rc == 0 && d->has_mtime && futimens(fd, ts) < 0)
 			rc = err_sys(e, "%s: set times", d->path);
 	}
-	strset_release(&done);
+	layer_strset_release(&done);
 	return rc;
 }
 
@@ -1220,7 +658,7 @@ static void applier_release(struct applier *ap)
 	for (i = 0; i < ap->n_dirs; i++)
 		free(ap->dirs[i].path);
 	free(ap->dirs);
-	strset_release(&ap->created);
+	layer_strset_release(&ap->created);
 }
 
 static int run_archive(struct applier *ap, struct archive *a, struct src *s,
@@ -1234,7 +672,7 @@ static int run_archive(struct applier *ap, struct archive *a, struct src *s,
 		cleanup_free char *path = NULL;
 
 		if (r < ARCHIVE_WARN) {
-			if (src_error(s, e))
+			if (layer_src_error(s, e))
 				return -1;
 			return err_set(e, E_CORRUPT, "%s", archive_error_string(a));
 		}
@@ -1247,7 +685,7 @@ static int run_archive(struct applier *ap, struct archive *a, struct src *s,
 		res->entries++;
 		path = clean_path(raw);
 		if (apply_entry(ap, a, ae, path, e) < 0) {
-			if (!src_error(s, e))
+			if (!layer_src_error(s, e))
 				err_wrap(e, "entry \"%s\"", raw);
 			return -1;
 		}
@@ -1279,7 +717,7 @@ int layer_apply(int blob_fd, int dir_fd, const struct layer_opts *o, struct laye
 	            ? o->max_bytes
 	            : (csize > LAYER_MIN_LIMIT / LAYER_RATIO_LIMIT ? csize * LAYER_RATIO_LIMIT
 	                                                           : LAYER_MIN_LIMIT);
-	if (src_open(&s, blob_fd, limit, e) < 0)
+	if (layer_src_open(&s, blob_fd, limit, e) < 0)
 		goto out;
 	ap.root = dir_fd;
 	ap.flags = o->flags;
@@ -1299,8 +737,8 @@ int layer_apply(int blob_fd, int dir_fd, const struct layer_opts *o, struct laye
 	}
 	archive_read_support_format_tar(a);
 	archive_read_support_format_empty(a);
-	if (archive_read_open(a, &s, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
-		if (!src_error(&s, e))
+	if (archive_read_open(a, &s, NULL, layer_tar_read_cb, NULL) != ARCHIVE_OK) {
+		if (!layer_src_error(&s, e))
 			err_set(e, E_CORRUPT, "%s", archive_error_string(a));
 		goto out;
 	}
@@ -1309,16 +747,16 @@ int layer_apply(int blob_fd, int dir_fd, const struct layer_opts *o, struct laye
 	/* The digest covers the whole stream: the end-of-archive blocks and record padding. */
 	for (;;) {
 		const void *buf;
-		ssize_t n = src_next(&s, &buf);
+		ssize_t n = layer_src_next(&s, &buf);
 
 		if (n == 0)
 			break;
 		if (n < 0) {
-			src_error(&s, e);
+			layer_src_error(&s, e);
 			goto out;
 		}
 	}
-	src_stop(&s);
+	layer_src_stop(&s);
 	if (finish_dirs(&ap, e) < 0)
 		goto out;
 	hasher_final(s.h, &res.diff_id);
@@ -1334,7 +772,7 @@ out:
 	if (utf8)
 		freelocale(utf8);
 	applier_release(&ap);
-	src_release(&s);
+	layer_src_release(&s);
 	if (rc < 0)
 		err_wrap(e, "layer");
 	return rc;

@@ -20,7 +20,6 @@
 
 #include "common/image/source.h"
 #include "common/image/source_int.h"
-#include "common/store/blob.h"
 #include "common/util/buf.h"
 #include "common/util/jsonio.h"
 #include "common/util/mem.h"

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,11 +22,8 @@
 #include "common/image/archive_dl.h"
 #include "common/image/source.h"
 #include "common/image/source_int.h"
-#include "common/store/blob.h"
 #include "common/util/buf.h"
-#include "common/util/jsonio.h"
 #include "common/util/mem.h"
-#include "common/util/strutil.h"
 
 #define CACHE_EACH  (256 << 10) /* archive members the first pass keeps in memory... */
 #define CACHE_TOTAL (16 << 20)  /* ...up to this much in all */

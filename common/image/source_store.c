@@ -4,28 +4,22 @@
  * blobs/sha256, from memory, or in one last pass over the archive. Internal to the offline
  * sources: the formats are in source.c, the reading of files and archive members in
  * source_archive.c, the shared declarations in source_int.h. */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "common/image/archive_dl.h"
 #include "common/image/source.h"
 #include "common/image/source_int.h"
 #include "common/store/blob.h"
-#include "common/util/buf.h"
-#include "common/util/jsonio.h"
 #include "common/util/mem.h"
-#include "common/util/strutil.h"
 
 #define COPY_CHUNK (1 << 20)
 

@@ -996,7 +996,11 @@ static void test_parallel_blobs_one_token(void **state)
 		free(paths[i]);
 	}
 	assert_int_equal(srv_count(f, "/token?", NULL, NULL, NULL, NULL), 1);
-	assert_int_equal(srv_count(f, "/blobs/", "range", "bytes=40000-", "status", "206"), 2);
+	/* Each broken transfer resumes once with a Range that the server honours. Where: at
+	 * 40000 when every byte sent arrived; a connection closed with unread data in the
+	 * server's socket is reset, and the client may have lost the tail in flight, so the
+	 * offset is not asserted. */
+	assert_int_equal(srv_count(f, "/blobs/", "status", "206", NULL, NULL), 2);
 	assert_true(registry_bytes_received(jobs[0].r) >= total);
 	registry_free(jobs[0].r);
 }

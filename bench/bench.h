@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <sys/vfs.h>
 
+#include "common/store/layout.h"
+#include "common/util/config.h"
 #include "common/util/ctx.h"
+#include "common/util/fs.h"
+#include "common/util/mem.h"
 
 static inline double bench_now(void)
 {
@@ -27,6 +31,35 @@ static inline void bench_figure(const char *name, double value, const char *unit
 	va_end(ap);
 	printf("%-34s %12.1f %-8s %s\n", name, value, unit, detail);
 	fflush(stdout);
+}
+
+/* A private store for a benchmark that runs ctrbox: ROOT under rdir (a disk), STATE in sdir
+ * (tmpfs, as /run is on a node), an empty config, ctx pointing at them for in-process calls
+ * and CTRBOX_ROOT/STATE/CONFIG exported for the commands it runs. Exits on failure. The
+ * caller frees *root and *cfgpath. */
+static inline void bench_store(const char *rdir, const char *sdir, struct config *cfg,
+                               struct ctx *ctx, char **root, char **cfgpath)
+{
+	struct err e = ERR_INIT;
+
+	*root = path_join(rdir, "root");
+	*cfgpath = path_join(rdir, "config.yaml");
+	config_defaults(cfg);
+	ctx->path.root = *root;
+	ctx->path.state = sdir;
+	ctx->path.proc = "/proc";
+	ctx->cfg = cfg;
+	ctx->applet = "bench";
+	ctx->now_ns = ctx_clock_realtime;
+	ctx->verbosity = LOG_WARN;
+	ctx->err = stderr;
+	if (store_init(ctx, &e) < 0 || fs_write_atomic(*cfgpath, "", 0, 0600, 0, &e) < 0) {
+		fprintf(stderr, "bench: private store in %s: %s\n", rdir, e.msg);
+		exit(1);
+	}
+	setenv("CTRBOX_ROOT", *root, 1);
+	setenv("CTRBOX_STATE", sdir, 1);
+	setenv("CTRBOX_CONFIG", *cfgpath, 1);
 }
 
 /* The file system's type name, because fsync figures on tmpfs mean nothing. */

@@ -137,24 +137,7 @@ int main(void)
 	}
 	if (!mkdtemp(rtmpl) || !mkdtemp(stmpl))
 		return 1;
-	root = path_join(rtmpl, "root");
-	config_defaults(&cfg);
-	ctx.path.root = root;
-	ctx.path.state = stmpl;
-	ctx.path.proc = "/proc";
-	ctx.cfg = &cfg;
-	ctx.applet = "bench";
-	ctx.now_ns = ctx_clock_realtime;
-	ctx.verbosity = LOG_WARN;
-	ctx.err = stderr;
-	if (store_init(&ctx, &e) < 0)
-		die("store_init", &e);
-	cfgpath = path_join(rtmpl, "config.yaml");
-	if (fs_write_atomic(cfgpath, "", 0, 0600, 0, &e) < 0)
-		die("config", &e);
-	setenv("CTRBOX_ROOT", root, 1);
-	setenv("CTRBOX_STATE", stmpl, 1);
-	setenv("CTRBOX_CONFIG", cfgpath, 1);
+	bench_store(rtmpl, stmpl, &cfg, &ctx, &root, &cfgpath);
 	populate(&ctx);
 	/* A private copy: a rebuild of ./ctrbox meanwhile would make exec fail (ETXTBSY). */
 	{

@@ -57,3 +57,21 @@ retry() {
 	done
 	return 1
 }
+
+# For teardown: kills what a test left running, by the PIDs state.json recorded: each
+# container's init (its shim reaps it and exits), then any shim still there after 5 s.
+stop_containers() {
+	local f pid
+	for f in "$CTRBOX_STATE"/containers/*/state.json; do
+		[ -f "$f" ] || continue
+		pid=$(jq -r '.pid // 0' "$f")
+		[ "$pid" -gt 0 ] && kill -9 "$pid" 2>/dev/null
+	done
+	for f in "$CTRBOX_STATE"/containers/*/state.json; do
+		[ -f "$f" ] || continue
+		pid=$(jq -r '.shim_pid // 0' "$f")
+		[ "$pid" -gt 0 ] || continue
+		retry 50 0.1 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null
+	done
+	return 0
+}

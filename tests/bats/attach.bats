@@ -16,19 +16,7 @@ setup() {
 }
 
 teardown() {
-	local f pid
-	for f in "$CTRBOX_STATE"/containers/*/state.json; do
-		[ -f "$f" ] || continue
-		pid=$(jq -r '.pid // 0' "$f")
-		[ "$pid" -gt 0 ] && kill -9 "$pid" 2>/dev/null
-	done
-	for f in "$CTRBOX_STATE"/containers/*/state.json; do
-		[ -f "$f" ] || continue
-		pid=$(jq -r '.shim_pid // 0' "$f")
-		[ "$pid" -gt 0 ] || continue
-		retry 50 0.1 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null
-	done
-	return 0
+	stop_containers
 }
 
 @test "attach: two readers at once both get the output and the exit code" {

@@ -15,13 +15,7 @@ setup() {
 }
 
 teardown() {
-	local f pid
-	for f in "$CTRBOX_STATE"/containers/*/state.json; do
-		[ -f "$f" ] || continue
-		pid=$(jq -r '.pid // 0' "$f")
-		[ "$pid" -gt 0 ] && kill -9 "$pid" 2>/dev/null
-	done
-	return 0
+	stop_containers
 }
 
 id_of() { # id_of NAME

@@ -17,18 +17,7 @@ setup() {
 # Kills what the test left running: each container's init (the shim reaps it and exits), then
 # any shim that is still there, by the PIDs state.json recorded.
 teardown() {
-	local f pid shim
-	for f in "$CTRBOX_STATE"/containers/*/state.json; do
-		[ -f "$f" ] || continue
-		pid=$(jq -r '.pid // 0' "$f")
-		[ "$pid" -gt 0 ] && kill -9 "$pid" 2>/dev/null
-	done
-	for f in "$CTRBOX_STATE"/containers/*/state.json; do
-		[ -f "$f" ] || continue
-		shim=$(jq -r '.shim_pid // 0' "$f")
-		[ "$shim" -gt 0 ] || continue
-		retry 50 0.1 bash -c "! kill -0 $shim 2>/dev/null" || kill -9 "$shim" 2>/dev/null
-	done
+	stop_containers
 	[ -n "${RUNC_ROOT:-}" ] && runc --root "$RUNC_ROOT" delete -f ctrbox-test 2>/dev/null
 	return 0
 }

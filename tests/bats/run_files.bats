@@ -15,12 +15,7 @@ setup() {
 }
 
 teardown() {
-	local f pid
-	for f in "$CTRBOX_STATE"/containers/*/state.json; do
-		[ -f "$f" ] || continue
-		pid=$(jq -r '.pid // 0' "$f")
-		[ "$pid" -gt 0 ] && kill -9 "$pid" 2>/dev/null
-	done
+	stop_containers
 	[ -n "${RUNC_ROOT:-}" ] && runc --root "$RUNC_ROOT" delete -f ctrbox-files 2>/dev/null
 	rm -f "/tmp/ctrbox-escape-$BATS_TEST_NUMBER-$$"
 	return 0

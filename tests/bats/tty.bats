@@ -19,19 +19,8 @@ setup() {
 
 # The tmux server by its own socket, then what the test left running, by recorded PIDs.
 teardown() {
-	local f pid
 	[ -S "${TMUX_SOCK:-}" ] && tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
-	for f in "$CTRBOX_STATE"/containers/*/state.json; do
-		[ -f "$f" ] || continue
-		pid=$(jq -r '.pid // 0' "$f")
-		[ "$pid" -gt 0 ] && kill -9 "$pid" 2>/dev/null
-	done
-	for f in "$CTRBOX_STATE"/containers/*/state.json; do
-		[ -f "$f" ] || continue
-		pid=$(jq -r '.shim_pid // 0' "$f")
-		[ "$pid" -gt 0 ] || continue
-		retry 50 0.1 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null
-	done
+	stop_containers
 	return 0
 }
 

@@ -130,11 +130,9 @@ static int load_config(const struct ctx *ctx, const struct image_record *r,
 	return 0;
 }
 
-/* Takes the name's lock and checks it is free; a generated name is retried. */
 static bool container_exists(const struct ctx *ctx, const char *id)
 {
-	cleanup_free char *dir = store_container_dir(ctx, id);
-	cleanup_free char *doc = path_join(dir, "container.json");
+	cleanup_free char *doc = container_doc_path(ctx, id);
 
 	return fs_exists(doc);
 }
@@ -177,6 +175,7 @@ static int name_check_early(const struct ctx *ctx, const char *name, struct err 
 	return exists ? container_name_check(ctx, name, e) : 0;
 }
 
+/* Takes the name's lock and checks it is free; a generated name is retried. */
 static int claim_name(const struct ctx *ctx, const char *want, const char *id, char **name,
                       struct lock *l, struct err *e)
 {

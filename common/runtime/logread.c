@@ -238,8 +238,7 @@ static int read_existing(struct reader *r, const char *path, int *cur, struct er
  * a state (a reboot), or its init and shim are both dead (nobody will record the exit). */
 static bool still_running(const struct ctx *ctx, const char *id)
 {
-	cleanup_free char *dir = store_container_dir(ctx, id);
-	cleanup_free char *doc = path_join(dir, "container.json");
+	cleanup_free char *doc = container_doc_path(ctx, id);
 	struct container_state st = {0};
 	struct err e = ERR_INIT;
 	uint64_t start = 0;

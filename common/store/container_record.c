@@ -91,7 +91,7 @@ static int strv_from_json(struct json_object *o, const char *key, char ***out, s
 int container_doc_save(const struct ctx *ctx, const struct container_doc *c, struct err *e)
 {
 	cleanup_json struct json_object *o = NULL;
-	cleanup_free char *dir = NULL, *path = NULL;
+	cleanup_free char *path = NULL;
 	cleanup_lock struct lock l = LOCK_INIT;
 	struct json_object *labels;
 	size_t i;
@@ -118,8 +118,7 @@ int container_doc_save(const struct ctx *ctx, const struct container_doc *c, str
 	if (c->log_max_files > 0)
 		jsonio_set_int(o, "log_max_files", c->log_max_files);
 
-	dir = store_container_dir(ctx, c->id);
-	path = path_join(dir, "container.json");
+	path = container_doc_path(ctx, c->id);
 	if (container_lock(ctx, c->id, &l, e) < 0)
 		return -1;
 	if (doc_write(path, o, c->auto_remove ? 0 : DOC_DURABLE, e) < 0)
@@ -183,12 +182,11 @@ int container_doc_load(const struct ctx *ctx, const char *id, struct container_d
                        struct err *e)
 {
 	cleanup_json struct json_object *o = NULL;
-	cleanup_free char *dir = NULL, *path = NULL;
+	cleanup_free char *path = NULL;
 
 	if (!store_id_valid(id))
 		return err_set(e, E_INVALID, "container %s: invalid id", id);
-	dir = store_container_dir(ctx, id);
-	path = path_join(dir, "container.json");
+	path = container_doc_path(ctx, id);
 	if (doc_read(path, &o, e) < 0) {
 		if (e->code == E_NOTFOUND)
 			return err_set(e, E_NOTFOUND, "container %s: not found", id);
@@ -296,6 +294,13 @@ int container_state_load(const struct ctx *ctx, const char *id, struct container
 static int str_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *container_doc_path(const struct ctx *ctx, const char *id)
+{
+	cleanup_free char *dir = store_container_dir(ctx, id);
+
+	return path_join(dir, "container.json");
 }
 
 int container_list_ids(const struct ctx *ctx, char ***out, size_t *n, struct err *e)

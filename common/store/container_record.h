@@ -57,6 +57,9 @@ int container_state_save(const struct ctx *ctx, const char *id, const struct con
 int container_state_load(const struct ctx *ctx, const char *id, struct container_state *out,
 			 struct err *e);
 
+/* ROOT/containers/<id>/container.json; the caller frees. */
+char *container_doc_path(const struct ctx *ctx, const char *id);
+
 /* The IDs of every container directory, sorted; no lock, and no stat per container: one
  * whose container.json is not written yet (or is being removed) is listed too, and loading it
  * is E_NOTFOUND, which every caller skips. The caller frees with strv_free. */

@@ -14,13 +14,11 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <readline/history.h>
-#include <readline/readline.h>
-
 #include "cmd/applet.h"
 #include "cmd/complete.h"
 #include "common/util/log.h"
 #include "common/util/mem.h"
+#include "common/util/readline_dl.h"
 #include "common/util/shellwords.h"
 #include "common/util/strutil.h"
 
@@ -41,15 +39,18 @@ const struct applet applet_shell = {
 		       "terminal starts it.",
 };
 
-/* readline calls its hooks without user data: the context TAB completes against is set once,
- * before the first prompt, and only read afterwards. */
+/* readline calls its hooks without user data: the context TAB completes against, and readline
+ * itself (opened on first use, common/util/readline_dl.h), are set once, before the first
+ * prompt, and only read afterwards. */
 static const struct ctx *shell_ctx;
+static const struct readline_dl *shell_rl;
 /* Set by the SIGINT handler at the prompt. */
 static volatile sig_atomic_t shell_sigint;
 
 struct shell {
 	struct ctx *ctx;
 	bool tty;         /* interactive: readline, the terminal restored after each applet */
+	const struct readline_dl *rl; /* on a terminal only: scripts never load readline */
 	char *history;    /* ~/.ctrbox_history, or NULL without $HOME */
 	int status;       /* the last command's exit status */
 	bool quit;
@@ -248,7 +249,8 @@ static int shell_script(struct shell *sh)
  * get them from bash. Returns readline's match vector (malloc'd, [0] the common prefix). */
 static char **shell_complete(const char *text, int start, int end)
 {
-	cleanup_free char *upto = xstrndup(rl_line_buffer, (size_t)end);
+	const struct readline_dl *rl = shell_rl;
+	cleanup_free char *upto = xstrndup(*rl->rl_line_buffer, (size_t)end);
 	cleanup_free char *out = NULL;
 	cleanup_strv char **w = NULL;
 	struct err e = ERR_INIT;
@@ -259,7 +261,7 @@ static char **shell_complete(const char *text, int start, int end)
 	FILE *f;
 
 	(void)start;
-	rl_attempted_completion_over = 1; /* no readline file names unless asked for below */
+	*rl->rl_attempted_completion_over = 1; /* no readline file names unless asked for below */
 	if (shellwords_split(upto, SHELLWORDS_PARTIAL, &w, &n, &e) < 0)
 		return NULL;
 	if (n == 0) {
@@ -302,11 +304,11 @@ static char **shell_complete(const char *text, int start, int end)
 		free(matches);
 		/* No candidates where a file name fits: readline's own file name completion. */
 		if (!(d & DIR_NOFILE))
-			rl_attempted_completion_over = 0;
+			*rl->rl_attempted_completion_over = 0;
 		return NULL;
 	}
 	if (d & DIR_NOSPACE)
-		rl_completion_suppress_append = 1;
+		*rl->rl_completion_suppress_append = 1;
 	/* [0] is what replaces the word: the candidates' longest common prefix. */
 	{
 		size_t common = strlen(matches[1]);
@@ -329,10 +331,10 @@ static int shell_on_signal(void)
 {
 	if (shell_sigint) {
 		shell_sigint = 0;
-		rl_replace_line("", 0);
-		rl_crlf();
-		rl_on_new_line();
-		rl_redisplay();
+		shell_rl->rl_replace_line("", 0);
+		shell_rl->rl_crlf();
+		shell_rl->rl_on_new_line();
+		shell_rl->rl_redisplay();
 	}
 	return 0;
 }
@@ -361,6 +363,7 @@ static char *shell_history_open(void)
  * so a second shell or a lost terminal keeps it. */
 static void shell_history_add(struct shell *sh, const char *line)
 {
+	const struct readline_dl *rl = sh->rl;
 	HIST_ENTRY *last;
 	const char *p = line;
 
@@ -368,12 +371,14 @@ static void shell_history_add(struct shell *sh, const char *line)
 		p++;
 	if (!*p)
 		return;
-	last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
+	last = *rl->history_length > 0
+	               ? rl->history_get(*rl->history_base + *rl->history_length - 1)
+	               : NULL;
 	if (last && strcmp(last->line, line) == 0)
 		return;
-	add_history(line);
+	rl->add_history(line);
 	if (sh->history)
-		append_history(1, sh->history);
+		rl->append_history(1, sh->history);
 }
 
 static int shell_interactive(struct shell *sh)
@@ -381,19 +386,21 @@ static int shell_interactive(struct shell *sh)
 	cleanup_free char *prompt = xasprintf("ctrbox:%s> ", sh->ctx->path.root);
 	struct sigaction sa = {.sa_handler = shell_sigint_handler}, old;
 	struct sigaction ign = {.sa_handler = SIG_IGN}, old_quit;
+	const struct readline_dl *rl = sh->rl;
 	unsigned long lineno = 0;
 
 	shell_ctx = sh->ctx;
-	rl_readline_name = "ctrbox";
-	rl_attempted_completion_function = shell_complete;
-	rl_completer_word_break_characters = " \t\n";
-	rl_completer_quote_characters = "'\"";
-	rl_signal_event_hook = shell_on_signal;
-	using_history();
-	stifle_history(SHELL_HISTORY_MAX);
+	shell_rl = rl;
+	*rl->rl_readline_name = "ctrbox";
+	*rl->rl_attempted_completion_function = shell_complete;
+	*rl->rl_completer_word_break_characters = " \t\n";
+	*rl->rl_completer_quote_characters = "'\"";
+	*rl->rl_signal_event_hook = shell_on_signal;
+	rl->using_history();
+	rl->stifle_history(SHELL_HISTORY_MAX);
 	sh->history = shell_history_open();
 	if (sh->history)
-		read_history(sh->history);
+		rl->read_history(sh->history);
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(&ign.sa_mask);
 	sigaction(SIGINT, &sa, &old);
@@ -402,7 +409,7 @@ static int shell_interactive(struct shell *sh)
 		cleanup_free char *line = NULL;
 
 		shell_sigint = 0;
-		line = readline(prompt);
+		line = rl->readline(prompt);
 		if (!line) {
 			fputc('\n', stdout); /* ctrl-d: leave the terminal on a fresh line */
 			break;
@@ -417,9 +424,10 @@ static int shell_interactive(struct shell *sh)
 	sigaction(SIGINT, &old, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
 	if (sh->history)
-		history_truncate_file(sh->history, SHELL_HISTORY_MAX);
-	clear_history();
+		rl->history_truncate_file(sh->history, SHELL_HISTORY_MAX);
+	rl->clear_history();
 	shell_ctx = NULL;
+	shell_rl = NULL;
 	return sh->status;
 }
 
@@ -436,6 +444,13 @@ int ctrbox_shell(struct ctx *ctx, int argc, char **argv)
 		return op.rc;
 	if (op.argc > 0)
 		return opt_usage_error(&op, "takes no arguments (commands come from stdin)");
+	if (sh.tty) {
+		struct err e = ERR_INIT;
+
+		sh.rl = readline_dl_open(&e);
+		if (!sh.rl)
+			return applet_fail(ctx, &e);
+	}
 	rc = sh.tty ? shell_interactive(&sh) : shell_script(&sh);
 	free(sh.history);
 	return rc;

@@ -14,6 +14,7 @@
 #include <isa-l/igzip_lib.h>
 
 #include "common/image/archive_dl.h"
+#include "common/image/isal_dl.h"
 #include "common/image/layer.h"
 #include "common/image/layer_int.h"
 #include "common/util/mem.h"
@@ -319,6 +320,8 @@ int layer_src_open(struct src *s, int fd, int64_t limit, struct err *e)
 	}
 	if (s->in_len >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b) {
 		s->kind = SRC_GZIP;
+		if (isal_dl_require(e) < 0)
+			return -1;
 		s->isal = xmalloc(sizeof(*s->isal));
 		isal_inflate_init(s->isal);
 		s->isal->crc_flag = ISAL_GZIP;

@@ -16,6 +16,7 @@
 #include "common/util/mem.h"
 #include "common/util/strutil.h"
 #include "common/util/units.h"
+#include "common/util/yaml_dl.h"
 
 /* A value as an error quotes it: control characters as '?', long values cut short. */
 static const char *show(const char *v, char *buf, size_t n)
@@ -625,6 +626,16 @@ static int parse_stream(struct config_parse *p, struct config *c, struct err *e)
 	return 0;
 }
 
+/* Spaces and line breaks only: what libyaml reads as an empty stream (a tab there is an error
+ * to libyaml, so it is not blank). */
+static bool config_blank(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (text[i] != ' ' && text[i] != '\n' && text[i] != '\r')
+			return false;
+	return true;
+}
+
 int config_load(const char *path, bool must_exist, struct config **out, struct err *e)
 {
 	struct config_parse p = {.path = path};
@@ -645,6 +656,16 @@ int config_load(const char *path, bool must_exist, struct config **out, struct e
 		*out = c;
 		return 0;
 	}
+	if (config_blank(text, len)) {
+		/* The defaults, as libyaml would give them, without loading libyaml. */
+		c = xcalloc(1, sizeof(*c));
+		config_defaults(c);
+		c->path = xstrdup(path);
+		*out = c;
+		return 0;
+	}
+	if (yaml_dl_require(e) < 0)
+		return err_wrap(e, "%s", path);
 	p.text = text;
 	p.len = len;
 	if (!yaml_parser_initialize(&p.parser)) {

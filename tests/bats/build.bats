@@ -46,3 +46,44 @@ setup() {
 	refute_output --partial 'file=libcurl'
 	refute_output --partial 'file=libarchive'
 }
+
+@test "build: libyaml, libisal, libseccomp and readline are loaded on first use, not at every exec" {
+	requires cmd readelf
+	run readelf -d "$CTRBOX_BIN"
+	assert_success
+	refute_output --regexp 'libyaml|libisal|libseccomp|libreadline|libtinfo'
+	# ps and TAB completion map none of them, the sandbox's empty config file included...
+	run env LD_DEBUG=files "$CTRBOX_BIN" ps -a
+	assert_success
+	refute_output --regexp 'file=(libyaml|libisal|libseccomp|libreadline|libtinfo)'
+	run env LD_DEBUG=files "$CTRBOX_BIN" __complete stop ""
+	assert_success
+	refute_output --regexp 'file=(libyaml|libisal|libseccomp|libreadline|libtinfo)'
+	# ...nor does a config file of blank lines, which reads as the defaults without libyaml...
+	printf '\n  \r\n\n' >"$CTRBOX_CONFIG"
+	run env LD_DEBUG=files "$CTRBOX_BIN" ps -a
+	assert_success
+	refute_output --partial 'file=libyaml'
+	# ...while one with content is parsed by libyaml, opened then.
+	printf 'root: %s\n' "$CTRBOX_ROOT" >"$CTRBOX_CONFIG"
+	run env LD_DEBUG=files "$CTRBOX_BIN" ps -a
+	assert_success
+	assert_output --partial 'file=libyaml'
+	refute_output --regexp 'file=(libisal|libseccomp|libreadline|libtinfo)'
+	# A tab is not blank: libyaml still reports it, as before.
+	printf '\t\n' >"$CTRBOX_CONFIG"
+	run "$CTRBOX_BIN" ps -a
+	assert_failure 1
+	assert_output "ctrbox ps: $CTRBOX_CONFIG:1:1: found character that cannot start any token while scanning for the next token at line 1"
+}
+
+@test "build: the static ctrbox-shim keeps its own libyaml and libseccomp, no loader" {
+	local shim=${CTRBOX_BIN%/*}/ctrbox-shim
+	requires cmd nm
+	[ -x "$shim" ] || skip "no ctrbox-shim beside $CTRBOX_BIN (the ASan build runs ctrbox __shim)"
+	run nm "$shim"
+	assert_success
+	assert_output --partial ' T yaml_parser_parse'
+	assert_output --partial ' T seccomp_rule_add_array'
+	refute_output --partial dynlib_
+}

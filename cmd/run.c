@@ -286,7 +286,7 @@ static int start(struct ctx *ctx, const char *id, int *sfd, bool detach, bool rm
 	}
 	so.overlay = overlay;
 	if (*sfd >= 0 ? shim_send_start(*sfd, id, overlay, &e) < 0
-	              : shim_spawn(ctx, NULL, &so, sfd, &e) < 0) {
+	              : shim_spawn(ctx, NULL, &so, sfd, NULL, &e) < 0) {
 		applet_fail(ctx, &e);
 		container_discard(ctx, id);
 		return EXIT_RUN_ERROR;
@@ -330,6 +330,8 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	struct term_keys keys;
 	cleanup_free char *shim_bin = NULL;
 	cleanup_close int sfd = -1;
+	pid_t starter = -1;
+	struct err ignored = ERR_INIT;
 	char id[65];
 	int c, rc;
 
@@ -498,13 +500,22 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	if (shim_bin) {
 		struct shim_opts early = {
 		    .rm = rm, .wait_attach = !detach, .open_stdin = interactive};
-		if (shim_spawn(ctx, shim_bin, &early, &sfd, &e) < 0) {
+		if (shim_spawn(ctx, shim_bin, &early, &sfd, &starter, &e) < 0) {
 			applet_fail(ctx, &e);
 			rc = EXIT_RUN_ERROR;
 			goto out;
 		}
 	}
-	if (container_create(ctx, &co, id, &e) < 0) {
+	rc = container_create(ctx, &co, id, &e);
+	/* The starter has forked the shim and exited meanwhile: reaped only now, so that its
+	 * exec and fork overlapped with the records. */
+	if (starter > 0 && shim_starter_wait(starter, rc < 0 ? &ignored : &e) < 0 && rc == 0) {
+		applet_fail(ctx, &e);
+		container_discard(ctx, id);
+		rc = EXIT_RUN_ERROR;
+		goto out;
+	}
+	if (rc < 0) {
 		applet_fail(ctx, &e);
 		rc = EXIT_RUN_ERROR;
 		goto out;

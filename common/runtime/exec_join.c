@@ -383,7 +383,8 @@ static void pause_for_test(const char *path)
 		nanosleep(&step, NULL);
 }
 
-__attribute__((noreturn)) static void process_main(struct exec_job *j, int rfd)
+__attribute__((noreturn)) static void process_main(struct exec_job *j,
+                                                   const struct secure_filter *filter, int rfd)
 {
 	struct spec *s = &j->spec;
 	struct err e = ERR_INIT;
@@ -424,7 +425,7 @@ __attribute__((noreturn)) static void process_main(struct exec_job *j, int rfd)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fail(rfd, EXIT_RUN_ERROR, "non-dumpable: %s", strerror(errno));
 	enter_workdir(rfd, j->workdir ? j->workdir : s->cwd && *s->cwd ? s->cwd : "/");
-	if (secure_no_new_privs(s, &e) < 0 || secure_seccomp(s, &e) < 0)
+	if (secure_no_new_privs(s, &e) < 0 || secure_seccomp_load(filter, &e) < 0)
 		fail(rfd, EXIT_RUN_ERROR, "%s", e.msg);
 	if (j->pause_path)
 		pause_for_test(j->pause_path);
@@ -439,6 +440,7 @@ void exec_join_main(void)
 {
 	struct exec_job j = {0};
 	struct exec_msg m = {.kind = EXEC_MSG_PID};
+	struct secure_filter filter;
 	struct err e = ERR_INIT;
 	cleanup_free char *data = xmalloc(JOB_MAX_BYTES + 1);
 	size_t len = 0;
@@ -469,6 +471,10 @@ void exec_join_main(void)
 		j.ns[i] = -1;
 	if (job_parse(data, len, &j, &e) < 0)
 		fail(FD_REPORT, EXIT_RUN_ERROR, "the job: %s", e.msg);
+	/* Compiled here, in the host's mount namespace, where libseccomp can still be loaded:
+	 * the container's root need not have it. */
+	if (secure_seccomp_compile(&j.spec, NULL, &filter, &e) < 0)
+		fail(FD_REPORT, EXIT_RUN_ERROR, "%s", e.msg);
 	procexec_reset_signals();
 	if (j.have_cg && cgroup_add_pid(&j.cg, getpid(), &e) < 0)
 		fail(FD_REPORT, EXIT_RUN_ERROR, "join the container's cgroup: %s", e.msg);
@@ -485,7 +491,7 @@ void exec_join_main(void)
 		fail(FD_REPORT, EXIT_RUN_ERROR, "%s",
 		     errno == ENOMEM ? "the container is exiting" : strerror(errno));
 	if (pid == 0)
-		process_main(&j, FD_REPORT);
+		process_main(&j, &filter, FD_REPORT);
 	m.pid = pid;
 	(void)exec_msg_send(FD_REPORT, &m, -1);
 	_exit(0);

@@ -21,6 +21,7 @@
 #include "common/runtime/procexec.h"
 #include "common/runtime/rootfs.h"
 #include "common/runtime/secure.h"
+#include "common/util/mem.h"
 
 __attribute__((noreturn, format(printf, 3, 4))) static void fail(const struct init_args *a,
                                                                  int code, const char *fmt, ...)
@@ -128,6 +129,62 @@ int init_recv_console(int fd, int *master, struct err *e)
 	return 0;
 }
 
+static int read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int init_send_filter(int fd, const struct secure_filter *f, struct err *e)
+{
+	size_t body = (size_t)f->len * sizeof(*f->insns);
+	char *msg = xmalloc(sizeof(f->len) + body);
+	size_t len = sizeof(f->len) + body, off = 0;
+
+	memcpy(msg, &f->len, sizeof(f->len));
+	if (body)
+		memcpy(msg + sizeof(f->len), f->insns, body);
+	while (off < len) {
+		ssize_t n = write(fd, msg + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(msg);
+			return err_sys(e, "start the container");
+		}
+		off += (size_t)n;
+	}
+	free(msg);
+	return 0;
+}
+
+/* The second message on go_fd, the last thing the init waits for: the seccomp filter the shim
+ * compiled meanwhile (and sends once a foreground run is attached). */
+static void receive_filter(const struct init_args *a, struct secure_filter *f)
+{
+	*f = (struct secure_filter){0};
+	if (read_full(a->go_fd, &f->len, sizeof(f->len)) < 0)
+		fail(a, 125, "the shim did not start the container");
+	if (f->len > SECURE_FILTER_MAX)
+		fail(a, 125, "seccomp: a filter of %u instructions", (unsigned)f->len);
+	if (f->len) {
+		f->insns = xcalloc(f->len, sizeof(*f->insns));
+		if (read_full(a->go_fd, f->insns, (size_t)f->len * sizeof(*f->insns)) < 0)
+			fail(a, 125, "the shim did not send the seccomp filter");
+	}
+	close(a->go_fd);
+}
+
 /* Waits for the shim to move us into the cgroup, so the cgroup namespace roots there, and
  * enters it: before the container's cgroup is mounted and before anything in /dev can be
  * opened (the devices cgroup judges that). */
@@ -138,7 +195,6 @@ static void await_cgroup(void *arg)
 
 	if (read(a->go_fd, &go, 1) != 1)
 		fail(a, 125, "the shim did not start the container");
-	close(a->go_fd);
 	if ((a->spec->ns & SPEC_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		fail(a, 125, "cgroup namespace: %s", strerror(errno));
 }
@@ -146,6 +202,7 @@ static void await_cgroup(void *arg)
 void init_container(const struct init_args *a)
 {
 	const struct spec *s = a->spec;
+	struct secure_filter filter;
 	struct err e = ERR_INIT;
 	int null;
 
@@ -173,8 +230,9 @@ void init_container(const struct init_args *a)
 		loopback_up();
 	if (chdir(s->cwd ? s->cwd : "/") < 0)
 		fail(a, 125, "workdir %s: %s", s->cwd, strerror(errno));
+	receive_filter(a, &filter);
 	if (secure_rlimits(s, &e) < 0 || secure_user(s, &e) < 0 || secure_no_new_privs(s, &e) < 0 ||
-	    secure_seccomp(s, &e) < 0 || secure_close_fds(&e) < 0)
+	    secure_seccomp_load(&filter, &e) < 0 || secure_close_fds(&e) < 0)
 		fail(a, 125, "%s", e.msg);
 	exec_command(a);
 }

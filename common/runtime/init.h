@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/runtime/secure.h"
 #include "common/runtime/spec.h"
 
 /* What the init sends on the report pipe when it cannot exec; nothing (EOF) means exec
@@ -26,12 +27,18 @@ struct init_args {
 	bool cgroup_v2;
 	int go_fd;          /* one byte arrives when the shim has put us into the cgroup (the
 	                     * init mounts the overlay and what precedes the first cgroup
-	                     * mount meanwhile) */
+	                     * mount meanwhile); then the seccomp filter (init_send_filter),
+	                     * the last thing the init waits for before exec */
 	int report_fd;      /* close-on-exec: EOF at the shim means exec happened */
 	int out_fd, err_fd; /* become 1 and 2 (-1 with a console) */
 	int in_fd;          /* becomes 0 (run -i), or -1 for the container's /dev/null */
 	int console_fd;     /* spec.terminal: a unix socket to send the pty master over, or -1 */
 };
+
+/* The shim's end of go_fd after the "go" byte: the compiled seccomp filter (its length, then
+ * its instructions; length 0 for none). The init execs only once it has it, so a foreground
+ * run sends it after its client attached. */
+int init_send_filter(int fd, const struct secure_filter *f, struct err *e);
 
 /* Never returns: execs the container's command or _exits with the report's code. With a
  * console_fd, once the container's /dev/pts is mounted and the root pivoted, it opens

@@ -27,6 +27,7 @@
 #include "common/runtime/crilog.h"
 #include "common/runtime/init.h"
 #include "common/runtime/names.h"
+#include "common/runtime/secure.h"
 #include "common/runtime/shim.h"
 #include "common/runtime/shim_io.h"
 #include "common/runtime/spec.h"
@@ -101,12 +102,24 @@ static pid_t spawn_detached(const char *bin, const char **argv, int status_fd)
 	return pid;
 }
 
+int shim_starter_wait(pid_t starter, struct err *e)
+{
+	int st;
+
+	while (waitpid(starter, &st, 0) < 0)
+		if (errno != EINTR)
+			return err_sys(e, "wait for the shim's starter");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return err_set(e, E_IO, "the shim's starter failed");
+	return 0;
+}
+
 int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_opts *o,
-               int *status_fd, struct err *e)
+               int *status_fd, pid_t *starter, struct err *e)
 {
 	const char *argv[28];
 	const char *self = shim_bin ? shim_bin : "/proc/self/exe";
-	int sv[2], n = 0, st;
+	int sv[2], n = 0;
 	pid_t pid;
 
 	if (shim_bin) {
@@ -194,14 +207,11 @@ int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_op
 		_exit(127);
 	}
 	close(sv[1]);
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR) {
-			close(sv[0]);
-			return err_sys(e, "wait for the shim's starter");
-		}
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+	if (starter) {
+		*starter = pid;
+	} else if (shim_starter_wait(pid, e) < 0) {
 		close(sv[0]);
-		return err_set(e, E_IO, "the shim's starter failed");
+		return -1;
 	}
 	*status_fd = sv[0];
 	return 0;
@@ -494,6 +504,48 @@ static ssize_t read_report(int fd, struct init_report *r)
 	return n;
 }
 
+/* After the clone, while the init mounts its rootfs: the cgroup (the init waits for it before
+ * its first cgroup mount), the log, the attach socket and the seccomp filter, so none of them
+ * is on the path to the container's exec. Then, once a foreground run is attached, the filter
+ * goes to the init, which execs as soon as it has it. Returns 0, or -1 with the init killed. */
+static int prepare_started(struct shim *s, int go_fd, const struct cgroup_limits *lim,
+                           bool *go_failed, struct err *e)
+{
+	struct secure_filter filter = {0};
+	cleanup_free char *logpath = path_join(s->cdir, "log");
+	cleanup_free char *bpf_cache = path_join(s->ctx->path.state, "seccomp");
+	int64_t max_bytes = s->log_max_bytes > 0 ? s->log_max_bytes : LOG_MAX_BYTES;
+	int max_files = s->log_max_files > 0 ? s->log_max_files : LOG_MAX_FILES;
+
+	if (s->have_cg && (cgroup_create(&s->cg, lim, e) < 0 || apply_devices(s, e) < 0 ||
+	                   cgroup_add_pid(&s->cg, s->pid, e) < 0))
+		goto fail;
+	if (write(go_fd, "g", 1) != 1) {
+		/* The init is gone already: its report (read next) says why. */
+		*go_failed = true;
+		err_sys(e, "start the container");
+		kill(s->pid, SIGKILL);
+		return 0;
+	}
+	if (crilog_open(logpath, max_bytes, max_files, &s->log, e) < 0 ||
+	    attach_listen(s->ctx, s->o->id, &s->listen_fd, e) < 0 ||
+	    secure_seccomp_compile(&s->spec, bpf_cache, &filter, e) < 0)
+		goto fail;
+	send_msg(s, SHIM_READY, 0, getpid(), NULL);
+	if (s->o->wait_attach)
+		shim_io_wait_attach(s);
+	if (init_send_filter(go_fd, &filter, e) < 0) {
+		*go_failed = true;
+		kill(s->pid, SIGKILL);
+	}
+	secure_filter_release(&filter);
+	return 0;
+fail:
+	kill(s->pid, SIGKILL);
+	secure_filter_release(&filter);
+	return -1;
+}
+
 /* Everything up to a started container; a failure is reported as 125 and recorded. */
 static int start(struct shim *s, struct err *e)
 {
@@ -502,7 +554,6 @@ static int start(struct shim *s, struct err *e)
 	cleanup_free char *rootfs = path_join(s->cdir, "rootfs");
 	const char *opts = s->o->overlay;
 	cleanup_free char *snapdir = store_snapshots_dir(s->ctx);
-	cleanup_free char *logpath = path_join(s->cdir, "log");
 	struct cgroup_limits lim;
 	enum cgroup_mode mode = CGROUP_V1;
 	int pipes[12] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
@@ -512,28 +563,24 @@ static int start(struct shim *s, struct err *e)
 	struct init_report r;
 	ssize_t n;
 	pid_t pid;
+	int rc;
 
 	if (container_doc_load(s->ctx, s->o->id, &doc, e) < 0)
 		return -1;
 	s->name = doc.name ? xstrdup(doc.name) : NULL;
+	s->log_max_bytes = doc.log_max_bytes;
+	s->log_max_files = doc.log_max_files;
+	container_doc_release(&doc);
 	if (spec_load(cfg, &s->spec, e) < 0)
-		goto fail;
+		return -1;
 	lim = (struct cgroup_limits){s->spec.memory_bytes, s->spec.cpu_quota_us,
 	                             s->spec.cpu_period_us, s->spec.pids_limit};
 	if (cgroup_detect(s->ctx, &mode, e) == 0) {
 		cgroup_paths(s->ctx, mode, s->o->id, &s->cg);
 		s->have_cg = true;
-		if (cgroup_create(&s->cg, &lim, e) < 0 || apply_devices(s, e) < 0)
-			goto fail;
 	} else if (lim.memory_bytes || lim.cpu_quota_us || lim.pids) {
-		goto fail; /* limits asked for and no cgroups to hold them */
+		return -1; /* limits asked for and no cgroups to hold them */
 	}
-	if (crilog_open(logpath, doc.log_max_bytes > 0 ? doc.log_max_bytes : LOG_MAX_BYTES,
-	                doc.log_max_files > 0 ? doc.log_max_files : LOG_MAX_FILES, &s->log,
-	                e) < 0 ||
-	    attach_listen(s->ctx, s->o->id, &s->listen_fd, e) < 0)
-		goto fail;
-	send_msg(s, SHIM_READY, 0, getpid(), NULL);
 
 	/* With a terminal the pty is stdin, stdout and stderr: no pipes for them. */
 	tty = s->spec.terminal;
@@ -588,35 +635,26 @@ static int start(struct shim *s, struct err *e)
 		/* Never block the shim on a container that does not read its input. */
 		(void)fcntl(s->in_fd, F_SETFL, O_NONBLOCK);
 	}
-	if (s->have_cg && cgroup_add_pid(&s->cg, pid, e) < 0) {
-		kill(pid, SIGKILL);
-		close(go[1]);
-		/* The init mounts while we move it: if a mount failed, it says why. */
-		if (read_report(rep[0], &r) == (ssize_t)sizeof(r))
-			err_set(e, E_INVALID, "%s", r.msg);
-		close(rep[0]);
-		if (tty)
-			close(con[0]);
-		goto fail;
-	}
-	if (s->o->wait_attach)
-		shim_io_wait_attach(s);
-	if (write(go[1], "g", 1) != 1) {
-		/* The init is gone already: its report (read below) says why. */
-		go_failed = true;
-		err_sys(e, "start the container");
-		kill(pid, SIGKILL);
-	}
+	rc = prepare_started(s, go[1], &lim, &go_failed, e);
 	close(go[1]);
 	n = read_report(rep[0], &r);
 	close(rep[0]);
-	container_doc_release(&doc);
+	if (rc < 0) {
+		/* The init may have failed first (a mount): then its reason is the one to give. */
+		if (n == (ssize_t)sizeof(r)) {
+			r.msg[sizeof(r.msg) - 1] = '\0';
+			err_set(e, E_INVALID, "%s", r.msg);
+		}
+		if (tty)
+			close(con[0]);
+		return -1;
+	}
 	if (tty) {
 		/* exec happened or the init died: either way its end is closed, so this
 		 * cannot hang; the master is queued before a successful exec. */
-		int rc = n == 0 ? init_recv_console(con[0], &s->pty_fd, e) : 0;
+		int crc = n == 0 ? init_recv_console(con[0], &s->pty_fd, e) : 0;
 		close(con[0]);
-		if (rc < 0) {
+		if (crc < 0) {
 			kill(pid, SIGKILL);
 			return -1;
 		}
@@ -639,8 +677,6 @@ fail_pipes:
 	for (size_t i = 0; i < ARRAY_SIZE(pipes); i++)
 		if (pipes[i] >= 0)
 			close(pipes[i]);
-fail:
-	container_doc_release(&doc);
 	return -1;
 }
 

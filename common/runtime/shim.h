@@ -55,9 +55,15 @@ char *shim_binary(void);
 /* `run`'s side: starts the shim with the roots and host paths of ctx and returns the status
  * socket: shim_bin through posix_spawn in a new session with --detach (it forks itself and
  * the spawned parent exits), or with NULL this ctrbox binary's `__shim` applet through a
- * double fork. Either way the shim is orphaned. Blocks until the intermediate is reaped. */
+ * double fork. Either way the shim is orphaned. With starter NULL it blocks until the
+ * intermediate is reaped; otherwise it returns at once with the intermediate's pid in
+ * *starter, for shim_starter_wait once the caller's own work is done (the shim's exec and
+ * fork then overlap with it). */
 int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_opts *o,
-               int *status_fd, struct err *e);
+               int *status_fd, pid_t *starter, struct err *e);
+
+/* Reaps the intermediate shim_spawn left running: E_IO when it failed (no shim then). */
+int shim_starter_wait(pid_t starter, struct err *e);
 
 /* Reads the next message; E_IO when the shim died without saying (the socket closed). */
 int shim_read_msg(int fd, struct shim_msg *m, struct err *e);

@@ -28,6 +28,8 @@ struct shim {
 	struct cgroup cg;
 	bool have_cg;
 	struct crilog *log;
+	int64_t log_max_bytes; /* container.json's, or 0 for the default */
+	int log_max_files;
 	int status_fd, listen_fd, sig_fd;
 	int out_fd, err_fd;
 	int pty_fd;   /* run -t: the master of the container's terminal (its output and input) */

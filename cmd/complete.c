@@ -10,6 +10,7 @@
 #include "cmd/complete.h"
 #include "common/store/container_record.h"
 #include "common/store/image_record.h"
+#include "common/util/buf.h"
 #include "common/util/mem.h"
 #include "common/util/strutil.h"
 
@@ -69,49 +70,70 @@ static void comp_applets(struct comp_out *c)
 			comp_emit(c, (*a)->name, (*a)->summary);
 }
 
-/* Which containers an argument accepts, by their recorded status (state.json, no process
- * checks: completion offers, the applet decides). */
+/* Which containers an argument accepts, by their recorded status, as the running index
+ * (STATE/running, container_record.h) has it: one readdir, no state.json read, no process
+ * check. Completion offers, the applet decides. */
 enum comp_status {
 	CS_ALL,
 	CS_RUNNING,     /* stop, kill, exec, attach */
 	CS_NOT_RUNNING, /* rm without -f */
 };
 
-static bool comp_status_ok(struct ctx *ctx, const char *id, enum comp_status want)
+static bool id_in(char **sorted, size_t n, const char *id)
 {
-	struct container_state st = {0};
-	struct err e = ERR_INIT;
-	bool running;
+	size_t lo = 0, hi = n;
 
-	if (want == CS_ALL)
-		return true;
-	/* No state.json: created and never started, so not running. */
-	running = container_state_load(ctx, id, &st, &e) == 0 &&
-		  (st.status == STATUS_RUNNING || st.status == STATUS_PAUSED);
-	return want == CS_RUNNING ? running : !running;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(sorted[mid], id);
+
+		if (r == 0)
+			return true;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
 }
 
+/* Names (image as description) and short IDs (name as description) of the containers that
+ * pass the filter, in ID order; container.json is read only for those, relative to one open
+ * ROOT/containers through one reused buffer. */
 static void comp_containers(struct ctx *ctx, struct comp_out *c, enum comp_status want)
 {
 	struct err e = ERR_INIT;
-	cleanup_strv char **ids = NULL;
-	size_t n = 0;
+	cleanup_strv char **ids = NULL, **running = NULL;
+	cleanup_buf struct buf b = BUF_INIT;
+	cleanup_close int dfd = -1;
+	size_t n = 0, nrun = 0;
 
-	if (container_list_ids(ctx, &ids, &n, &e) < 0)
+	if (want != CS_ALL && container_running_ids(ctx, &running, &nrun, &e) < 0)
+		return;
+	if (want == CS_RUNNING) {
+		ids = TAKE_PTR(running); /* a stale entry fails its load below, and is skipped */
+		n = nrun;
+		nrun = 0;
+	} else if (container_list_ids(ctx, &ids, &n, &e) < 0) {
+		return;
+	}
+	if (n == 0 || (dfd = container_dir_open(ctx, &e)) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct container_doc doc = {0};
 		char shortid[13];
 
-		if (!comp_status_ok(ctx, ids[i], want))
+		if (want == CS_NOT_RUNNING && id_in(running, nrun, ids[i]))
 			continue;
-		snprintf(shortid, sizeof(shortid), "%s", ids[i]);
-		if (container_doc_load(ctx, ids[i], &doc, &e) == 0) {
-			if (doc.name)
-				comp_emit(c, doc.name, doc.image);
-			comp_emit(c, shortid, doc.name);
-			container_doc_release(&doc);
+		if (container_doc_load_at(dfd, ids[i], &b, &doc, &e) < 0) {
+			err_clear(&e);
+			continue;
 		}
+		snprintf(shortid, sizeof(shortid), "%s", ids[i]);
+		if (doc.name)
+			comp_emit(c, doc.name, doc.image);
+		comp_emit(c, shortid, doc.name);
+		container_doc_release(&doc);
 	}
 }
 

@@ -31,7 +31,8 @@ kill_inits() {
 start_time_of() { awk '{print $22}' "/proc/$1/stat"; }
 
 # fake_container ID NAME PID [STATUS [START_TIME]]: container.json and state.json as the run
-# side writes them. PID 0 is a container that is not running.
+# side writes them, and STATE/running/ID, completion's index, as container_state_save keeps it
+# (there while running or paused). PID 0 is a container that is not running.
 fake_container() {
 	local id=$1 name=$2 pid=$3 status=${4:-running} start=${5:-}
 	if [ -z "$start" ]; then
@@ -43,6 +44,11 @@ fake_container() {
 		"$id" "$name" >"$CTRBOX_ROOT/containers/$id/container.json"
 	printf '{"status":"%s","pid":%d,"pid_start_time":%s,"shim_pid":0,"shim_start_time":0,"started":"2026-11-29T10:00:01Z","exit_code":0,"oom_killed":false}\n' \
 		"$status" "$pid" "$start" >"$CTRBOX_STATE/containers/$id/state.json"
+	mkdir -p "$CTRBOX_STATE/running"
+	case $status in
+	running | paused) : >"$CTRBOX_STATE/running/$id" ;;
+	*) rm -f "$CTRBOX_STATE/running/$id" ;;
+	esac
 }
 
 # container_status ID: the status state.json records.

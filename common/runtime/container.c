@@ -68,10 +68,10 @@ static int new_id(char id[65], struct err *e)
 void container_discard(const struct ctx *ctx, const char *id)
 {
 	cleanup_free char *cdir = store_container_dir(ctx, id);
-	cleanup_free char *sdir = store_container_state_dir(ctx, id);
+	struct err e = ERR_INIT;
 
 	(void)fs_remove_tree(cdir, NULL);
-	(void)fs_remove_tree(sdir, NULL);
+	(void)container_state_remove(ctx, id, &e);
 }
 
 /* The image record o->image names: looked up, or pulled as o->pull says. */

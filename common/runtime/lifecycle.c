@@ -510,7 +510,7 @@ int rt_remove(const struct ctx *ctx, const char *arg, bool force, struct err *e)
 	struct container_doc c = {0};
 	cleanup_close int pidfd = -1;
 	cleanup_lock struct lock l = LOCK_INIT;
-	cleanup_free char *dir = NULL, *sdir = NULL, *lockpath = NULL, *doc = NULL;
+	cleanup_free char *dir = NULL, *lockpath = NULL, *doc = NULL;
 	struct err ev = ERR_INIT;
 	char id[65];
 	int r;
@@ -532,7 +532,6 @@ int rt_remove(const struct ctx *ctx, const char *arg, bool force, struct err *e)
 		err_clear(&ev); /* a broken container.json must not make it unremovable */
 
 	dir = store_container_dir(ctx, id);
-	sdir = store_container_state_dir(ctx, id);
 	lockpath = path_join(dir, "lock");
 	doc = path_join(dir, "container.json");
 	if (lock_take(lockpath, LOCK_WAIT_NS, &l, e) < 0) {
@@ -548,7 +547,7 @@ int rt_remove(const struct ctx *ctx, const char *arg, bool force, struct err *e)
 		goto fail;
 	/* container.json last but the lock: whatever fails before leaves a container that
 	 * lookups still find, so rm can be retried. */
-	if (fs_remove_tree(sdir, e) < 0 || remove_contents(dir, e) < 0)
+	if (container_state_remove(ctx, id, e) < 0 || remove_contents(dir, e) < 0)
 		goto fail;
 	if (unlink(doc) < 0 && errno != ENOENT) {
 		err_sys(e, "remove %s", doc);

@@ -3,8 +3,11 @@
  * never lock) */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/store/container_record.h"
 #include "common/store/doc.h"
@@ -199,6 +202,63 @@ int container_doc_load(const struct ctx *ctx, const char *id, struct container_d
 	return 0;
 }
 
+int container_doc_load_at(int containers_dirfd, const char *id, struct buf *b,
+                          struct container_doc *out, struct err *e)
+{
+	cleanup_json struct json_object *o = NULL;
+	char rel[65 + sizeof("/container.json")];
+
+	if (!store_id_valid(id))
+		return err_set(e, E_INVALID, "container %s: invalid id", id);
+	snprintf(rel, sizeof(rel), "%s/container.json", id);
+	if (doc_read_at(containers_dirfd, rel, b, &o, e) < 0) {
+		if (e->code == E_NOTFOUND)
+			return err_set(e, E_NOTFOUND, "container %s: not found", id);
+		return err_wrap(e, "containers");
+	}
+	if (doc_from_json(o, id, out, e) < 0) {
+		e->code = E_CORRUPT;
+		return err_wrap(e, "containers/%s", rel);
+	}
+	return 0;
+}
+
+int container_dir_open(const struct ctx *ctx, struct err *e)
+{
+	cleanup_free char *dir = path_join(ctx->path.root, "containers");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_sys(e, "%s", dir);
+	return fd;
+}
+
+/* Keeps STATE/running/ID in step with a status just written: present while running or paused
+ * (see container_record.h). Not fsynced: STATE is tmpfs. A STATE made before the index
+ * existed gets its directory here. */
+static int running_index_set(const struct ctx *ctx, const char *id, bool running, struct err *e)
+{
+	cleanup_free char *dir = store_running_dir(ctx);
+	cleanup_free char *path = path_join(dir, id);
+	int fd;
+
+	if (!running) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return err_sys(e, "remove %s", path);
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0 && errno == ENOENT) {
+		if (fs_mkdir_p(dir, 0700, e) < 0)
+			return -1;
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	}
+	if (fd < 0)
+		return err_sys(e, "%s", path);
+	close(fd);
+	return 0;
+}
+
 int container_state_save(const struct ctx *ctx, const char *id, const struct container_state *s,
                          struct err *e)
 {
@@ -229,7 +289,24 @@ int container_state_save(const struct ctx *ctx, const char *id, const struct con
 		return -1;
 	if (fs_mkdir_p(dir, 0700, e) < 0 || doc_write(path, o, 0, e) < 0)
 		return err_wrap(e, "container %s", id);
+	/* After the rename: the index never says running before state.json does. */
+	if (running_index_set(ctx, id, s->status == STATUS_RUNNING || s->status == STATUS_PAUSED,
+	                      e) < 0)
+		return err_wrap(e, "container %s: running index", id);
 	return 0;
+}
+
+int container_state_remove(const struct ctx *ctx, const char *id, struct err *e)
+{
+	cleanup_free char *sdir = NULL;
+
+	if (!store_id_valid(id))
+		return err_set(e, E_INVALID, "container %s: invalid id", id);
+	/* The index entry first: left alone, it would offer a container without a state. */
+	if (running_index_set(ctx, id, false, e) < 0)
+		return err_wrap(e, "container %s", id);
+	sdir = store_container_state_dir(ctx, id);
+	return fs_remove_tree(sdir, e);
 }
 
 static int state_from_json(struct json_object *o, struct container_state *out, struct err *e)
@@ -303,9 +380,9 @@ char *container_doc_path(const struct ctx *ctx, const char *id)
 	return path_join(dir, "container.json");
 }
 
-int container_list_ids(const struct ctx *ctx, char ***out, size_t *n, struct err *e)
+/* The names in dir that are container IDs, sorted; a missing dir is an empty list. */
+static int list_ids_in(const char *dir, char ***out, size_t *n, struct err *e)
 {
-	cleanup_free char *dir = path_join(ctx->path.root, "containers");
 	cleanup_strv char **v = NULL;
 	size_t count = 0, cap = 0;
 	struct dirent *de;
@@ -335,4 +412,18 @@ int container_list_ids(const struct ctx *ctx, char ***out, size_t *n, struct err
 	*out = TAKE_PTR(v);
 	*n = count;
 	return 0;
+}
+
+int container_list_ids(const struct ctx *ctx, char ***out, size_t *n, struct err *e)
+{
+	cleanup_free char *dir = path_join(ctx->path.root, "containers");
+
+	return list_ids_in(dir, out, n, e);
+}
+
+int container_running_ids(const struct ctx *ctx, char ***out, size_t *n, struct err *e)
+{
+	cleanup_free char *dir = store_running_dir(ctx);
+
+	return list_ids_in(dir, out, n, e);
 }

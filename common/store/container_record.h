@@ -1,7 +1,15 @@
 /* common/store/container_record.h - the container's two documents (DESIGN.md):
  * ROOT/containers/<id>/container.json (what it is: image, name, labels, created, snapshot
  * chain, command) and STATE/containers/<id>/state.json (what it is doing: status, pids, times,
- * exit). Writers lock the one container (ROOT/containers/<id>/lock); readers never lock. */
+ * exit). Writers lock the one container (ROOT/containers/<id>/lock); readers never lock.
+ *
+ * STATE/running/<id>, an empty file, is an index derived from state.json for completion only:
+ * it exists while the recorded status is running or paused. container_state_save, the one
+ * writer of state.json, keeps it in step (after the rename), and container_state_remove drops
+ * it with the state. One readdir of STATE/running gives `__complete` the running set without
+ * reading 1,000 state.json files. ps, relist, inspect and every decision read state.json, the
+ * truth: a missing or stale entry (a crash between the two writes, a STATE from before the
+ * index) only changes what TAB offers, until the container's next state change. */
 #ifndef CTRBOX_STORE_CONTAINER_RECORD_H
 #define CTRBOX_STORE_CONTAINER_RECORD_H
 
@@ -9,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/util/buf.h"
 #include "common/util/ctx.h"
 #include "common/util/err.h"
 #include "common/util/units.h"
@@ -51,9 +60,26 @@ void container_doc_release(struct container_doc *c);
 int container_doc_save(const struct ctx *ctx, const struct container_doc *c, struct err *e);
 int container_doc_load(const struct ctx *ctx, const char *id, struct container_doc *out,
 		       struct err *e);
-/* state.json: in STATE (tmpfs), not fsynced, under the container's lock. */
+/* For listings of many: as container_doc_load, reading containers_dirfd (an open
+ * ROOT/containers, container_dir_open) + "<id>/container.json" with doc_read_at into b, a
+ * buffer the caller reuses (three system calls for a record under FS_SMALL_BYTES). Stricter
+ * than container_doc_load in one way: a container.json that is a symbolic link is E_CORRUPT.
+ * No lock. */
+int container_doc_load_at(int containers_dirfd, const char *id, struct buf *b,
+			  struct container_doc *out, struct err *e);
+/* Opens ROOT/containers (O_DIRECTORY, close-on-exec) for container_doc_load_at; returns the
+ * descriptor the caller closes, or -1 (E_NOTFOUND before the store exists). */
+int container_dir_open(const struct ctx *ctx, struct err *e);
+
+/* state.json: in STATE (tmpfs), not fsynced, under the container's lock. Also creates
+ * (running, paused) or removes (any other status) STATE/running/<id>, after state.json is
+ * replaced; -1 from that step means state.json is already written but the index is not. */
 int container_state_save(const struct ctx *ctx, const char *id, const struct container_state *s,
 			 struct err *e);
+/* Removes STATE/running/<id> (first) and STATE/containers/<id> with everything in it (the
+ * state, the attach socket); missing ones are success. Does not lock: the caller holds the
+ * container's lock, or is its shim with the container gone. */
+int container_state_remove(const struct ctx *ctx, const char *id, struct err *e);
 int container_state_load(const struct ctx *ctx, const char *id, struct container_state *out,
 			 struct err *e);
 
@@ -64,5 +90,9 @@ char *container_doc_path(const struct ctx *ctx, const char *id);
  * whose container.json is not written yet (or is being removed) is listed too, and loading it
  * is E_NOTFOUND, which every caller skips. The caller frees with strv_free. */
 int container_list_ids(const struct ctx *ctx, char ***out, size_t *n, struct err *e);
+/* The IDs in STATE/running (recorded running or paused, see above), sorted; one readdir, no
+ * lock, an empty list when the directory is missing. Completion only: anything that decides
+ * reads state.json. The caller frees with strv_free. */
+int container_running_ids(const struct ctx *ctx, char ***out, size_t *n, struct err *e);
 
 #endif

@@ -16,10 +16,25 @@ int doc_write(const char *path, struct json_object *obj, enum doc_flags flags, s
 	                       e);
 }
 
+/* Parses the text of the document named name into one JSON object. */
+static int doc_parse(const char *name, const char *text, size_t len, struct json_object **out,
+                     struct err *e)
+{
+	cleanup_json struct json_object *obj = NULL;
+
+	if (jsonio_parse(text, len, &obj, e) < 0) {
+		e->code = E_CORRUPT;
+		return err_wrap(e, "%s", name);
+	}
+	if (!json_object_is_type(obj, json_type_object))
+		return err_set(e, E_CORRUPT, "%s: not a json object", name);
+	*out = TAKE_PTR(obj);
+	return 0;
+}
+
 int doc_read(const char *path, struct json_object **out, struct err *e)
 {
 	cleanup_free char *buf = NULL;
-	cleanup_json struct json_object *obj = NULL;
 	size_t len;
 
 	if (fs_read_file(path, DOC_MAX_BYTES, &buf, &len, e) < 0) {
@@ -27,12 +42,15 @@ int doc_read(const char *path, struct json_object **out, struct err *e)
 			e->code = E_CORRUPT; /* too large to be one of ours */
 		return -1;
 	}
-	if (jsonio_parse(buf, len, &obj, e) < 0) {
-		e->code = E_CORRUPT;
-		return err_wrap(e, "%s", path);
+	return doc_parse(path, buf, len, out, e);
+}
+
+int doc_read_at(int dirfd, const char *rel, struct buf *b, struct json_object **out, struct err *e)
+{
+	if (fs_read_small_at(dirfd, rel, DOC_MAX_BYTES, b, e) < 0) {
+		if (e->code == E_INVALID)
+			e->code = E_CORRUPT; /* too large, a directory or a link: not one of ours */
+		return -1;
 	}
-	if (!json_object_is_type(obj, json_type_object))
-		return err_set(e, E_CORRUPT, "%s: not a json object", path);
-	*out = TAKE_PTR(obj);
-	return 0;
+	return doc_parse(rel, b->data, b->len, out, e);
 }

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "common/util/buf.h"
 #include "common/util/err.h"
 
 #define DOC_MAX_BYTES (4 << 20)
@@ -23,5 +24,11 @@ int doc_write(const char *path, struct json_object *obj, enum doc_flags flags, s
 /* Reads and parses the document at path (at most DOC_MAX_BYTES). E_NOTFOUND when absent,
  * E_CORRUPT when it is not one valid JSON object. Never locks. The caller owns *out. */
 int doc_read(const char *path, struct json_object **out, struct err *e);
+
+/* As doc_read, for the document rel relative to the open directory dirfd, read with
+ * fs_read_small_at into b (a buffer the caller reuses across documents; its contents are the
+ * document's text afterwards): three system calls for a small document, for listings of many.
+ * Errors name rel. Never locks. The caller owns *out. */
+int doc_read_at(int dirfd, const char *rel, struct buf *b, struct json_object **out, struct err *e);
 
 #endif

@@ -24,6 +24,7 @@ static const struct store_dir root_dirs[] = {
 static const struct store_dir state_dirs[] = {
     {"containers", 0700},
     {"relist", 0700},
+    {"running", 0700},
 };
 
 /* Creates dir with exactly mode when missing (mkdir is subject to the umask); an existing
@@ -133,6 +134,11 @@ char *store_events_dir(const struct ctx *ctx)
 char *store_relist_dir(const struct ctx *ctx)
 {
 	return path_join(ctx->path.state, "relist");
+}
+
+char *store_running_dir(const struct ctx *ctx)
+{
+	return path_join(ctx->path.state, "running");
 }
 
 char *store_snapshots_dir(const struct ctx *ctx)

@@ -20,6 +20,7 @@ char *store_container_dir(const struct ctx *ctx, const char *id);   /* ROOT/cont
 char *store_container_state_dir(const struct ctx *ctx, const char *id); /* STATE/containers/ID */
 char *store_events_dir(const struct ctx *ctx);                      /* ROOT/events */
 char *store_relist_dir(const struct ctx *ctx);                      /* STATE/relist */
+char *store_running_dir(const struct ctx *ctx);                     /* STATE/running */
 char *store_snapshots_dir(const struct ctx *ctx);                   /* ROOT/snapshots */
 
 /* Encodes an image reference as a file name (no '/', no leading '.', reversible) and back;

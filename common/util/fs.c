@@ -113,6 +113,52 @@ int fs_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, st
 	return 0;
 }
 
+static int read_small_at(int dirfd, const char *rel, size_t max, struct buf *b, struct err *e)
+{
+	cleanup_close int fd =
+	    openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return err_set(e, E_INVALID, "%s: is a symbolic link", rel);
+		return err_sys(e, "%s", rel);
+	}
+	buf_reserve(b, FS_SMALL_BYTES - 1); /* FS_SMALL_BYTES with the NUL */
+	for (;;) {
+		size_t room = b->cap - b->len - 1;
+		ssize_t r = read(fd, b->data + b->len, room);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EISDIR)
+			return err_set(e, E_INVALID, "%s: is a directory", rel);
+		if (r < 0)
+			return err_sys(e, "%s", rel);
+		b->len += (size_t)r;
+		b->data[b->len] = '\0';
+		if (b->len > max)
+			return err_set(e, E_INVALID, "%s: larger than the limit of %zu bytes", rel,
+			               max);
+		/* Short of the room: the end (or, for a FIFO or device, an empty read: the
+		 * parser above rejects what is not a whole document). A full buffer may have
+		 * more behind it: grow and read on, until a read returns 0. */
+		if (r == 0 || (size_t)r < room)
+			break;
+		buf_reserve(b, b->cap);
+	}
+	return 0;
+}
+
+int fs_read_small_at(int dirfd, const char *rel, size_t max, struct buf *b, struct err *e)
+{
+	buf_reset(b);
+	if (read_small_at(dirfd, rel, max, b, e) < 0) {
+		buf_reset(b); /* no half a file left behind */
+		return -1;
+	}
+	return 0;
+}
+
 int fs_write_all(int fd, const void *data, size_t len, struct err *e)
 {
 	const char *p = data;

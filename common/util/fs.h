@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/util/buf.h"
 #include "common/util/err.h"
 
 enum fs_flags {
@@ -26,6 +27,18 @@ int fs_read_file(const char *path, size_t max, char **out, size_t *len, struct e
 /* As fs_read_file, from an open descriptor (stdin, a pipe) read to its end; path names it in
  * errors. */
 int fs_read_fd(int fd, const char *path, size_t max, char **out, size_t *len, struct err *e);
+
+/* Reads the whole file rel, relative to the open directory dirfd, of at most max bytes into b
+ * (its contents replaced, NUL-terminated; its allocation kept, so a caller reading many small
+ * files reuses one buffer; emptied on failure). For listings: a file shorter than
+ * FS_SMALL_BYTES costs openat, one read and close (no fstat, a walk of rel's components only),
+ * because a document replaced by rename is whole at open and a short read from a regular file
+ * is its end; a larger one is read on to its end. O_NOFOLLOW (a symlink as rel's last component
+ * is E_INVALID) and O_NONBLOCK (a FIFO planted there does not block). Missing: E_NOTFOUND; a
+ * directory or a file past max: E_INVALID. Errors name rel; the caller adds the directory.
+ * Does not lock. */
+#define FS_SMALL_BYTES 8192
+int fs_read_small_at(int dirfd, const char *rel, size_t max, struct buf *b, struct err *e);
 
 /* Replaces path atomically: a temp file beside it (O_EXCL, mode), write, fsync with FS_FSYNC,
  * rename over path, fsync the directory with FS_FSYNC. On failure the temp file is removed

@@ -3,7 +3,12 @@
 
 setup() {
 	load ../helpers
+	load ../handmade
 	sandbox
+}
+
+teardown() {
+	[ -z "${SHORT_STATE:-}" ] || remove_all # the real container's test
 }
 
 @test "__complete: applet names with summaries, hidden ones left out" {
@@ -110,14 +115,19 @@ bash_ready() { # ctrbox on PATH for complete_line
 	ln -sf "$CTRBOX_BIN" "$BATS_TEST_TMPDIR/bin/ctrbox"
 }
 
-record() { # record NAME STATUS: a hand-made container record (ID from the name)
+# record NAME STATUS: a hand-made container record (ID from the name), with the running index
+# entry container_state_save keeps beside a running or paused state (STATUS none: no state).
+record() {
 	local id
 	id=$(printf '%s' "$1" | sha256sum | cut -c1-64)
-	mkdir -p "$CTRBOX_ROOT/containers/$id" "$CTRBOX_STATE/containers/$id"
+	mkdir -p "$CTRBOX_ROOT/containers/$id" "$CTRBOX_STATE/containers/$id" "$CTRBOX_STATE/running"
 	printf '{"id": "%s", "name": "%s", "image": "busybox:latest"}\n' "$id" "$1" \
 		>"$CTRBOX_ROOT/containers/$id/container.json"
 	[ "$2" = none ] ||
 		printf '{"status": "%s"}\n' "$2" >"$CTRBOX_STATE/containers/$id/state.json"
+	case $2 in
+	running | paused) : >"$CTRBOX_STATE/running/$id" ;;
+	esac
 	echo "${id:0:12}"
 }
 
@@ -232,6 +242,67 @@ record() { # record NAME STATUS: a hand-made container record (ID from the name)
 	assert_output old
 	run complete_line "ctrbox stop -t 5s w"
 	assert_output web
+}
+
+@test "__complete: the running set is STATE/running, not state.json (one readdir, no reads)" {
+	record web running >/dev/null
+	record paused1 paused >/dev/null
+	record db exited >/dev/null
+	web=$(printf web | sha256sum | cut -c1-64)
+	db=$(printf db | sha256sum | cut -c1-64)
+	ctrbox __complete stop ""
+	assert_success
+	assert_line --regexp $'^web\tbusybox:latest$'
+	assert_line --regexp $'^paused1\t'
+	assert_line --regexp $'^'"${web:0:12}"$'\tweb$'
+	refute_line --regexp $'^db\t'
+	# state.json still says running, but without its index entry stop does not offer it,
+	# and rm does
+	rm "$CTRBOX_STATE/running/$web"
+	ctrbox __complete stop ""
+	refute_line --regexp $'^web\t'
+	ctrbox __complete rm ""
+	assert_line --regexp $'^web\t'
+	# an entry for an exited state.json: offered as running; an entry whose container is
+	# gone is offered by nobody; no STATE/running at all: nothing is running
+	: >"$CTRBOX_STATE/running/$db"
+	: >"$CTRBOX_STATE/running/$(printf gone | sha256sum | cut -c1-64)"
+	ctrbox __complete stop ""
+	assert_success
+	assert_output --regexp $'^db\tbusybox:latest\n'
+	refute_output --partial gone
+	rm -r "$CTRBOX_STATE/running"
+	ctrbox __complete stop ""
+	assert_success
+	assert_output ":4"
+	ctrbox __complete rm ""
+	assert_line --regexp $'^web\t'
+	assert_line --regexp $'^db\t'
+	assert_line --regexp $'^paused1\t'
+	assert_equal "$stderr" ""
+}
+
+@test "completion: a real container: stop offers it while it runs, rm after stop, none after rm" {
+	real_container t1 sleep 1000
+	run "$CTRBOX_BIN" __complete stop ""
+	assert_line --regexp $'^t1\t'
+	assert_line --regexp $'^'"${CID:0:12}"$'\tt1$'
+	run "$CTRBOX_BIN" __complete rm ""
+	refute_line --partial t1
+	[ -e "$CTRBOX_STATE/running/$CID" ]
+	run "$CTRBOX_BIN" stop -t 2s t1
+	assert_success
+	retry 50 0.1 container_status_is "$CID" exited
+	run "$CTRBOX_BIN" __complete stop ""
+	refute_line --partial t1
+	run "$CTRBOX_BIN" __complete rm ""
+	assert_line --regexp $'^t1\t'
+	[ ! -e "$CTRBOX_STATE/running/$CID" ]
+	run "$CTRBOX_BIN" rm t1
+	assert_success
+	run "$CTRBOX_BIN" __complete logs ""
+	refute_line --partial t1
+	[ ! -e "$CTRBOX_STATE/containers/$CID" ]
 }
 
 @test "__complete: takes no lock (answers while a container's lock is held)" {

@@ -131,6 +131,7 @@ keys() { tmux -S "$TMUX_SOCK" send-keys -- "$@"; }
 	printf '{"id": "%s", "name": "webserver", "image": "busybox"}\n' "$id" \
 		>"$root/containers/$id/container.json"
 	printf '{"status": "running"}\n' >"$CTRBOX_STATE/containers/$id/state.json"
+	mkdir -p "$CTRBOX_STATE/running" && : >"$CTRBOX_STATE/running/$id" # completion's index
 	tmux_start "$CTRBOX_BIN --root $root shell"
 	pane_wait "ctrbox:$root>"
 	keys "stop web" Tab

@@ -1,6 +1,7 @@
 /* tests/unit/test_fs.c - bounded reads, atomic replacement, tree removal (common/util/fs.h) and
  * host access through injectable roots (common/util/host.h) */
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "tests/unit/unit.h"
@@ -83,6 +84,92 @@ static void test_read_bounded(void **state)
 	unit_env_free(u);
 }
 
+/* A file of len bytes, each byte from its offset (mod 91), so a misplaced chunk shows. */
+static void put_pattern(const char *path, size_t len)
+{
+	cleanup_free char *data = xmalloc(len ? len : 1);
+	struct err e = ERR_INIT;
+
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)('!' + i % 91);
+	assert_int_equal(fs_write_atomic(path, data, len, 0600, 0, &e), 0);
+}
+
+static void assert_pattern(const struct buf *b, size_t len)
+{
+	assert_int_equal(b->len, len);
+	assert_int_equal(b->data[len], '\0');
+	for (size_t i = 0; i < len; i++)
+		if (b->data[i] != (char)('!' + i % 91))
+			fail_msg("byte %zu of %zu: %d", i, len, b->data[i]);
+}
+
+static void test_read_small_at(void **state)
+{
+	/* Below, at and past the one-read buffer (the fallback reads on), 0 bytes, then again
+	 * with the grown buffer reused for a short file. */
+	static const size_t sizes[] = {
+	    100, FS_SMALL_BYTES - 1, FS_SMALL_BYTES, FS_SMALL_BYTES + 1, 5 * FS_SMALL_BYTES + 17, 0,
+	    10,
+	};
+	struct unit_env *u = unit_env_new();
+	cleanup_free char *sub = path_join(u->dir, "sub");
+	cleanup_free char *doc = path_join(sub, "doc");
+	cleanup_free char *link = path_join(sub, "link");
+	cleanup_buf struct buf b = BUF_INIT;
+	cleanup_close int dfd = -1;
+	struct err e = ERR_INIT;
+	(void)state;
+
+	assert_int_equal(fs_mkdir_p(sub, 0700, &e), 0);
+	dfd = open(u->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		put_pattern(doc, sizes[i]);
+		if (fs_read_small_at(dfd, "sub/doc", 1 << 20, &b, &e) < 0)
+			fail_msg("%zu bytes: %s", sizes[i], e.msg);
+		assert_pattern(&b, sizes[i]);
+	}
+
+	/* the limit holds on the fallback path too, and a failure leaves b empty */
+	put_pattern(doc, 3 * FS_SMALL_BYTES);
+	assert_int_equal(fs_read_small_at(dfd, "sub/doc", 2 * FS_SMALL_BYTES, &b, &e), -1);
+	assert_int_equal(e.code, E_INVALID);
+	assert_non_null(strstr(e.msg, "sub/doc: larger than the limit"));
+	assert_int_equal(b.len, 0);
+	err_clear(&e);
+	assert_int_equal(fs_read_small_at(dfd, "sub/doc", 3 * FS_SMALL_BYTES, &b, &e), 0);
+	assert_pattern(&b, 3 * FS_SMALL_BYTES);
+
+	/* missing: E_NOTFOUND naming rel (a missing file, a missing directory on the way) */
+	assert_int_equal(fs_read_small_at(dfd, "sub/missing", 100, &b, &e), -1);
+	assert_int_equal(e.code, E_NOTFOUND);
+	assert_non_null(strstr(e.msg, "sub/missing"));
+	assert_int_equal(b.len, 0);
+	err_clear(&e);
+	assert_int_equal(fs_read_small_at(dfd, "nodir/doc", 100, &b, &e), -1);
+	assert_int_equal(e.code, E_NOTFOUND);
+	err_clear(&e);
+
+	/* a directory, and a symlink as the last component, are not documents */
+	assert_int_equal(fs_read_small_at(dfd, "sub", 100, &b, &e), -1);
+	assert_int_equal(e.code, E_INVALID);
+	assert_non_null(strstr(e.msg, "is a directory"));
+	err_clear(&e);
+	assert_int_equal(symlink("doc", link), 0);
+	assert_int_equal(fs_read_small_at(dfd, "sub/link", 1 << 20, &b, &e), -1);
+	assert_int_equal(e.code, E_INVALID);
+	assert_non_null(strstr(e.msg, "symbolic link"));
+	err_clear(&e);
+
+	/* a FIFO without a writer does not block: it reads as empty */
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(mkfifo(link, 0600), 0);
+	assert_int_equal(fs_read_small_at(dfd, "sub/link", 100, &b, &e), 0);
+	assert_int_equal(b.len, 0);
+	unit_env_free(u);
+}
+
 static void test_mkdir_p_and_remove_tree(void **state)
 {
 	struct unit_env *u = unit_env_new();
@@ -149,6 +236,7 @@ int main(void)
 	    cmocka_unit_test(test_write_atomic),
 	    cmocka_unit_test(test_write_atomic_failure_leaves_old),
 	    cmocka_unit_test(test_read_bounded),
+	    cmocka_unit_test(test_read_small_at),
 	    cmocka_unit_test(test_mkdir_p_and_remove_tree),
 	    cmocka_unit_test(test_host_roots),
 	};

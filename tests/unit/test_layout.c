@@ -33,6 +33,7 @@ static void test_init_modes(void **state)
 	assert_int_equal(mode_of(u->root, "events"), 0700);
 	assert_int_equal(mode_of(u->state, "containers"), 0700);
 	assert_int_equal(mode_of(u->state, "relist"), 0700);
+	assert_int_equal(mode_of(u->state, "running"), 0700);
 	/* idempotent */
 	assert_int_equal(store_init(&u->ctx, &e), 0);
 	assert_int_equal(store_init(&u->ctx, &e), 0);

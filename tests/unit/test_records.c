@@ -309,12 +309,155 @@ static void test_container_wrong_types(void **state)
 	unit_env_free(u);
 }
 
+static bool indexed(const struct unit_env *u, const char *id)
+{
+	cleanup_free char *p = xasprintf("%s/running/%s", u->state, id);
+
+	return fs_exists(p);
+}
+
+static void save_status(struct unit_env *u, const char *id, enum units_status st)
+{
+	struct container_state s = {.status = st, .pid = st == STATUS_RUNNING ? 42 : 0};
+	struct err e = ERR_INIT;
+
+	if (container_state_save(&u->ctx, id, &s, &e) < 0)
+		fail_msg("save %s: %s", id, e.msg);
+}
+
+/* STATE/running/<id> follows the status state.json records: there while running or paused,
+ * gone for every other status and after container_state_remove. */
+static void test_running_index(void **state)
+{
+	struct unit_env *u = setup();
+	cleanup_free char *sdir = store_container_state_dir(&u->ctx, ID_1);
+	cleanup_free char *rdir = store_running_dir(&u->ctx);
+	cleanup_strv char **v = NULL;
+	struct err e = ERR_INIT;
+	size_t n = 99;
+	(void)state;
+
+	assert_int_equal(container_running_ids(&u->ctx, &v, &n, &e), 0);
+	assert_int_equal(n, 0);
+	strv_free(TAKE_PTR(v));
+
+	save_status(u, ID_1, STATUS_CREATED);
+	assert_false(indexed(u, ID_1));
+	save_status(u, ID_1, STATUS_RUNNING);
+	assert_true(indexed(u, ID_1));
+	save_status(u, ID_1, STATUS_RUNNING); /* again: still there, no error */
+	assert_true(indexed(u, ID_1));
+	save_status(u, ID_1, STATUS_PAUSED);
+	assert_true(indexed(u, ID_1));
+	save_status(u, ID_1, STATUS_STOPPED);
+	assert_false(indexed(u, ID_1));
+	save_status(u, ID_1, STATUS_RUNNING);
+	save_status(u, ID_1, STATUS_UNKNOWN);
+	assert_false(indexed(u, ID_1));
+
+	save_status(u, ID_3, STATUS_PAUSED);
+	save_status(u, ID_2, STATUS_RUNNING);
+	save_status(u, ID_1, STATUS_RUNNING);
+	assert_int_equal(container_running_ids(&u->ctx, &v, &n, &e), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0], ID_1); /* sorted */
+	assert_string_equal(v[1], ID_2);
+	assert_string_equal(v[2], ID_3);
+	assert_null(v[3]);
+	strv_free(TAKE_PTR(v));
+
+	/* removal drops the state directory and the entry; removing again is no error */
+	assert_int_equal(container_state_remove(&u->ctx, ID_1, &e), 0);
+	assert_false(fs_exists(sdir));
+	assert_false(indexed(u, ID_1));
+	assert_true(indexed(u, ID_2));
+	assert_int_equal(container_state_remove(&u->ctx, ID_1, &e), 0);
+	assert_int_equal(container_state_remove(&u->ctx, "../x", &e), -1);
+	assert_int_equal(e.code, E_INVALID);
+	err_clear(&e);
+
+	/* a STATE from before the index: the first running save makes the directory */
+	assert_int_equal(fs_remove_tree(rdir, &e), 0);
+	assert_int_equal(container_running_ids(&u->ctx, &v, &n, &e), 0);
+	assert_int_equal(n, 0);
+	strv_free(TAKE_PTR(v));
+	save_status(u, ID_2, STATUS_STOPPED);
+	save_status(u, ID_1, STATUS_RUNNING);
+	assert_true(indexed(u, ID_1));
+	unit_env_free(u);
+}
+
+/* container_doc_load_at reads what container_doc_save wrote, as container_doc_load does, with
+ * one buffer over many records. */
+static void test_container_load_at(void **state)
+{
+	struct unit_env *u = setup();
+	static const char *const ids[] = {ID_1, ID_2};
+	char *cmd[] = {"sleep", "1000", NULL};
+	struct label labels[] = {{"app", "web"}};
+	cleanup_free char *dir3 = NULL, *doc3 = NULL;
+	cleanup_buf struct buf b = BUF_INIT;
+	cleanup_close int dfd = -1;
+	struct container_doc back;
+	struct err e = ERR_INIT;
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+		struct container_doc c = {.name = i ? "db" : "web",
+		                          .image = "busybox",
+		                          .command = cmd,
+		                          .labels = labels,
+		                          .n_labels = 1,
+		                          .created_ns = unit_fixed_now()};
+
+		memcpy(c.id, ids[i], 65);
+		assert_int_equal(container_doc_save(&u->ctx, &c, &e), 0);
+	}
+	dfd = container_dir_open(&u->ctx, &e);
+	assert_true(dfd >= 0);
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+		assert_int_equal(container_doc_load_at(dfd, ids[i], &b, &back, &e), 0);
+		assert_string_equal(back.id, ids[i]);
+		assert_string_equal(back.name, i ? "db" : "web");
+		assert_string_equal(back.image, "busybox");
+		assert_string_equal(back.command[1], "1000");
+		assert_string_equal(back.labels[0].value, "web");
+		assert_int_equal(back.created_ns, unit_fixed_now());
+		container_doc_release(&back);
+	}
+	assert_int_equal(container_doc_load_at(dfd, ID_3, &b, &back, &e), -1);
+	assert_int_equal(e.code, E_NOTFOUND);
+	err_clear(&e);
+	assert_int_equal(container_doc_load_at(dfd, "../x", &b, &back, &e), -1);
+	assert_int_equal(e.code, E_INVALID);
+	err_clear(&e);
+	/* a record of another ID, or half a document: E_CORRUPT naming the file */
+	dir3 = store_container_dir(&u->ctx, ID_3);
+	doc3 = container_doc_path(&u->ctx, ID_3);
+	assert_int_equal(fs_mkdir_p(dir3, 0700, &e), 0);
+	put_raw(doc3, "{\"id\":\"" ID_1 "\"}");
+	assert_int_equal(container_doc_load_at(dfd, ID_3, &b, &back, &e), -1);
+	assert_int_equal(e.code, E_CORRUPT);
+	assert_non_null(strstr(e.msg, "containers/" ID_3 "/container.json"));
+	err_clear(&e);
+	put_raw(doc3, "{\"id\":\"" ID_3 "\",\"name\":\"x");
+	assert_int_equal(container_doc_load_at(dfd, ID_3, &b, &back, &e), -1);
+	assert_int_equal(e.code, E_CORRUPT);
+	err_clear(&e);
+	put_raw(doc3, "{\"id\":\"" ID_3 "\",\"name\":\"x\"}");
+	assert_int_equal(container_doc_load_at(dfd, ID_3, &b, &back, &e), 0);
+	assert_string_equal(back.name, "x");
+	container_doc_release(&back);
+	unit_env_free(u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_image_round_trip),  cmocka_unit_test(test_image_list),
 	    cmocka_unit_test(test_image_wrong_types), cmocka_unit_test(test_container_round_trip),
 	    cmocka_unit_test(test_container_list),    cmocka_unit_test(test_container_wrong_types),
+	    cmocka_unit_test(test_running_index),     cmocka_unit_test(test_container_load_at),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

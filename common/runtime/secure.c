@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -192,8 +191,7 @@ static bool cache_read(const char *path, struct secure_filter *out)
 	    len == 0 || len % sizeof(struct sock_filter))
 		return false;
 	out->len = (uint16_t)(len / sizeof(struct sock_filter));
-	out->insns = xcalloc(out->len, sizeof(struct sock_filter));
-	memcpy(out->insns, data, len);
+	out->insns = (struct sock_filter *)TAKE_PTR(data); /* malloc's alignment suits it */
 	return true;
 }
 

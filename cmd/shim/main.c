@@ -11,11 +11,12 @@
 #include "common/store/layout.h"
 #include "common/util/config.h"
 #include "common/util/ctx.h"
+#include "common/util/mem.h"
 
 static int usage(void)
 {
 	fputs("usage: ctrbox-shim --root DIR --state DIR [--proc DIR] [--sys DIR] [--cgroup DIR] "
-	      "[--config FILE] [--overlay DATA] [--status-fd FD] [--detach] [--rm] [--wait-attach] "
+	      "[--config FILE] [--overlay DATA] [--status-fd FD] [--rm] [--wait-attach] "
 	      "[--stdin] ID|--await-start\n"
 	      "(started by `ctrbox run`, not by hand)\n",
 	      stderr);
@@ -30,9 +31,12 @@ int main(int argc, char **argv)
 	int rc;
 	struct shim_opts o = {0};
 	int status_fd = -1;
-	bool detach = false, await_start = false;
+	bool await_start = false;
 	struct shim_start start;
 
+	/* The spec's JSON and the setup are built on the heap, trimmed once the container runs
+	 * (shim_main): fault it in at once (mem.h). */
+	mem_prefault_heap(SHIM_HEAP_PREFAULT);
 	config_defaults(&defaults);
 	ctx.path.proc = "/proc";
 	ctx.path.sys = "/sys";
@@ -55,10 +59,6 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(a, "--stdin") == 0) {
 			o.open_stdin = true;
-			continue;
-		}
-		if (strcmp(a, "--detach") == 0) {
-			detach = true;
 			continue;
 		}
 		if (strcmp(a, "--await-start") == 0) {
@@ -101,15 +101,8 @@ int main(int argc, char **argv)
 		return usage();
 	if (!ctx.path.root || !ctx.path.state)
 		return usage();
-	/* run spawned us in a session of our own and waits for this process: the shim goes on
-	 * in a child, orphaned and adopted by PID 1 or the nearest subreaper. */
-	if (detach) {
-		pid_t pid = fork();
-		if (pid < 0)
-			return 1;
-		if (pid > 0)
-			_exit(0);
-	}
+	/* run started us orphaned already (shim_spawn): no fork here, so nothing of this
+	 * process's pages is copied or faulted twice. */
 	/* The event journal's limits come from the config; a bad file means defaults. */
 	if (config_file) {
 		struct err e = ERR_INIT;

@@ -1,6 +1,6 @@
 /* common/runtime/shim.c - the per-container shim's lifecycle (DESIGN.md lesson 3, "run"):
- * started by `run` (the static ctrbox-shim through posix_spawn, then forking itself; `ctrbox
- * __shim` through a double fork) so it is orphaned, a child subreaper in its own session and
+ * started by `run` (the static ctrbox-shim, or `ctrbox __shim`) through an intermediate that
+ * exits at once (spawn_orphan) so it is orphaned, a child subreaper in its own session and
  * the parent of the container's init; it creates the cgroup and namespaces, starts the init,
  * records state.json and events, and cleans up. The streams (log, attach clients, pty) are
  * shim_io.c. Kept small: fixed buffers, no threads, one poll loop. */
@@ -18,7 +18,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sched.h>
-#include <spawn.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,38 +64,79 @@ char *shim_binary(void)
 	return p;
 }
 
-/* The static shim started without copying `run` (posix_spawn: no fork of this process's
- * page tables), in a new session, status socket on 3, stdio on /dev/null, nothing else open;
- * with --detach it forks and its parent exits, so the shim is orphaned as with a double
- * fork. Returns the pid to reap, or -1 with errno. */
-static pid_t spawn_detached(const char *bin, const char **argv, int status_fd)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	pid_t pid = -1;
-	int rc;
+/* spawn_orphan's two short-lived children run in run's memory (CLONE_VM), one after the
+ * other, while run waits (CLONE_VFORK): no page tables are copied, and the shim needs no fork
+ * of its own after its exec. Until they exec or exit they make system calls only. */
+struct orphan {
+	const char *bin;
+	char *const *argv;
+	int status_fd;
+	sigset_t mask;            /* run's signal mask, for the shim */
+	volatile int exec_errno;  /* why the intermediate or the exec failed; 0 when it did not */
+	char stack[2][16384] __attribute__((aligned(16)));
+};
 
-	if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
-		errno = rc;
-		return -1;
-	}
-	if ((rc = posix_spawnattr_init(&at)) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		errno = rc;
-		return -1;
-	}
-	/* adddup2 onto itself clears close-on-exec. */
-	if ((rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID)) == 0 &&
-	    (rc = posix_spawn_file_actions_adddup2(&fa, status_fd, 3)) == 0 &&
-	    (rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0)) == 0 &&
-	    (rc = posix_spawn_file_actions_adddup2(&fa, 0, 1)) == 0 &&
-	    (rc = posix_spawn_file_actions_adddup2(&fa, 0, 2)) == 0 &&
-	    (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 4)) == 0)
-		rc = posix_spawn(&pid, bin, &fa, &at, (char *const *)argv, environ);
-	posix_spawnattr_destroy(&at);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		errno = rc;
+/* The shim's process: status socket on 3, stdio on /dev/null, nothing else open, default
+ * handlers instead of run's (ignored signals stay ignored, as across any exec), run's mask. */
+__attribute__((no_sanitize_address)) static int orphan_exec(void *arg)
+{
+	struct orphan *o = arg;
+	struct sigaction dfl = {.sa_handler = SIG_DFL}, old;
+	int null;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL &&
+		    old.sa_handler != SIG_IGN)
+			(void)sigaction(sig, &dfl, NULL);
+	if (o->status_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(o->status_fd, 3) < 0)
+		goto fail;
+	null = open("/dev/null", O_RDWR);
+	if (null < 0 || (null != 0 && dup2(null, 0) < 0) || dup2(0, 1) < 0 || dup2(0, 2) < 0)
+		goto fail;
+	if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0)
+		goto fail;
+	sigprocmask(SIG_SETMASK, &o->mask, NULL);
+	execv(o->bin, o->argv);
+fail:
+	o->exec_errno = errno;
+	_exit(127);
+}
+
+/* The intermediate: a session of its own, which the shim joins without leading it (so it can
+ * never acquire a controlling terminal), then the shim, then exit at once: the shim is
+ * orphaned as soon as it has exec'd, and adopted by PID 1 or the nearest subreaper. */
+__attribute__((no_sanitize_address)) static int orphan_start(void *arg)
+{
+	struct orphan *o = arg;
+
+	if (setsid() < 0 ||
+	    clone(orphan_exec, o->stack[1] + sizeof(o->stack[1]), CLONE_VM | CLONE_VFORK | SIGCHLD,
+	          o) < 0)
+		o->exec_errno = errno ? errno : EAGAIN;
+	_exit(o->exec_errno ? 1 : 0);
+}
+
+/* Starts bin orphaned, as a double fork would, without copying run: returns the
+ * intermediate's pid to reap once bin has exec'd, or -1 with errno (then nothing runs). */
+static pid_t spawn_orphan(const char *bin, char *const *argv, int status_fd)
+{
+	struct orphan o = {.bin = bin, .argv = argv, .status_fd = status_fd};
+	sigset_t all;
+	pid_t pid;
+	int saved;
+
+	/* No handler of run's may run on the children's stacks. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &o.mask);
+	pid = clone(orphan_start, o.stack[0] + sizeof(o.stack[0]), CLONE_VM | CLONE_VFORK | SIGCHLD,
+	            &o);
+	saved = pid < 0 ? errno : o.exec_errno;
+	sigprocmask(SIG_SETMASK, &o.mask, NULL);
+	if (pid > 0 && saved)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	if (saved) {
+		errno = saved;
 		return -1;
 	}
 	return pid;
@@ -140,7 +180,6 @@ int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_op
 		}
 		argv[n++] = "--status-fd";
 		argv[n++] = "3";
-		argv[n++] = "--detach";
 	} else {
 		argv[n++] = "ctrbox";
 		argv[n++] = "--root";
@@ -175,36 +214,12 @@ int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_op
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return err_sys(e, "socketpair");
-	if (shim_bin)
-		pid = spawn_detached(shim_bin, argv, sv[1]);
-	else
-		pid = fork();
+	pid = spawn_orphan(self, (char *const *)argv, sv[1]);
 	if (pid < 0) {
+		err_sys(e, "start the shim %s", self);
 		close(sv[0]);
 		close(sv[1]);
-		return err_sys(e, "fork");
-	}
-	if (pid == 0 && !shim_bin) {
-		int null;
-		/* The intermediate: a new session, then exit at once so the shim is orphaned
-		 * and adopted by PID 1 or the nearest subreaper. */
-		if (setsid() < 0)
-			_exit(1);
-		pid = fork();
-		if (pid != 0)
-			_exit(pid < 0 ? 1 : 0);
-		if (sv[1] == 3) {
-			if (fcntl(3, F_SETFD, 0) < 0)
-				_exit(1);
-		} else if (dup2(sv[1], 3) < 0) {
-			_exit(1);
-		}
-		null = open("/dev/null", O_RDWR);
-		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
-			_exit(1);
-		syscall(SYS_close_range, 4U, ~0U, 0U);
-		execv(self, (char *const *)argv);
-		_exit(127);
+		return -1;
 	}
 	close(sv[1]);
 	if (starter) {
@@ -618,6 +633,9 @@ static int start(struct shim *s, struct err *e)
 		init_container(&a);
 	}
 	s->pid = pid;
+	/* Until the init execs, every heap page it or we write is copied on a fault of its own:
+	 * copy ours in one call instead (mem.h); the init does the same with its side. */
+	mem_populate_heap();
 	hold_mounts(s);
 	if (!tty) {
 		close(out[1]);

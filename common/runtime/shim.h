@@ -43,6 +43,11 @@ struct shim_msg {
  * written: its id, and the overlay's mount data ("" for a bundle's rootfs). Overlay data is
  * at most a page, as mount(2) takes. */
 #define SHIM_OVERLAY_MAX 4096
+
+/* How much heap `run` and the shim fault in up front (mem_prefault_heap): about what each
+ * touches before the container starts, counted with perf's exceptions:page_fault_user. */
+#define RUN_HEAP_PREFAULT  (256u << 10)
+#define SHIM_HEAP_PREFAULT (256u << 10)
 struct shim_start {
 	char id[72];
 	char overlay[SHIM_OVERLAY_MAX];
@@ -53,12 +58,12 @@ struct shim_start {
 char *shim_binary(void);
 
 /* `run`'s side: starts the shim with the roots and host paths of ctx and returns the status
- * socket: shim_bin through posix_spawn in a new session with --detach (it forks itself and
- * the spawned parent exits), or with NULL this ctrbox binary's `__shim` applet through a
- * double fork. Either way the shim is orphaned. With starter NULL it blocks until the
+ * socket: shim_bin, or with NULL this ctrbox binary's `__shim` applet. An intermediate that
+ * shares run's memory (so nothing is copied) makes a new session, starts the shim and exits
+ * as soon as the shim has exec'd: the shim is orphaned, adopted by PID 1 or the nearest
+ * subreaper, and never forks to get there. With starter NULL it blocks until the
  * intermediate is reaped; otherwise it returns at once with the intermediate's pid in
- * *starter, for shim_starter_wait once the caller's own work is done (the shim's exec and
- * fork then overlap with it). */
+ * *starter, for shim_starter_wait once the caller's own work is done. */
 int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_opts *o,
                int *status_fd, pid_t *starter, struct err *e);
 

@@ -1,10 +1,13 @@
 /* common/util/mem.c - allocation that aborts on exhaustion, and the cleanup helpers */
 #include <errno.h>
+#include <limits.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/util/mem.h"
@@ -143,4 +146,36 @@ void fclosep(FILE **f)
 		errno = saved;
 		*f = NULL;
 	}
+}
+
+void mem_populate_heap(void)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	struct mallinfo2 mi = mallinfo2();
+	uintptr_t top = (uintptr_t)sbrk(0), lo;
+
+	/* arena is what the allocator took with brk: the heap is the arena bytes below the break
+	 * (none under ASan, whose allocator is its own). */
+	if (mi.arena == 0 || mi.arena > top)
+		return;
+	lo = (top - mi.arena) & ~(page - 1);
+	(void)madvise((void *)lo, top - lo, MADV_POPULATE_WRITE);
+}
+
+void mem_prefault_heap(size_t bytes)
+{
+	void *p;
+
+	if (bytes > INT_MAX / 4)
+		return;
+	/* One block of `bytes` from the heap, not from mmap, and no trimming of it once freed:
+	 * mallopt answers 1 where glibc's allocator is the one in use (not under ASan). */
+	if (mallopt(M_MMAP_THRESHOLD, (int)(2 * bytes)) != 1 ||
+	    mallopt(M_TRIM_THRESHOLD, (int)(4 * bytes)) != 1)
+		return;
+	p = malloc(bytes);
+	if (!p)
+		return;
+	free(p);
+	mem_populate_heap();
 }

@@ -15,6 +15,18 @@ char *xstrdup(const char *s) __attribute__((malloc, returns_nonnull));
 char *xstrndup(const char *s, size_t n) __attribute__((malloc, returns_nonnull));
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2), malloc, returns_nonnull));
 
+/* Makes the heap's next `bytes` present in one system call (MADV_POPULATE_WRITE) instead of
+ * a page fault per page as each is first written, and keeps the allocator from handing them
+ * back mid-process. For a process about to build a few hundred kilobytes of documents on a
+ * host where faults are dear (on this project's virtual machines a fault costs 14-18 us, a
+ * populated page about 1 us). Best effort: without the kernel's or the allocator's support
+ * nothing changes. */
+void mem_prefault_heap(size_t bytes);
+/* Makes every page of the heap present and writable now, in one system call. Right after a
+ * fork, it copies the pages shared copy-on-write in one go instead of one write fault each,
+ * on either side. */
+void mem_populate_heap(void);
+
 /* Frees *p and sets it to NULL; for arrays of strings, frees each until NULL then the array. */
 void freep(void *p);
 void strv_free(char **v);

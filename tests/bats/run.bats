@@ -225,7 +225,7 @@ ro-root"
 	grep -q "\"OOMKilled\".*$id" "$CTRBOX_ROOT/events/journal.jsonl"
 }
 
-@test "run: the shim is adopted by PID 1 or a subreaper, in its own session, stdio on /dev/null" {
+@test "run: the shim is adopted by PID 1 or a subreaper, in a session it does not lead, stdio on /dev/null" {
 	ctrbox run -d "$IMG" sleep 30
 	id=$output
 	retry 50 0.1 is_status "$id" running
@@ -237,6 +237,10 @@ ro-root"
 		grep -q . "/proc/$ppid/status"
 	fi
 	[ "$(ps -o sid= -p "$shim" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ]
+	# It joined the session its starter made without leading it: it can never acquire a
+	# controlling terminal. It blocks only SIGCHLD (its signalfd), nothing inherited from run.
+	[ "$(ps -o sid= -p "$shim" | tr -d ' ')" != "$shim" ]
+	[ "$(awk '$1 == "SigBlk:" {print $2}' "/proc/$shim/status")" = 0000000000010000 ]
 	for fd in 0 1 2; do
 		[ "$(readlink "/proc/$shim/fd/$fd")" = /dev/null ]
 	done

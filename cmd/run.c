@@ -335,8 +335,10 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	char id[65];
 	int c, rc;
 
-	/* The records and config.json are built on the heap: fault it in at once (mem.h). */
+	/* The records and config.json are built on the heap, by code that runs once: fault both
+	 * in at once (mem.h). */
 	mem_prefault_heap(RUN_HEAP_PREFAULT);
+	mem_prefault_image();
 	(void)term_keys_parse(TERM_DETACH_DEFAULT, &keys, &e);
 	platform_host(&po.platform);
 	po.max_downloads = (int)ctx->cfg->pull.max_concurrent_downloads;

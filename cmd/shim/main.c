@@ -35,8 +35,9 @@ int main(int argc, char **argv)
 	struct shim_start start;
 
 	/* The spec's JSON and the setup are built on the heap, trimmed once the container runs
-	 * (shim_main): fault it in at once (mem.h). */
+	 * (shim_main), and most of the code runs once: fault both in at once (mem.h). */
 	mem_prefault_heap(SHIM_HEAP_PREFAULT);
+	mem_prefault_image();
 	config_defaults(&defaults);
 	ctx.path.proc = "/proc";
 	ctx.path.sys = "/sys";

@@ -193,9 +193,10 @@ void init_container(const struct init_args *a)
 	struct err e = ERR_INIT;
 	int null;
 
-	/* The shim's heap is shared with us copy-on-write: take our copy in one call rather than
-	 * a fault per page written (mem.h). */
+	/* The shim's heap is shared with us copy-on-write, and fork left our page tables without
+	 * its code: take both in a few calls rather than a fault per page (mem.h). */
 	mem_populate_heap();
+	mem_prefault_image();
 	procexec_reset_signals();
 
 	if (a->console_fd < 0 && (dup2(a->out_fd, 1) < 0 || dup2(a->err_fd, 2) < 0))

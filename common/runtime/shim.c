@@ -633,9 +633,10 @@ static int start(struct shim *s, struct err *e)
 		init_container(&a);
 	}
 	s->pid = pid;
-	/* Until the init execs, every heap page it or we write is copied on a fault of its own:
-	 * copy ours in one call instead (mem.h); the init does the same with its side. */
+	/* Until the init execs, every heap or data page it or we write is copied on a fault of
+	 * its own: copy ours in a few calls instead (mem.h); the init does the same. */
 	mem_populate_heap();
+	mem_prefault_image();
 	hold_mounts(s);
 	if (!tty) {
 		close(out[1]);

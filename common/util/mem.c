@@ -1,5 +1,7 @@
 /* common/util/mem.c - allocation that aborts on exhaustion, and the cleanup helpers */
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <limits.h>
 #include <malloc.h>
 #include <stdarg.h>
@@ -146,6 +148,49 @@ void fclosep(FILE **f)
 		errno = saved;
 		*f = NULL;
 	}
+}
+
+/* Each loaded object's segments: code and read-only data mapped readable, writable data
+ * faulted in for writing. A RELRO range is read-only by now, so it is mapped for reading:
+ * writing to it would fail, and so would a populate that covered it. */
+static int prefault_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t page = *(const uintptr_t *)arg, relro_lo = 0, relro_hi = 0;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_GNU_RELRO) {
+			relro_lo = (info->dlpi_addr + ph->p_vaddr) & ~(page - 1);
+			relro_hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz) & ~(page - 1);
+		}
+	}
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = (info->dlpi_addr + ph->p_vaddr) & ~(page - 1);
+		uintptr_t hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + page - 1) & ~(page - 1);
+
+		if (ph->p_type != PT_LOAD || hi <= lo)
+			continue;
+		if (!(ph->p_flags & PF_W)) {
+			(void)madvise((void *)lo, hi - lo, MADV_POPULATE_READ);
+			continue;
+		}
+		if (relro_hi > lo && relro_lo < hi) {
+			(void)madvise((void *)lo, relro_hi - lo, MADV_POPULATE_READ);
+			lo = relro_hi;
+		}
+		if (hi > lo)
+			(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+	}
+	return 0;
+}
+
+void mem_prefault_image(void)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+
+	(void)dl_iterate_phdr(prefault_object, &page);
 }
 
 void mem_populate_heap(void)

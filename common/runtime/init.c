@@ -173,8 +173,8 @@ static void receive_filter(const struct init_args *a, struct secure_filter *f)
 }
 
 /* Waits for the shim to move us into the cgroup, so the cgroup namespace roots there, and
- * enters it: before the container's cgroup is mounted and before anything in /dev can be
- * opened (the devices cgroup judges that). */
+ * enters it, before the container's cgroup is mounted. (The device rules come later, before
+ * the seccomp filter: see prepare_started in shim.c.) */
 static void await_cgroup(void *arg)
 {
 	const struct init_args *a = arg;

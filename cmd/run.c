@@ -502,8 +502,12 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	 * with ours. It waits for the container's id, or exits when the socket closes first. */
 	shim_bin = shim_binary();
 	if (shim_bin) {
-		struct shim_opts early = {
-		    .rm = rm, .wait_attach = !detach, .open_stdin = interactive};
+		/* A bundle's config.json says which namespaces; an image's gets a network
+		 * namespace unless --net host. */
+		struct shim_opts early = {.rm = rm,
+		                          .wait_attach = !detach,
+		                          .open_stdin = interactive,
+		                          .netns = !co.bundle && !so.net_host};
 		if (shim_spawn(ctx, shim_bin, &early, &sfd, &starter, &e) < 0) {
 			applet_fail(ctx, &e);
 			rc = EXIT_RUN_ERROR;

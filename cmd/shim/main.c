@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/runtime/netns.h"
 #include "common/runtime/shim.h"
 #include "common/store/layout.h"
 #include "common/util/config.h"
@@ -17,7 +18,7 @@ static int usage(void)
 {
 	fputs("usage: ctrbox-shim --root DIR --state DIR [--proc DIR] [--sys DIR] [--cgroup DIR] "
 	      "[--config FILE] [--overlay DATA] [--status-fd FD] [--rm] [--wait-attach] "
-	      "[--stdin] ID|--await-start\n"
+	      "[--stdin] ID|--await-start [--netns]\n"
 	      "(started by `ctrbox run`, not by hand)\n",
 	      stderr);
 	return 2;
@@ -31,7 +32,7 @@ int main(int argc, char **argv)
 	int rc;
 	struct shim_opts o = {0};
 	int status_fd = -1;
-	bool await_start = false;
+	bool await_start = false, netns = false;
 	struct shim_start start;
 
 	/* The spec's JSON and the setup are built on the heap, trimmed once the container runs
@@ -64,6 +65,10 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(a, "--await-start") == 0) {
 			await_start = true;
+			continue;
+		}
+		if (strcmp(a, "--netns") == 0) {
+			netns = true;
 			continue;
 		}
 		if (a[0] != '-') {
@@ -116,6 +121,15 @@ int main(int argc, char **argv)
 	 * complete, or closes the socket when there is no container to run. */
 	if (await_start) {
 		struct err e = ERR_INIT;
+		bool stranded = false;
+
+		/* The container's network namespace, made while run writes the records. Without
+		 * it the init clones one, as it would anyway. */
+		if (netns && netns_prepare(&ctx, &o.netns_fd, &stranded, &e) == 0)
+			o.have_netns = true;
+		if (stranded)
+			return 1; /* inside the new namespace: no place to run a shim from */
+		err_clear(&e);
 		if (shim_read_start(status_fd, &start, &e) < 0) {
 			config_free(cfg);
 			return e.code == E_IO ? 0 : 2;

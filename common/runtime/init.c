@@ -5,7 +5,6 @@
  * shim with docker's exit codes. */
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/runtime/init.h"
+#include "common/runtime/netns.h"
 #include "common/runtime/procexec.h"
 #include "common/runtime/rootfs.h"
 #include "common/runtime/secure.h"
@@ -37,21 +37,6 @@ __attribute__((noreturn, format(printf, 3, 4))) static void fail(const struct in
 		/* The shim is gone; the exit code is all that is left. */
 	}
 	_exit(code);
-}
-
-static void loopback_up(void)
-{
-	struct ifreq ifr = {0};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-		(void)ioctl(fd, SIOCSIFFLAGS, &ifr);
-	}
-	close(fd);
 }
 
 /* execvp with the container's PATH, and docker's exit codes and words for what went wrong. */
@@ -198,6 +183,9 @@ void init_container(const struct init_args *a)
 	mem_populate_heap();
 	mem_prefault_image();
 	procexec_reset_signals();
+	/* First, so /sys shows this namespace's devices. */
+	if (a->netns_fd >= 0 && (setns(a->netns_fd, CLONE_NEWNET) < 0 || close(a->netns_fd) < 0))
+		fail(a, 125, "join the network namespace: %s", strerror(errno));
 
 	if (a->console_fd < 0 && (dup2(a->out_fd, 1) < 0 || dup2(a->err_fd, 2) < 0))
 		fail(a, 125, "stdio: %s", strerror(errno));
@@ -217,8 +205,8 @@ void init_container(const struct init_args *a)
 	if ((s->ns & SPEC_NS_UTS) && s->hostname &&
 	    sethostname(s->hostname, strlen(s->hostname)) < 0)
 		fail(a, 125, "sethostname: %s", strerror(errno));
-	if (s->ns & SPEC_NS_NET)
-		loopback_up();
+	if ((s->ns & SPEC_NS_NET) && a->netns_fd < 0)
+		netns_loopback_up();
 	if (chdir(s->cwd ? s->cwd : "/") < 0)
 		fail(a, 125, "workdir %s: %s", s->cwd, strerror(errno));
 	receive_filter(a, &filter);

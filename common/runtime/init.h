@@ -33,6 +33,8 @@ struct init_args {
 	int out_fd, err_fd; /* become 1 and 2 (-1 with a console) */
 	int in_fd;          /* becomes 0 (run -i), or -1 for the container's /dev/null */
 	int console_fd;     /* spec.terminal: a unix socket to send the pty master over, or -1 */
+	int netns_fd;       /* a network namespace the shim made, loopback up, to join instead
+	                     * of one from the clone (netns.h); or -1 */
 };
 
 /* The shim's end of go_fd after the "go" byte: the compiled seccomp filter (its length, then

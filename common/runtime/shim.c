@@ -180,6 +180,8 @@ int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_op
 		}
 		argv[n++] = "--status-fd";
 		argv[n++] = "3";
+		if (o->netns && !o->id)
+			argv[n++] = "--netns";
 	} else {
 		argv[n++] = "ctrbox";
 		argv[n++] = "--root";
@@ -581,7 +583,11 @@ static int start(struct shim *s, struct err *e)
 	struct init_report r;
 	ssize_t n;
 	pid_t pid;
+	unsigned flags;
 	int rc;
+	/* Ours now: closed on return, once the init has joined it (or does not need it). */
+	cleanup_close int netns = s->o->have_netns ? s->o->netns_fd : -1;
+	bool join_netns;
 
 	if (container_doc_load(s->ctx, s->o->id, &doc, e) < 0)
 		return -1;
@@ -591,6 +597,7 @@ static int start(struct shim *s, struct err *e)
 	container_doc_release(&doc);
 	if (spec_load(cfg, &s->spec, e) < 0)
 		return -1;
+	join_netns = netns >= 0 && (s->spec.ns & SPEC_NS_NET);
 	lim = (struct cgroup_limits){s->spec.memory_bytes, s->spec.cpu_quota_us,
 	                             s->spec.cpu_period_us, s->spec.pids_limit};
 	if (cgroup_detect(s->ctx, &mode, e) == 0) {
@@ -612,8 +619,11 @@ static int start(struct shim *s, struct err *e)
 		err_sys(e, "socketpair");
 		goto fail_pipes;
 	}
-	pid = (pid_t)syscall(SYS_clone, (unsigned long)(clone_flags(&s->spec) | SIGCHLD), NULL,
-	                     NULL, NULL, NULL);
+	/* The network namespace made while we waited for `run` is joined instead of cloned. */
+	flags = clone_flags(&s->spec);
+	if (join_netns)
+		flags &= ~(unsigned)CLONE_NEWNET;
+	pid = (pid_t)syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, NULL);
 	if (pid < 0) {
 		err_sys(e, "clone");
 		goto fail_pipes;
@@ -632,6 +642,7 @@ static int start(struct shim *s, struct err *e)
 		    .err_fd = errp[1],
 		    .in_fd = in[0],
 		    .console_fd = con[1],
+		    .netns_fd = join_netns ? netns : -1,
 		};
 		init_container(&a);
 	}

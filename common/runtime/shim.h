@@ -25,6 +25,10 @@ struct shim_opts {
 	bool open_stdin;     /* run -i: the container's stdin is what attach clients send */
 	const char *overlay; /* the rootfs overlay's mount data (container_overlay_options), or
 	                      * NULL for a bundle's rootfs (config.json root.path) */
+	bool netns;          /* run's side: the container will have a network namespace of its
+	                      * own, so the early shim makes it while it waits (netns.h) */
+	bool have_netns;     /* the shim's side: netns_fd is that namespace, for the init */
+	int netns_fd;
 };
 
 /* What the shim tells `run` over the status socket. */

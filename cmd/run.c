@@ -335,10 +335,6 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	char id[65];
 	int c, rc;
 
-	/* The records and config.json are built on the heap, by code that runs once: fault both
-	 * in at once (mem.h). */
-	mem_prefault_heap(RUN_HEAP_PREFAULT);
-	mem_prefault_image();
 	(void)term_keys_parse(TERM_DETACH_DEFAULT, &keys, &e);
 	platform_host(&po.platform);
 	po.max_downloads = (int)ctx->cfg->pull.max_concurrent_downloads;
@@ -514,6 +510,10 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 	}
+	/* The records and config.json are built on the heap, by code that runs once: fault both
+	 * in at once (mem.h), after the shim is on its way. */
+	mem_prefault_heap(RUN_HEAP_PREFAULT);
+	mem_prefault_image(true);
 	rc = container_create(ctx, &co, id, &e);
 	/* The starter has forked the shim and exited meanwhile: reaped only now, so that its
 	 * exec and fork overlapped with the records. */

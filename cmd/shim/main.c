@@ -2,6 +2,8 @@
  * program (DESIGN.md lesson 3: "It is small: its memory per container is a headline figure").
  * `run` execs it when it sits beside the ctrbox binary; the hidden `ctrbox __shim` applet runs
  * the same shim_main() otherwise. `run` passes the roots, host paths and rootfs. */
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,14 @@ static int usage(void)
 	return 2;
 }
 
+/* Whether fd has something to read already (the start message, or run's EOF). */
+static bool readable_now(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, 0) > 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct config defaults, *cfg = NULL;
@@ -38,7 +48,7 @@ int main(int argc, char **argv)
 	/* The spec's JSON and the setup are built on the heap, trimmed once the container runs
 	 * (shim_main), and most of the code runs once: fault both in at once (mem.h). */
 	mem_prefault_heap(SHIM_HEAP_PREFAULT);
-	mem_prefault_image();
+	mem_prefault_image(true);
 	config_defaults(&defaults);
 	ctx.path.proc = "/proc";
 	ctx.path.sys = "/sys";
@@ -123,9 +133,10 @@ int main(int argc, char **argv)
 		struct err e = ERR_INIT;
 		bool stranded = false;
 
-		/* The container's network namespace, made while run writes the records. Without
-		 * it the init clones one, as it would anyway. */
-		if (netns && netns_prepare(&ctx, &o.netns_fd, &stranded, &e) == 0)
+		/* The container's network namespace, made while run writes the records; when
+		 * they are written already, the init's clone makes it, as it would anyway. */
+		if (netns && !readable_now(status_fd) &&
+		    netns_prepare(&ctx, &o.netns_fd, &stranded, &e) == 0)
 			o.have_netns = true;
 		if (stranded)
 			return 1; /* inside the new namespace: no place to run a shim from */

@@ -158,8 +158,8 @@ static void receive_filter(const struct init_args *a, struct secure_filter *f)
 }
 
 /* Waits for the shim to move us into the cgroup, so the cgroup namespace roots there, and
- * enters it, before the container's cgroup is mounted. (The device rules come later, before
- * the seccomp filter: see prepare_started in shim.c.) */
+ * enters it: before the container's cgroup is mounted and before anything in /dev is made
+ * or opened (the devices cgroup judges that). */
 static void await_cgroup(void *arg)
 {
 	const struct init_args *a = arg;
@@ -178,10 +178,9 @@ void init_container(const struct init_args *a)
 	struct err e = ERR_INIT;
 	int null;
 
-	/* The shim's heap is shared with us copy-on-write, and fork left our page tables without
-	 * its code: take both in a few calls rather than a fault per page (mem.h). */
-	mem_populate_heap();
-	mem_prefault_image();
+	/* fork left our page tables without the shim's code: map it in a few calls rather than
+	 * a fault per 64 KiB (mem.h). */
+	mem_prefault_image(false);
 	procexec_reset_signals();
 	/* First, so /sys shows this namespace's devices. */
 	if (a->netns_fd >= 0 && (setns(a->netns_fd, CLONE_NEWNET) < 0 || close(a->netns_fd) < 0))

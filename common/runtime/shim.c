@@ -534,7 +534,11 @@ static int prepare_started(struct shim *s, int go_fd, const struct cgroup_limits
 	int64_t max_bytes = s->log_max_bytes > 0 ? s->log_max_bytes : LOG_MAX_BYTES;
 	int max_files = s->log_max_files > 0 ? s->log_max_files : LOG_MAX_FILES;
 
-	if (s->have_cg && (cgroup_create(&s->cg, lim, e) < 0 || cgroup_add_pid(&s->cg, s->pid, e) < 0))
+	/* The device rules go before the move, not after the init is released: they are a
+	 * deny-all and then the allows, and an init released meanwhile failed its mknod or
+	 * its open of /dev/null now and then. */
+	if (s->have_cg && (cgroup_create(&s->cg, lim, e) < 0 || apply_devices(s, e) < 0 ||
+	                   cgroup_add_pid(&s->cg, s->pid, e) < 0))
 		goto fail;
 	if (write(go_fd, "g", 1) != 1) {
 		/* The init is gone already: its report (read next) says why. */
@@ -543,11 +547,7 @@ static int prepare_started(struct shim *s, int go_fd, const struct cgroup_limits
 		kill(s->pid, SIGKILL);
 		return 0;
 	}
-	/* The device rules do not hold the init up: they are in place before its seccomp filter
-	 * is sent, so before the command runs. What the init opens meanwhile (its /dev/null, a
-	 * pty) every container may open, and it keeps nothing but stdio across the exec. */
-	if ((s->have_cg && apply_devices(s, e) < 0) ||
-	    crilog_open(logpath, max_bytes, max_files, &s->log, e) < 0 ||
+	if (crilog_open(logpath, max_bytes, max_files, &s->log, e) < 0 ||
 	    attach_listen(s->ctx, s->o->id, &s->listen_fd, e) < 0 ||
 	    secure_seccomp_compile(&s->spec, bpf_cache, &filter, e) < 0)
 		goto fail;
@@ -647,10 +647,6 @@ static int start(struct shim *s, struct err *e)
 		init_container(&a);
 	}
 	s->pid = pid;
-	/* Until the init execs, every heap or data page it or we write is copied on a fault of
-	 * its own: copy ours in a few calls instead (mem.h); the init does the same. */
-	mem_populate_heap();
-	mem_prefault_image();
 	hold_mounts(s);
 	if (!tty) {
 		close(out[1]);

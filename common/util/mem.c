@@ -153,9 +153,15 @@ void fclosep(FILE **f)
 /* Each loaded object's segments: code and read-only data mapped readable, writable data
  * faulted in for writing. A RELRO range is read-only by now, so it is mapped for reading:
  * writing to it would fail, and so would a populate that covered it. */
+struct prefault_what {
+	uintptr_t page;
+	bool data;
+};
+
 static int prefault_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	uintptr_t page = *(const uintptr_t *)arg, relro_lo = 0, relro_hi = 0;
+	const struct prefault_what *w = arg;
+	uintptr_t page = w->page, relro_lo = 0, relro_hi = 0;
 
 	(void)size;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -176,6 +182,8 @@ static int prefault_object(struct dl_phdr_info *info, size_t size, void *arg)
 			(void)madvise((void *)lo, hi - lo, MADV_POPULATE_READ);
 			continue;
 		}
+		if (!w->data)
+			continue;
 		if (relro_hi > lo && relro_lo < hi) {
 			(void)madvise((void *)lo, relro_hi - lo, MADV_POPULATE_READ);
 			lo = relro_hi;
@@ -186,14 +194,15 @@ static int prefault_object(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-void mem_prefault_image(void)
+void mem_prefault_image(bool data)
 {
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	struct prefault_what w = {.page = (uintptr_t)sysconf(_SC_PAGESIZE), .data = data};
 
-	(void)dl_iterate_phdr(prefault_object, &page);
+	(void)dl_iterate_phdr(prefault_object, &w);
 }
 
-void mem_populate_heap(void)
+/* Every page of the heap present and writable now, in one system call. */
+static void populate_heap(void)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	struct mallinfo2 mi = mallinfo2();
@@ -222,5 +231,5 @@ void mem_prefault_heap(size_t bytes)
 	if (!p)
 		return;
 	free(p);
-	mem_populate_heap();
+	populate_heap();
 }

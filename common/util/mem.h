@@ -3,6 +3,7 @@
 #ifndef CTRBOX_UTIL_MEM_H
 #define CTRBOX_UTIL_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -22,15 +23,13 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2), mallo
  * populated page about 1 us). Best effort: without the kernel's or the allocator's support
  * nothing changes. */
 void mem_prefault_heap(size_t bytes);
-/* Makes every page of the heap present and writable now, in one system call. Right after a
- * fork, it copies the pages shared copy-on-write in one go instead of one write fault each,
- * on either side. */
-void mem_populate_heap(void);
-/* Maps every loaded object's code and data now, in a few system calls: the pages are in
- * the page cache, and mapping them costs about a microsecond a page against a fault per
- * 64 KiB first touched (fault-around), which is what a child just forked pays all over
- * again, since fork copies no page table entries of file mappings. */
-void mem_prefault_image(void);
+/* Maps every loaded object's code (and with data, its writable data) now, in a few system
+ * calls: the pages are in the page cache, and mapping them costs about a microsecond a page
+ * against a fault per 64 KiB first touched (fault-around), which is what a child just forked
+ * pays all over again, since fork copies no page table entries of file mappings. A child
+ * just forked passes data false: its data pages are shared copy-on-write, and copying them
+ * all up front costs more than the faults on the few it writes. */
+void mem_prefault_image(bool data);
 
 /* Frees *p and sets it to NULL; for arrays of strings, frees each until NULL then the array. */
 void freep(void *p);

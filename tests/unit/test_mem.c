@@ -1,7 +1,6 @@
-/* tests/unit/test_mem.c - faulting the heap in ahead of use (common/util/mem.h): after
- * mem_prefault_heap the next allocations are written without page faults, and after a fork
- * mem_populate_heap takes the copy-on-write copies in one call, and mem_prefault_image maps
- * the code a forked child would otherwise fault in again. Faults are counted with
+/* tests/unit/test_mem.c - faulting memory in ahead of use (common/util/mem.h): after
+ * mem_prefault_heap the next allocations are written without page faults, and
+ * mem_prefault_image maps the code a forked child would otherwise fault in again. Faults are counted with
  * getrusage's ru_minflt; under ASan, whose allocator is not glibc's, both must be harmless
  * no-ops instead. */
 #include <link.h>
@@ -55,35 +54,6 @@ static void test_prefault(void **state)
 	assert_true(faults <= 2);
 }
 
-static void test_populate_after_fork(void **state)
-{
-	char *big = xmalloc(BLOCKS * PAGE);
-	int st;
-	pid_t pid;
-
-	(void)state;
-	memset(big, 1, BLOCKS * PAGE);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		long before;
-
-		mem_populate_heap();
-		before = minflt();
-		memset(big, 2, BLOCKS * PAGE);
-		/* The page count is the exit status: copy-on-write would make it BLOCKS. */
-		_exit((int)(minflt() - before > 250 ? 250 : minflt() - before));
-	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	if (!UNDER_ASAN)
-		assert_true(WEXITSTATUS(st) <= 2);
-	/* The parent's pages are its own still. */
-	assert_int_equal(big[0], 1);
-	assert_int_equal(big[BLOCKS * PAGE - 1], 1);
-	free(big);
-}
-
 /* The largest code segment loaded (libc's: this program's own is a few pages). */
 static int find_text(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -118,7 +88,7 @@ static int child_text_faults(bool prefault)
 		long before;
 
 		if (prefault)
-			mem_prefault_image();
+			mem_prefault_image(false);
 		before = minflt();
 		for (uintptr_t a = range[0]; a < range[1]; a += PAGE)
 			sink += *(const volatile char *)a;
@@ -145,7 +115,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_prefault),
-	    cmocka_unit_test(test_populate_after_fork),
 	    cmocka_unit_test(test_prefault_image),
 	};
 	return cmocka_run_group_tests_name("mem", tests, NULL, NULL);

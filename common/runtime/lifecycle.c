@@ -556,7 +556,7 @@ int rt_remove(const struct ctx *ctx, const char *arg, bool force, struct err *e)
 	if (fs_remove_tree(dir, e) < 0)
 		goto fail;
 	lock_release(&l);
-	if (c.name && names_forget(ctx, c.name, LOCK_WAIT_NS, &ev) < 0) {
+	if (c.name && names_forget(ctx, c.name, id, LOCK_WAIT_NS, &ev) < 0) {
 		log_warn(ctx, "name %s: %s", c.name, ev.msg); /* a lock file left; harmless */
 		err_clear(&ev);
 	}

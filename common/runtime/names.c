@@ -75,10 +75,12 @@ void names_unlock_remove(const struct ctx *ctx, const char *name, struct lock *l
 	lock_release(l);
 }
 
-int names_forget(const struct ctx *ctx, const char *name, int64_t timeout_ns, struct err *e)
+int names_forget(const struct ctx *ctx, const char *name, const char *id, int64_t timeout_ns,
+                 struct err *e)
 {
 	cleanup_free char *path = names_lock_path(ctx, name);
 	struct lock l = LOCK_INIT;
+	char owner[65];
 
 	if (name_ok(name, e) < 0)
 		return -1;
@@ -86,6 +88,12 @@ int names_forget(const struct ctx *ctx, const char *name, int64_t timeout_ns, st
 		return 0; /* nothing to forget; do not create it just to remove it */
 	if (names_lock(ctx, name, timeout_ns, &l, NULL, e) < 0)
 		return -1;
+	/* Our records went first, so the name was free meanwhile: a container made since then
+	 * may own it now, and its file stays. */
+	if (names_owner(l.fd, owner) && strcmp(owner, id) != 0) {
+		lock_release(&l);
+		return 0;
+	}
 	names_unlock_remove(ctx, name, &l);
 	return 0;
 }

@@ -43,9 +43,11 @@ bool names_peek(const struct ctx *ctx, const char *name, bool *exists, char id[6
  * section that leaves the name free. */
 void names_unlock_remove(const struct ctx *ctx, const char *name, struct lock *l);
 
-/* For rm, once the container's records are gone: takes the name's lock, unlinks its file and
- * releases it. A name another process holds for longer than timeout_ns keeps its file (E_BUSY);
- * a missing file is success. */
-int names_forget(const struct ctx *ctx, const char *name, int64_t timeout_ns, struct err *e);
+/* For rm, once container id's records are gone: takes the name's lock, unlinks its file and
+ * releases it. The file stays when it records another owner (a container that took the name
+ * once ours was gone), and when another process holds the lock for longer than timeout_ns
+ * (E_BUSY); a missing file is success. */
+int names_forget(const struct ctx *ctx, const char *name, const char *id, int64_t timeout_ns,
+                 struct err *e);
 
 #endif

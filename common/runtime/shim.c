@@ -422,7 +422,7 @@ static void finish(struct shim *s, int code, bool started)
 		(void)fs_remove_tree(s->cdir, &e);
 		(void)container_state_remove(s->ctx, s->o->id, &e);
 		if (s->name)
-			(void)names_forget(s->ctx, s->name, NAME_FORGET_NS, &e);
+			(void)names_forget(s->ctx, s->name, s->o->id, NAME_FORGET_NS, &e);
 		emit(s, EVENT_NORMAL, "Removed", "removed after exit (--rm)");
 	}
 }

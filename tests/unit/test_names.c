@@ -9,6 +9,8 @@
 #include "tests/unit/unit.h"
 #include "common/runtime/names.h"
 
+#define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define WORKERS 4
 #define ROUNDS  300
 
@@ -27,21 +29,30 @@ static void test_lock_and_forget(void **state)
 	assert_int_equal(e.code, E_BUSY);
 	err_clear(&e);
 	lock_release(&l);
-	assert_int_equal(names_forget(&u->ctx, "web-1", 0, &e), 0);
+	assert_int_equal(names_forget(&u->ctx, "web-1", ID_A, 0, &e), 0);
 	assert_false(fs_exists(path));
-	assert_int_equal(names_forget(&u->ctx, "web-1", 0, &e), 0); /* nothing to forget */
+	assert_int_equal(names_forget(&u->ctx, "web-1", ID_A, 0, &e), 0); /* nothing to forget */
 	assert_false(fs_exists(path));
 	/* Forgetting a name someone holds waits for it, here not at all: busy, file kept. */
 	assert_int_equal(names_lock(&u->ctx, "web-1", 0, &l, NULL, &e), 0);
-	assert_int_equal(names_forget(&u->ctx, "web-1", 0, &e), -1);
+	assert_int_equal(names_forget(&u->ctx, "web-1", ID_A, 0, &e), -1);
 	assert_int_equal(e.code, E_BUSY);
 	err_clear(&e);
 	assert_true(fs_exists(path));
 	names_unlock_remove(&u->ctx, "web-1", &l);
 	assert_false(fs_exists(path));
 	assert_int_equal(l.fd, -1);
+	/* A name recorded for another container (one that took it once ours was gone) keeps
+	 * its file; ours, or one with no owner recorded, goes. */
+	assert_int_equal(names_lock(&u->ctx, "web-1", 0, &l, NULL, &e), 0);
+	assert_int_equal(names_set_owner(&l, ID_B, &e), 0);
+	lock_release(&l);
+	assert_int_equal(names_forget(&u->ctx, "web-1", ID_A, 0, &e), 0);
+	assert_true(fs_exists(path));
+	assert_int_equal(names_forget(&u->ctx, "web-1", ID_B, 0, &e), 0);
+	assert_false(fs_exists(path));
 	/* Nothing outside the names directory. */
-	assert_int_equal(names_forget(&u->ctx, "../x", 0, &e), -1);
+	assert_int_equal(names_forget(&u->ctx, "../x", ID_A, 0, &e), -1);
 	assert_int_equal(e.code, E_INVALID);
 	err_clear(&e);
 	assert_int_equal(names_lock(&u->ctx, ".hidden", 0, &l, NULL, &e), -1);

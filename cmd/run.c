@@ -497,13 +497,22 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	/* The static shim starts now, while the records are written: its exec and setup overlap
 	 * with ours. It waits for the container's id, or exits when the socket closes first. */
 	shim_bin = shim_binary();
+	/* The ID is chosen first, so the early shim can make the container's cgroup while the
+	 * records are written. */
+	if (shim_bin && container_new_id(id, &e) < 0) {
+		applet_fail(ctx, &e);
+		rc = EXIT_RUN_ERROR;
+		goto out;
+	}
 	if (shim_bin) {
+		co.id = id;
 		/* A bundle's config.json says which namespaces; an image's gets a network
 		 * namespace unless --net host. */
 		struct shim_opts early = {.rm = rm,
 		                          .wait_attach = !detach,
 		                          .open_stdin = interactive,
-		                          .netns = !co.bundle && !so.net_host};
+		                          .netns = !co.bundle && !so.net_host,
+		                          .early_id = id};
 		if (shim_spawn(ctx, shim_bin, &early, &sfd, &starter, &e) < 0) {
 			applet_fail(ctx, &e);
 			rc = EXIT_RUN_ERROR;

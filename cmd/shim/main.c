@@ -11,6 +11,7 @@
 
 #include "common/runtime/netns.h"
 #include "common/runtime/shim.h"
+#include "common/runtime/shim_cgroup.h"
 #include "common/store/layout.h"
 #include "common/util/config.h"
 #include "common/util/ctx.h"
@@ -20,7 +21,7 @@ static int usage(void)
 {
 	fputs("usage: ctrbox-shim --root DIR --state DIR [--proc DIR] [--sys DIR] [--cgroup DIR] "
 	      "[--config FILE] [--overlay DATA] [--status-fd FD] [--rm] [--wait-attach] "
-	      "[--stdin] ID|--await-start [--netns]\n"
+	      "[--stdin] ID|--await-start [--netns] [--early-id ID]\n"
 	      "(started by `ctrbox run`, not by hand)\n",
 	      stderr);
 	return 2;
@@ -110,6 +111,8 @@ int main(int argc, char **argv)
 			config_file = v;
 		else if (strcmp(a, "--overlay") == 0)
 			o.overlay = v;
+		else if (strcmp(a, "--early-id") == 0 && store_id_valid(v))
+			o.early_id = v;
 		else
 			return usage();
 	}
@@ -131,10 +134,16 @@ int main(int argc, char **argv)
 	 * complete, or closes the socket when there is no container to run. */
 	if (await_start) {
 		struct err e = ERR_INIT;
+		struct cgroup early = {0};
 		bool stranded = false;
 
-		/* The container's network namespace, made while run writes the records; when
-		 * they are written already, the init's clone makes it, as it would anyway. */
+		/* While run writes the records: the container's cgroup and device rules, then its
+		 * network namespace. Whatever is not done when the records are (the start message
+		 * waits already) is done after it, as it would be anyway. */
+		if (o.early_id && !readable_now(status_fd) &&
+		    shim_prepare_cgroup(&ctx, o.early_id, &early, &e) == 0)
+			o.cgroup_ready = true;
+		err_clear(&e);
 		if (netns && !readable_now(status_fd) &&
 		    netns_prepare(&ctx, &o.netns_fd, &stranded, &e) == 0)
 			o.have_netns = true;
@@ -142,9 +151,17 @@ int main(int argc, char **argv)
 			return 1; /* inside the new namespace: no place to run a shim from */
 		err_clear(&e);
 		if (shim_read_start(status_fd, &start, &e) < 0) {
+			/* No container after all: nothing of it may stay. */
+			if (o.cgroup_ready)
+				shim_unprepare_cgroup(&early);
 			config_free(cfg);
 			return e.code == E_IO ? 0 : 2;
 		}
+		if (o.cgroup_ready && strcmp(start.id, o.early_id) != 0) {
+			shim_unprepare_cgroup(&early);
+			o.cgroup_ready = false;
+		}
+		cgroup_release(&early);
 		o.id = start.id;
 		o.overlay = start.overlay[0] ? start.overlay : NULL;
 	}

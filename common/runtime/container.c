@@ -54,7 +54,7 @@ static int random_bytes(void *buf, size_t n, struct err *e)
 	return 0;
 }
 
-static int new_id(char id[65], struct err *e)
+int container_new_id(char id[65], struct err *e)
 {
 	unsigned char b[32];
 
@@ -354,7 +354,11 @@ int container_create(const struct ctx *ctx, const struct container_opts *o, char
 	char *name = NULL;
 	int rc;
 
-	if (new_id(doc.id, e) < 0)
+	if (o->id && !store_id_valid(o->id))
+		return err_set(e, E_INVALID, "container id %.70s: not 64 hex characters", o->id);
+	if (o->id)
+		memcpy(doc.id, o->id, 65);
+	else if (container_new_id(doc.id, e) < 0)
 		return -1;
 	if (o->name && name_check_early(ctx, o->name, e) < 0)
 		return -1; /* before any pull: a taken name fails fast */

@@ -30,7 +30,11 @@ struct container_opts {
 	bool auto_remove; /* --rm: records not written durably */
 	int64_t log_max_bytes; /* --log-max-size, or 0 for the config's container_log.max_size */
 	int log_max_files;     /* --log-max-files, or 0 for the config's container_log.max_files */
+	const char *id; /* container_new_id's, chosen before (run tells its early shim), or NULL */
 };
+
+/* A new random container ID: 64 lowercase hex characters. */
+int container_new_id(char id[65], struct err *e);
 
 /* Creates the container: records written, config.json in ROOT/containers/<id>/, state
  * "created", event Created. Holds the name's lock (ROOT/containers/names/<name>.lock) while

@@ -28,6 +28,7 @@
 #include "common/runtime/names.h"
 #include "common/runtime/secure.h"
 #include "common/runtime/shim.h"
+#include "common/runtime/shim_cgroup.h"
 #include "common/runtime/shim_io.h"
 #include "common/runtime/spec.h"
 #include "common/store/container_record.h"
@@ -182,6 +183,10 @@ int shim_spawn(const struct ctx *ctx, const char *shim_bin, const struct shim_op
 		argv[n++] = "3";
 		if (o->netns && !o->id)
 			argv[n++] = "--netns";
+		if (o->early_id && !o->id) {
+			argv[n++] = "--early-id";
+			argv[n++] = o->early_id;
+		}
 	} else {
 		argv[n++] = "ctrbox";
 		argv[n++] = "--root";
@@ -445,54 +450,6 @@ static void shim_release(struct shim *s)
 			close(*fds[i]);
 }
 
-static const char *const std_devices[] = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
-                                          "c 1:9 rwm", "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm"};
-
-/* The spec's device rules into the v1 devices cgroup (v2 has no file interface for them). */
-static int apply_devices(struct shim *s, struct err *e)
-{
-	size_t n = 0, max = s->spec.n_devices + ARRAY_SIZE(std_devices);
-	cleanup_free char *text = NULL;
-	cleanup_free const char **rules = NULL;
-	cleanup_free bool *allow = NULL;
-
-	if (s->cg.mode == CGROUP_V2 || s->spec.n_devices == 0)
-		return 0;
-	text = xcalloc(max, 64);
-	rules = xcalloc(max, sizeof(*rules));
-	allow = xcalloc(max, sizeof(*allow));
-	for (size_t i = 0; i < s->spec.n_devices; i++) {
-		const struct spec_device *d = &s->spec.devices[i];
-		char *rule = text + 64 * n, maj[24] = "*", min[24] = "*";
-		if (d->major >= 0)
-			snprintf(maj, sizeof(maj), "%lld", (long long)d->major);
-		if (d->minor >= 0)
-			snprintf(min, sizeof(min), "%lld", (long long)d->minor);
-		if (d->type == 'a')
-			snprintf(rule, 64, "a");
-		else
-			snprintf(rule, 64, "%c %s:%s %s", d->type, maj, min, d->access);
-		rules[n] = rule;
-		allow[n++] = d->allow;
-	}
-	/* As runc does, the nodes every container's /dev holds stay usable whatever a bundle's
-	 * rules say (umoci's deny everything); a rule allowed after the last deny is not
-	 * written twice. */
-	for (size_t i = 0; i < ARRAY_SIZE(std_devices); i++) {
-		bool allowed = false;
-		for (size_t j = n; j-- > 0 && allow[j];)
-			if (strcmp(rules[j], std_devices[i]) == 0) {
-				allowed = true;
-				break;
-			}
-		if (!allowed) {
-			rules[n] = std_devices[i];
-			allow[n++] = true;
-		}
-	}
-	return cgroup_device_rules(&s->cg, allow, rules, n, e);
-}
-
 static unsigned clone_flags(const struct spec *sp)
 {
 	unsigned f = 0;
@@ -525,21 +482,38 @@ static ssize_t read_report(int fd, struct init_report *r)
  * its first cgroup mount), the log, the attach socket and the seccomp filter, so none of them
  * is on the path to the container's exec. Then, once a foreground run is attached, the filter
  * goes to the init, which execs as soon as it has it. Returns 0, or -1 with the init killed. */
-static int prepare_started(struct shim *s, int go_fd, const struct cgroup_limits *lim,
-                           bool *go_failed, struct err *e)
+/* What needs no init: the cgroup (made early by shim_prepare_cgroup, or now) with its limits
+ * and device rules, the log, the attach socket and the seccomp filter. All before the clone:
+ * after it, every heap page we write is copied on a fault of its own until the init execs,
+ * and the init, new on our CPU, tends to take that CPU from us until it waits. The device
+ * rules, a deny-all and then the allows, must be complete before the init is moved in. */
+static int prepare_unstarted(struct shim *s, const struct cgroup_limits *lim,
+                             struct secure_filter *filter, struct err *e)
 {
-	struct secure_filter filter = {0};
 	cleanup_free char *logpath = path_join(s->cdir, "log");
 	cleanup_free char *bpf_cache = path_join(s->ctx->path.state, "seccomp");
 	int64_t max_bytes = s->log_max_bytes > 0 ? s->log_max_bytes : LOG_MAX_BYTES;
 	int max_files = s->log_max_files > 0 ? s->log_max_files : LOG_MAX_FILES;
 
-	/* The device rules go before the move, not after the init is released: they are a
-	 * deny-all and then the allows, and an init released meanwhile failed its mknod or
-	 * its open of /dev/null now and then. */
-	if (s->have_cg && (cgroup_create(&s->cg, lim, e) < 0 || apply_devices(s, e) < 0 ||
-	                   cgroup_add_pid(&s->cg, s->pid, e) < 0))
-		goto fail;
+	if (s->have_cg && (cgroup_create(&s->cg, lim, e) < 0 ||
+	                   shim_write_device_rules(&s->cg, &s->spec, s->o->cgroup_ready, e) < 0))
+		return -1;
+	if (crilog_open(logpath, max_bytes, max_files, &s->log, e) < 0 ||
+	    attach_listen(s->ctx, s->o->id, &s->listen_fd, e) < 0 ||
+	    secure_seccomp_compile(&s->spec, bpf_cache, filter, e) < 0)
+		return -1;
+	return 0;
+}
+
+/* The init into its cgroup and released ("g"); READY to `run`; then, once a client attached
+ * (wait_attach), the seccomp filter, the last thing the init waits for before exec. */
+static int release_init(struct shim *s, int go_fd, const struct secure_filter *filter,
+                        bool *go_failed, struct err *e)
+{
+	if (s->have_cg && cgroup_add_pid(&s->cg, s->pid, e) < 0) {
+		kill(s->pid, SIGKILL);
+		return -1;
+	}
 	if (write(go_fd, "g", 1) != 1) {
 		/* The init is gone already: its report (read next) says why. */
 		*go_failed = true;
@@ -547,27 +521,18 @@ static int prepare_started(struct shim *s, int go_fd, const struct cgroup_limits
 		kill(s->pid, SIGKILL);
 		return 0;
 	}
-	if (crilog_open(logpath, max_bytes, max_files, &s->log, e) < 0 ||
-	    attach_listen(s->ctx, s->o->id, &s->listen_fd, e) < 0 ||
-	    secure_seccomp_compile(&s->spec, bpf_cache, &filter, e) < 0)
-		goto fail;
 	send_msg(s, SHIM_READY, 0, getpid(), NULL);
 	if (s->o->wait_attach)
 		shim_io_wait_attach(s);
-	if (init_send_filter(go_fd, &filter, e) < 0) {
+	if (init_send_filter(go_fd, filter, e) < 0) {
 		*go_failed = true;
 		kill(s->pid, SIGKILL);
 	}
-	secure_filter_release(&filter);
 	return 0;
-fail:
-	kill(s->pid, SIGKILL);
-	secure_filter_release(&filter);
-	return -1;
 }
 
 /* Everything up to a started container; a failure is reported as 125 and recorded. */
-static int start(struct shim *s, struct err *e)
+static int start_with(struct shim *s, struct secure_filter *filter, struct err *e)
 {
 	struct container_doc doc = {0};
 	cleanup_free char *cfg = path_join(s->cdir, "config.json");
@@ -606,6 +571,8 @@ static int start(struct shim *s, struct err *e)
 	} else if (lim.memory_bytes || lim.cpu_quota_us || lim.pids) {
 		return -1; /* limits asked for and no cgroups to hold them */
 	}
+	if (prepare_unstarted(s, &lim, filter, e) < 0)
+		return -1;
 
 	/* With a terminal the pty is stdin, stdout and stderr: no pipes for them. */
 	tty = s->spec.terminal;
@@ -664,7 +631,7 @@ static int start(struct shim *s, struct err *e)
 		/* Never block the shim on a container that does not read its input. */
 		(void)fcntl(s->in_fd, F_SETFL, O_NONBLOCK);
 	}
-	rc = prepare_started(s, go[1], &lim, &go_failed, e);
+	rc = release_init(s, go[1], filter, &go_failed, e);
 	close(go[1]);
 	n = read_report(rep[0], &r);
 	close(rep[0]);
@@ -707,6 +674,15 @@ fail_pipes:
 		if (pipes[i] >= 0)
 			close(pipes[i]);
 	return -1;
+}
+
+static int start(struct shim *s, struct err *e)
+{
+	struct secure_filter filter = {0};
+	int rc = start_with(s, &filter, e);
+
+	secure_filter_release(&filter);
+	return rc;
 }
 
 static int failed_code(const struct err *e)

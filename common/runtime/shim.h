@@ -29,6 +29,10 @@ struct shim_opts {
 	                      * own, so the early shim makes it while it waits (netns.h) */
 	bool have_netns;     /* the shim's side: netns_fd is that namespace, for the init */
 	int netns_fd;
+	const char *early_id; /* run's side: the container's id, chosen before its records, so
+	                       * the early shim makes its cgroup meanwhile (shim_cgroup.h) */
+	bool cgroup_ready;    /* the shim's side: the container's cgroup directories and the
+	                       * default device rules exist already */
 };
 
 /* What the shim tells `run` over the status socket. */

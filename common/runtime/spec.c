@@ -106,26 +106,6 @@ void spec_user_release(struct spec_user *u)
 	*u = (struct spec_user){0};
 }
 
-/* docker's device cgroup defaults: nothing but mknod, and the standard nodes of /dev. */
-static void devices_default(struct spec *s, bool privileged)
-{
-	static const struct {
-		char type;
-		int64_t major, minor;
-	} allowed[] = {{'c', 1, 3}, {'c', 1, 5}, {'c', 1, 7}, {'c', 1, 8},    {'c', 1, 9},
-	               {'c', 5, 0}, {'c', 5, 1}, {'c', 5, 2}, {'c', 136, -1}, {'c', 10, 200}};
-
-	if (privileged) {
-		device_add(s, true, 'a', -1, -1, "rwm");
-		return;
-	}
-	device_add(s, false, 'a', -1, -1, "rwm");
-	device_add(s, true, 'c', -1, -1, "m");
-	device_add(s, true, 'b', -1, -1, "m");
-	for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
-		device_add(s, true, allowed[i].type, allowed[i].major, allowed[i].minor, "rwm");
-}
-
 /* ---- the seccomp denylist ---- */
 
 void spec_seccomp_default(struct spec *s)
@@ -568,7 +548,7 @@ int spec_build(const struct image_config *img, const struct spec_opts *o,
 			goto fail;
 		}
 	}
-	devices_default(&s, o->privileged);
+	spec_devices_default(&s, o->privileged);
 	if (!o->privileged) {
 		s.masked = strv_dup(masked_default);
 		s.readonly = strv_dup(readonly_default);

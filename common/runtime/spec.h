@@ -163,6 +163,10 @@ int spec_load(const char *path, struct spec *out, struct err *e);
 /* The default seccomp denylist (ctrbox-run(1) "SECURITY"), appended to s. */
 void spec_seccomp_default(struct spec *s);
 
+/* Appends docker's device cgroup rules to s->devices: with privileged, everything; otherwise
+ * deny all, then mknod of any node and use of the standard nodes of /dev. */
+void spec_devices_default(struct spec *s, bool privileged);
+
 /* Capability bit from "SYS_ADMIN", "CAP_SYS_ADMIN", "cap_sys_admin"; -1 when unknown. */
 int spec_cap_parse(const char *name);
 

@@ -1,5 +1,6 @@
 /* common/runtime/spec_int.h - internal to the spec module (spec.c builds a struct spec, spec_json.c
- * reads and writes it as config.json); no other file includes it. The helpers both halves use
+ * reads and writes it as config.json, spec_devices.c holds the default device rules); no other
+ * file includes it. The helpers its files use
  * to fill a struct spec, and the constants they share. */
 #ifndef CTRBOX_RUNTIME_SPEC_INT_H
 #define CTRBOX_RUNTIME_SPEC_INT_H

@@ -373,6 +373,22 @@ sda-denied"
 	assert_output "a *:* rwm"
 }
 
+@test "run: a run that fails before its container starts leaves no cgroup behind" {
+	[ -d /sys/fs/cgroup/memory ] || skip "no cgroup v1 memory controller (v2 is unit-tested)"
+	# The early shim makes the cgroup while run writes the records; here run fails at the
+	# last of them (STATE/containers is a file), and the shim must take it away again.
+	ls /sys/fs/cgroup/memory/ctrbox /sys/fs/cgroup/devices/ctrbox >"$SANDBOX/before" 2>/dev/null || true
+	export CTRBOX_STATE=$SANDBOX/badstate
+	mkdir -p "$CTRBOX_STATE"
+	: >"$CTRBOX_STATE/containers"
+	for i in 1 2 3; do
+		ctrbox run "$IMG" true
+		assert_failure 125
+		[[ $stderr == *"containers: not a directory"* ]] || fail "$stderr"
+	done
+	retry 50 0.1 bash -c "ls /sys/fs/cgroup/memory/ctrbox /sys/fs/cgroup/devices/ctrbox 2>/dev/null | cmp -s - '$SANDBOX/before'"
+}
+
 @test "run: forty containers in a row all start: the shim and the init do not race on /dev" {
 	# The device rules were once written after the init was released: now and then its
 	# mknod or its open of /dev/null met the deny-all before the allows (EPERM).

@@ -120,9 +120,8 @@ int main(int argc, char **argv)
 		return usage();
 	if (!ctx.path.root || !ctx.path.state)
 		return usage();
-	/* run started us orphaned already (shim_spawn): no fork here, so nothing of this
-	 * process's pages is copied or faulted twice. */
-	/* The event journal's limits come from the config; a bad file means defaults. */
+	/* run started us orphaned already (shim_spawn): there is no fork here. The event
+	 * journal's limits come from the config; a bad file means defaults. */
 	if (config_file) {
 		struct err e = ERR_INIT;
 		if (config_load(config_file, false, &cfg, &e) == 0) {
@@ -147,8 +146,12 @@ int main(int argc, char **argv)
 		if (netns && !readable_now(status_fd) &&
 		    netns_prepare(&ctx, &o.netns_fd, &stranded, &e) == 0)
 			o.have_netns = true;
-		if (stranded)
-			return 1; /* inside the new namespace: no place to run a shim from */
+		if (stranded) {
+			/* Inside the new namespace: no place to run a shim from. */
+			if (o.cgroup_ready)
+				shim_unprepare_cgroup(&early);
+			return 1;
+		}
 		err_clear(&e);
 		if (shim_read_start(status_fd, &start, &e) < 0) {
 			/* No container after all: nothing of it may stay. */

@@ -93,9 +93,19 @@ cat-done"
 	python3 "$d/slow.py" "$CTRBOX_STATE/containers/$id" "$d/connected" >"$d/notice" 3>&- &
 	retry 50 0.1 test -s "$d/connected"
 	sleep 0.3
-	c1=$(tail -n 1 "$CTRBOX_ROOT/containers/$id/log" | sed -n 's/.* stdout F line-\([0-9]*\)-.*/\1/p')
+	# The log rotates every few tenths of a second here: a look just after a rotation finds an
+	# empty file or a partial line, so look again until a whole line is there.
+	last_line() {
+		local n
+		for _ in $(seq 50); do
+			n=$(tail -n 1 "$CTRBOX_ROOT/containers/$id/log" | sed -n 's/.* stdout F line-\([0-9]*\)-.*/\1/p')
+			[ -n "$n" ] && { echo "$n"; return; }
+			sleep 0.02
+		done
+	}
+	c1=$(last_line)
 	sleep 2
-	c2=$(tail -n 1 "$CTRBOX_ROOT/containers/$id/log" | sed -n 's/.* stdout F line-\([0-9]*\)-.*/\1/p')
+	c2=$(last_line)
 	echo "lines while the reader held: $c1 -> $c2" >&2
 	# 30,000 lines of 140 bytes are 4 MiB: past what one client may hold (1 MiB queued in the
 	# shim, at most 2 MiB in the socket), so the container was not waiting for it.

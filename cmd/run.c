@@ -497,23 +497,18 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	/* The static shim starts now, while the records are written: its exec and setup overlap
 	 * with ours. It waits for the container's id, or exits when the socket closes first. */
 	shim_bin = shim_binary();
-	/* The ID is chosen first, so the early shim can make the container's cgroup while the
-	 * records are written. */
-	if (shim_bin && container_new_id(id, &e) < 0) {
-		applet_fail(ctx, &e);
-		rc = EXIT_RUN_ERROR;
-		goto out;
-	}
 	if (shim_bin) {
-		co.id = id;
 		/* A bundle's config.json says which namespaces; an image's gets a network
-		 * namespace unless --net host. */
+		 * namespace unless --net host. The ID is chosen first, so the early shim can make
+		 * the container's cgroup while the records are written. */
 		struct shim_opts early = {.rm = rm,
 		                          .wait_attach = !detach,
 		                          .open_stdin = interactive,
 		                          .netns = !co.bundle && !so.net_host,
 		                          .early_id = id};
-		if (shim_spawn(ctx, shim_bin, &early, &sfd, &starter, &e) < 0) {
+		co.id = id;
+		if (container_new_id(id, &e) < 0 ||
+		    shim_spawn(ctx, shim_bin, &early, &sfd, &starter, &e) < 0) {
 			applet_fail(ctx, &e);
 			rc = EXIT_RUN_ERROR;
 			goto out;
@@ -524,8 +519,8 @@ int ctrbox_run(struct ctx *ctx, int argc, char **argv)
 	mem_prefault_heap(RUN_HEAP_PREFAULT);
 	mem_prefault_image(true);
 	rc = container_create(ctx, &co, id, &e);
-	/* The starter has forked the shim and exited meanwhile: reaped only now, so that its
-	 * exec and fork overlapped with the records. */
+	/* The starter exited once the shim had exec'd; it is reaped only now, so that a failed
+	 * start is reported after the records' own errors. */
 	if (starter > 0 && shim_starter_wait(starter, rc < 0 ? &ignored : &e) < 0 && rc == 0) {
 		applet_fail(ctx, &e);
 		container_discard(ctx, id);

@@ -354,12 +354,14 @@ int container_create(const struct ctx *ctx, const struct container_opts *o, char
 	char *name = NULL;
 	int rc;
 
-	if (o->id && !store_id_valid(o->id))
-		return err_set(e, E_INVALID, "container id %.70s: not 64 hex characters", o->id);
-	if (o->id)
+	if (!o->id) {
+		if (container_new_id(doc.id, e) < 0)
+			return -1;
+	} else if (store_id_valid(o->id)) {
 		memcpy(doc.id, o->id, 65);
-	else if (container_new_id(doc.id, e) < 0)
-		return -1;
+	} else {
+		return err_set(e, E_INVALID, "container id %.70s: not 64 hex characters", o->id);
+	}
 	if (o->name && name_check_early(ctx, o->name, e) < 0)
 		return -1; /* before any pull: a taken name fails fast */
 	rc = o->bundle ? from_bundle(ctx, o, doc.id, &doc, e) : from_image(ctx, o, doc.id, &doc, e);

@@ -478,10 +478,6 @@ static ssize_t read_report(int fd, struct init_report *r)
 	return n;
 }
 
-/* After the clone, while the init mounts its rootfs: the cgroup (the init waits for it before
- * its first cgroup mount), the log, the attach socket and the seccomp filter, so none of them
- * is on the path to the container's exec. Then, once a foreground run is attached, the filter
- * goes to the init, which execs as soon as it has it. Returns 0, or -1 with the init killed. */
 /* What needs no init: the cgroup (made early by shim_prepare_cgroup, or now) with its limits
  * and device rules, the log, the attach socket and the seccomp filter. All before the clone:
  * after it, every heap page we write is copied on a fault of its own until the init execs,
@@ -531,7 +527,7 @@ static int release_init(struct shim *s, int go_fd, const struct secure_filter *f
 	return 0;
 }
 
-/* Everything up to a started container; a failure is reported as 125 and recorded. */
+/* start's body; filter is the seccomp program prepare_unstarted compiles, released by start. */
 static int start_with(struct shim *s, struct secure_filter *filter, struct err *e)
 {
 	struct container_doc doc = {0};
@@ -676,6 +672,7 @@ fail_pipes:
 	return -1;
 }
 
+/* Everything up to a started container; a failure is reported as 125 and recorded. */
 static int start(struct shim *s, struct err *e)
 {
 	struct secure_filter filter = {0};

@@ -51,15 +51,15 @@ struct shim_msg {
  * written: its id, and the overlay's mount data ("" for a bundle's rootfs). Overlay data is
  * at most a page, as mount(2) takes. */
 #define SHIM_OVERLAY_MAX 4096
+struct shim_start {
+	char id[72];
+	char overlay[SHIM_OVERLAY_MAX];
+};
 
 /* How much heap `run` and the shim fault in up front (mem_prefault_heap): about what each
  * touches before the container starts, counted with perf's exceptions:page_fault_user. */
 #define RUN_HEAP_PREFAULT  (256u << 10)
 #define SHIM_HEAP_PREFAULT (256u << 10)
-struct shim_start {
-	char id[72];
-	char overlay[SHIM_OVERLAY_MAX];
-};
 
 /* The small static shim program (ctrbox-shim) beside the running ctrbox binary, or NULL when
  * there is none (then `ctrbox __shim` serves). The caller frees. */
